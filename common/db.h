@@ -1,0 +1,42 @@
+/* PostgreSQL access: one persistent connection per process to each database,
+ * parameters only, reconnect after a failure. */
+#ifndef IW_DB_H
+#define IW_DB_H
+
+#include <libpq-fe.h>
+
+struct iw_response;
+
+enum iw_db { IW_DB_MASTER, IW_DB_USAGE, IW_DB__MAX };
+
+/* The connection to DB, connecting or resetting it when needed. NULL with a
+ * 503 (database_unavailable / server_misconfigured) set in RESP (may be NULL). */
+PGconn *iw_db_conn(enum iw_db db, struct iw_response *resp);
+/* PQexecParams with text parameters. Returns a result whose status is
+ * TUPLES_OK or COMMAND_OK (caller PQclear()s it), or NULL with RESP set:
+ * 503 when the database is unreachable, 500 internal_error otherwise.
+ * A statement that fails because the connection dropped while no
+ * transaction was open is retried once on a fresh connection. */
+PGresult *iw_db_exec(enum iw_db db, struct iw_response *resp, const char *sql,
+		     int nparams, const char *const *params);
+/* As iw_db_exec, for statements whose result is not needed: 0 or -1. */
+int iw_db_run(enum iw_db db, struct iw_response *resp, const char *sql,
+	      int nparams, const char *const *params);
+/* BEGIN / COMMIT / ROLLBACK helpers: 0 or -1 (RESP set). */
+int iw_db_begin(enum iw_db db, struct iw_response *resp);
+int iw_db_commit(enum iw_db db, struct iw_response *resp);
+void iw_db_rollback(enum iw_db db);
+/* Rolls back any transaction a request left open (called by the loop). */
+void iw_db_request_done(void);
+/* 1 when DB answers SELECT 1. */
+int iw_db_ping(enum iw_db db);
+void iw_db_close_all(void);
+/* The setting name holding DB's URL ("DATABASE_URL", "USAGE_DATABASE_URL"). */
+const char *iw_db_setting(enum iw_db db);
+/* Connection string for libpq from a Prisma-style URL: drops the query
+ * parameters libpq rejects (schema=, pgbouncer=, connection_limit=, ...).
+ * Returns a malloc'd string or NULL. */
+char *iw_db_conninfo(const char *url);
+/* A short explanation an operator can act on, for a libpq error message. */
+const char *iw_db_hint(const char *pq_error);
+#endif

@@ -1,0 +1,23 @@
+/* Which ERCOT fetch method and storage a run would use, and which required
+ * settings are missing (SPEC §6). Reads settings only: no network. */
+#ifndef IW_ERCOT_CONFIG_H
+#define IW_ERCOT_CONFIG_H
+
+#include <stddef.h>
+
+enum iw_ercot_method {
+	IW_ERCOT_EWS,     /* mutual-TLS EWS */
+	IW_ERCOT_API,     /* ERCOT Public API */
+	IW_ERCOT_SCRAPE,  /* MIS listing JSON, then the HTML page */
+	IW_ERCOT_METHOD__MAX
+};
+
+#define IW_ERCOT_MISSING_MAX 16
+
+enum iw_ercot_method iw_ercot_method(void);
+const char *iw_ercot_method_name(enum iw_ercot_method m);
+/* "s3" when S3_BUCKET is set, else "local". */
+const char *iw_ercot_storage_kind(void);
+/* Fills NAMES with the required settings that are absent; returns the count. */
+size_t iw_ercot_missing_settings(const char **names, size_t max);
+#endif

@@ -1,0 +1,129 @@
+#include "http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "serve.h"
+
+#define IW_HTTP_CONNECT_MS 5000L
+#define IW_HTTP_TOTAL_MS   30000L
+#define IW_HTTP_REPLY_MAX  ((size_t)8 << 20)
+
+static CURL *handle;
+
+CURL *iw_http_handle(void)
+{
+	if (!handle)
+		handle = curl_easy_init();
+	else
+		curl_easy_reset(handle); /* keeps the connection cache */
+	if (handle)
+		curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+	return handle;
+}
+
+void iw_http_cleanup(void)
+{
+	if (handle)
+		curl_easy_cleanup(handle);
+	handle = NULL;
+}
+
+struct sink {
+	struct iw_http_reply *reply;
+	size_t cap, max;
+	int overflow;
+};
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct sink *s = ctx;
+	struct iw_http_reply *r = s->reply;
+	size_t n;
+
+	if (nmemb && size > SIZE_MAX / nmemb)
+		return 0;
+	n = size * nmemb;
+	if (n > s->max - r->len) {
+		s->overflow = 1;
+		return 0; /* aborts the transfer */
+	}
+	if (r->len + n + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		char *p;
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		if (!(p = realloc(r->body, cap)))
+			return 0;
+		r->body = p;
+		s->cap = cap;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	return n;
+}
+
+int iw_http_do(const struct iw_http_call *call, struct iw_http_reply *reply)
+{
+	CURL *c = iw_http_handle();
+	struct sink s = { .reply = reply };
+
+	memset(reply, 0, sizeof *reply);
+	s.max = call->max_reply ? call->max_reply : IW_HTTP_REPLY_MAX;
+	if (!c) {
+		reply->code = CURLE_FAILED_INIT;
+		strcpy(reply->error, "could not create a curl handle");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, call->url);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, reply->error);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 call->connect_timeout_ms ? call->connect_timeout_ms : IW_HTTP_CONNECT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, call->timeout_ms ? call->timeout_ms : IW_HTTP_TOTAL_MS);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	if (call->headers)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, call->headers);
+	if (call->body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, call->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+	}
+	if (call->method)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, call->method);
+	reply->code = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	if (s.overflow) {
+		reply->code = CURLE_FILESIZE_EXCEEDED;
+		strcpy(reply->error, "reply larger than the allowed size");
+	}
+	if (reply->code != CURLE_OK) {
+		if (!reply->error[0])
+			strncpy(reply->error, curl_easy_strerror(reply->code), sizeof reply->error - 1);
+		return -1;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply->status);
+	if (!reply->body) {
+		reply->body = calloc(1, 1);
+		if (!reply->body)
+			return -1;
+	}
+	return 0;
+}
+
+void iw_http_reply_free(struct iw_http_reply *reply)
+{
+	free(reply->body);
+	reply->body = NULL;
+	reply->len = 0;
+}
+
+int iw_http_fail(struct iw_response *resp, const struct iw_http_reply *reply, const char *upstream)
+{
+	if (reply->code == CURLE_OPERATION_TIMEDOUT)
+		return iw_error(resp, 504, "upstream_timeout", "%s did not answer in time", upstream);
+	return iw_error(resp, 502, "upstream_failed", "%s: %s", upstream,
+			reply->error[0] ? reply->error : curl_easy_strerror(reply->code));
+}

@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# The local stack: a throwaway Postgres cluster, the FastCGI programs (via
+# spawn-fcgi, 2 workers each, stderr to DIR/log/<program>.log) and nginx, all under one directory.
+#
+#   stack.sh run                 make run: var/, port ${PORT:-8080}; returns once /healthz answers
+#   stack.sh stop                make stop: everything under var/
+#   stack.sh pg-start DIR        initdb (once) and start Postgres; socket in DIR/pgrun
+#   stack.sh pg-stop DIR
+#   stack.sh app-start DIR PORT  databases, migrations (unless IW_MIGRATE=0), programs, nginx
+#   stack.sh app-stop DIR
+#
+# Settings: DIR/env holds KEY=value lines; generated secrets are kept across
+# restarts, and any contract setting in this script's environment wins.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+BUILD=${IW_BUILD:-build}
+BIN="$ROOT/$BUILD/bin"
+WORKERS=${IW_WORKERS:-2}
+
+# Settings of the contract that the caller's environment may override.
+SETTING_RE='^(ADMIN_TOKEN|CRON_SECRET|INTELLIWATT_[A-Z_]+|DROPLET_[A-Z_]+|DATABASE_URL|USAGE_DATABASE_URL|STORAGE_DIR|S3_[A-Z_]+|DO_SPACES_[A-Z_]+|SMT_[A-Z_]+|ERCOT_[A-Z_]+|IW_SESSION_[A-Z_]+|LOG_[A-Z_]+)$'
+
+die() { echo "stack: $*" >&2; exit 1; }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# --- Postgres ---------------------------------------------------------------
+
+# The cluster lives in DIR/pg unless the postgres user cannot reach DIR
+# (a checkout under /root): then under /tmp, named after DIR.
+pg_home() {
+	local dir=$1
+	if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+		echo "/tmp/iw-pg-$(echo -n "$dir" | sha256sum | cut -c1-12)"
+	else
+		echo "$dir/pg"
+	fi
+}
+
+pg_start() {
+	local dir=$1 home
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd)
+	home=$(pg_home "$dir")
+	mkdir -p "$home/run"
+	[ "$(id -u)" = 0 ] && chown postgres: "$home" "$home/run"
+	if [ ! -f "$home/data/PG_VERSION" ]; then
+		as_pg "$PGBIN/initdb" -D "$home/data" -U postgres --auth=trust -E UTF8 \
+			--locale=C.UTF-8 >"$dir/pg-initdb.log" 2>&1 || { cat "$dir/pg-initdb.log" >&2; die "initdb failed"; }
+	fi
+	ln -sfn "$home/run" "$dir/pgrun"
+	if ! as_pg "$PGBIN/pg_ctl" -D "$home/data" status >/dev/null 2>&1; then
+		as_pg "$PGBIN/pg_ctl" -D "$home/data" -w -t 60 -l "$home/postgres.log" \
+			-o "-c listen_addresses='' -k $home/run -c max_connections=500 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB" \
+			start >/dev/null || { tail -20 "$home/postgres.log" >&2; die "postgres did not start"; }
+	fi
+}
+
+pg_stop() {
+	local dir=$1 home
+	[ -d "$dir" ] || return 0
+	dir=$(cd "$dir" && pwd)
+	home=$(pg_home "$dir")
+	[ -f "$home/data/PG_VERSION" ] || return 0
+	as_pg "$PGBIN/pg_ctl" -D "$home/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# --- settings ------------------------------------------------------------------
+
+secret() { openssl rand -hex 24; }
+
+# Writes DIR/env: previous values, then generated defaults for what is
+# missing, then the caller's environment on top.
+write_env() {
+	local dir=$1 pghost=$2 prefix=$3
+	declare -A kv=()
+	local order=() k v line
+	if [ -f "$dir/env" ]; then
+		while IFS= read -r line; do
+			[[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+			k=${BASH_REMATCH[1]}; v=${BASH_REMATCH[2]}
+			[ -n "${kv[$k]+x}" ] || order+=("$k")
+			kv[$k]=$v
+		done <"$dir/env"
+	fi
+	set_default() { if [ -z "${kv[$1]+x}" ]; then order+=("$1"); kv[$1]=$2; fi; }
+	set_default ADMIN_TOKEN "$(secret)"
+	set_default CRON_SECRET "$(secret)"
+	set_default INTELLIWATT_WEBHOOK_SECRET "$(secret)"
+	set_default IW_SESSION_SECRET "$(secret)"
+	set_default DATABASE_URL "postgresql://postgres@/${prefix}_master_${IW_DB_SUFFIX:-dev}?host=$pghost"
+	set_default USAGE_DATABASE_URL "postgresql://postgres@/${prefix}_usage_${IW_DB_SUFFIX:-dev}?host=$pghost"
+	set_default STORAGE_DIR "$dir/storage"
+	while IFS='=' read -r k v; do
+		[[ $k =~ $SETTING_RE ]] || continue
+		[ -n "${kv[$k]+x}" ] || order+=("$k")
+		kv[$k]=${!k}
+	done < <(env)
+	umask 077
+	: >"$dir/env.tmp"
+	for k in "${order[@]}"; do printf '%s=%s\n' "$k" "${kv[$k]}" >>"$dir/env.tmp"; done
+	mv "$dir/env.tmp" "$dir/env"
+}
+
+# Reads DIR/env into the array ENV_ARGS (KEY=value words for env -i).
+read_env() {
+	local line
+	ENV_ARGS=()
+	while IFS= read -r line; do
+		[[ $line =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] && ENV_ARGS+=("$line")
+	done <"$1/env"
+}
+
+env_value() { grep -m1 "^$2=" "$1/env" | cut -d= -f2-; }
+
+# --- databases and migrations --------------------------------------------------
+
+db_name() { local url=$1; url=${url%%\?*}; echo "${url##*/}"; }
+
+ensure_db() {
+	local pghost=$1 name=$2
+	psql -h "$pghost" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = \$\$$name\$\$" | grep -q 1 ||
+		psql -h "$pghost" -U postgres -d postgres -qc "CREATE DATABASE \"$name\"" >/dev/null
+}
+
+# --- programs and nginx -----------------------------------------------------------
+
+programs() {
+	local f
+	for f in "$ROOT"/fcgi/*.c; do basename "$f" .c; done
+}
+
+render_nginx() {
+	local dir=$1 port=$2 f user=""
+	mkdir -p "$dir/nginx/conf" "$dir/nginx/body" "$dir/nginx/fastcgi" "$dir/nginx/proxy" \
+		"$dir/nginx/uwsgi" "$dir/nginx/scgi"
+	[ "$(id -u)" = 0 ] && user="user root;"
+	mkdir -p "$dir/nginx/conf/routes.d"
+	rm -rf "$dir/nginx/conf"; mkdir -p "$dir/nginx/conf/routes.d"
+	for f in "$ROOT"/nginx/*.conf "$ROOT"/nginx/local.conf.in "$ROOT"/nginx/routes.d/*.conf; do
+		sed -e "s#@RUN@#$dir/run#g" -e "s#@CONF@#$dir/nginx/conf#g" -e "s#@VAR@#$dir#g" \
+			-e "s#@PORT@#$port#g" -e "s#@LISTEN@#${IW_LISTEN:-127.0.0.1}#g" -e "s#@USER@#$user#g" \
+			"$f" >"$dir/nginx/conf/${f#"$ROOT"/nginx/}"
+	done
+	mv "$dir/nginx/conf/local.conf.in" "$dir/nginx/conf/local.conf"
+}
+
+app_start() {
+	local dir=$1 port=$2 pghost=${IW_PGHOST:-} prefix=${IW_DB_PREFIX:-iw} p
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd)
+	[ -n "$pghost" ] || pghost="$dir/pgrun"
+	app_stop "$dir"
+	mkdir -p "$dir/run" "$dir/log"
+	write_env "$dir" "$pghost" "$prefix"
+	read_env "$dir"
+	mkdir -p "$(env_value "$dir" STORAGE_DIR)"
+
+	# Databases of the local cluster are created; remote ones must exist.
+	local url
+	for url in "$(env_value "$dir" DATABASE_URL)" "$(env_value "$dir" USAGE_DATABASE_URL)"; do
+		[[ $url == *"host=$pghost"* ]] && ensure_db "$pghost" "$(db_name "$url")"
+	done
+	# IW_MIGRATE=0 leaves the schema alone (migrations run elsewhere).
+	if [ "${IW_MIGRATE:-1}" != 0 ]; then
+		local db
+		for db in master usage; do
+			env -i PATH="$PATH" "${ENV_ARGS[@]}" "$BIN/iw-migrate" --dir "$ROOT/sql/$db/migrations" \
+				--db "$db" deploy >>"$dir/log/migrate.log" 2>&1 ||
+				{ cat "$dir/log/migrate.log" >&2; die "$db migrations failed"; }
+		done
+	fi
+
+	local san=()
+	[ -n "${IW_SAN_LOG:-}" ] && san=(ASAN_OPTIONS="log_path=$IW_SAN_LOG/asan:detect_leaks=1:abort_on_error=0"
+		UBSAN_OPTIONS="log_path=$IW_SAN_LOG/ubsan:print_stacktrace=1"
+		LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0")
+	for p in $(programs); do
+		[ -x "$BIN/$p" ] || die "$BIN/$p is not built (run make)"
+		env -i PATH="$PATH" "${ENV_ARGS[@]}" "${san[@]}" \
+			spawn-fcgi -s "$dir/run/$p.sock" -M 0600 -F "$WORKERS" -P "$dir/run/$p.pid" \
+			-- /bin/sh -c 'exec "$2" 2>>"$1"' iw "$dir/log/$p.log" "$BIN/$p" >/dev/null </dev/null ||
+			die "could not start $p (see $dir/log/$p.log)"
+	done
+	render_nginx "$dir" "$port"
+	nginx -p "$dir/nginx" -c "$dir/nginx/conf/local.conf" -e "$dir/log/nginx-error.log" ||
+		die "nginx did not start (see $dir/log/nginx-error.log)"
+	echo "$port" >"$dir/run/port"
+	local code
+	for _ in $(seq 1 100); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' "http://${IW_LISTEN:-127.0.0.1}:$port/healthz" 2>/dev/null || true)
+		case "$code" in
+		200) return 0 ;;
+		503) echo "stack: warning: /healthz says a database is unavailable" >&2; return 0 ;;
+		esac
+		sleep 0.1
+	done
+	die "/healthz did not answer on port $port (logs in $dir/log)"
+}
+
+app_stop() {
+	local dir=$1 f pid
+	[ -d "$dir/run" ] || return 0
+	if [ -f "$dir/run/nginx.pid" ]; then
+		pid=$(cat "$dir/run/nginx.pid" 2>/dev/null || true)
+		[ -n "$pid" ] && kill -QUIT "$pid" 2>/dev/null || true
+	fi
+	for f in "$dir"/run/*.pid; do
+		[ -f "$f" ] || continue
+		[ "$(basename "$f")" = nginx.pid ] && continue
+		while read -r pid; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done <"$f"
+	done
+	# Wait for the programs to exit (sanitizer reports are written at exit).
+	for _ in $(seq 1 50); do
+		local alive=0
+		for f in "$dir"/run/*.pid; do
+			[ -f "$f" ] || continue
+			while read -r pid; do [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive=1; done <"$f"
+		done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
+	for f in "$dir"/run/*.pid; do
+		[ -f "$f" ] || continue
+		while read -r pid; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; done <"$f"
+		rm -f "$f"
+	done
+	rm -f "$dir"/run/*.sock
+}
+
+cmd=${1:-}
+case "$cmd" in
+run)
+	VAR="$ROOT/var"
+	PORT=${PORT:-8080}
+	app_stop "$VAR"
+	pg_start "$VAR"
+	app_start "$VAR" "$PORT"
+	token=$(env_value "$VAR" ADMIN_TOKEN)
+	cat <<MSG
+iw-admin is running at http://127.0.0.1:$PORT (settings in var/env, logs in var/log, stop with: make stop)
+Try:
+  curl -s http://127.0.0.1:$PORT/healthz
+  curl -s -H "x-admin-token: \$(grep ^ADMIN_TOKEN= var/env | cut -d= -f2-)" http://127.0.0.1:$PORT/api/admin/ercot/cron/health
+MSG
+	: "$token"
+	;;
+stop)
+	app_stop "$ROOT/var"
+	pg_stop "$ROOT/var"
+	echo "iw-admin stopped"
+	;;
+pg-start) pg_start "${2:?DIR}" ;;
+pg-stop) pg_stop "${2:?DIR}" ;;
+app-start) app_start "${2:?DIR}" "${3:?PORT}" ;;
+app-stop) app_stop "$(cd "${2:?DIR}" && pwd)" ;;
+*) sed -n '2,12p' "$0"; exit 2 ;;
+esac
