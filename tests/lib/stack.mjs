@@ -70,7 +70,7 @@ export async function startStack({ name, env = {}, workers } = {}) {
   const baseEnv = {
     PATH: process.env.PATH, HOME: process.env.HOME || '/root', IW_BUILD: BUILD,
     IW_PGHOST: host, IW_DB_PREFIX: name, IW_DB_SUFFIX: 'test',
-    ...(BUILD === 'build-san' ? { IW_SAN_LOG: sanDir } : {}),
+    ...(/san/.test(BUILD) ? { IW_SAN_LOG: sanDir } : {}),
     ...(workers ? { IW_WORKERS: String(workers) } : {}),
   };
   let currentEnv = { ...env };
