@@ -60,7 +60,7 @@ deps:
 
 # Start the local stack in the background (Postgres, programs, nginx); returns once /healthz answers.
 run: deps
-	@$(MAKE) -s --no-print-directory all
+	@$(MAKE) -s -j2 --no-print-directory all
 	@tools/stack.sh run
 
 stop:
@@ -71,12 +71,12 @@ unit: all
 
 test:
 	@IW_DEPS_TEST=1 tools/deps.sh
-	@$(MAKE) -s --no-print-directory all
-	@$(MAKE) -s --no-print-directory SAN=1 all
+	@$(MAKE) -s -j2 --no-print-directory all
+	@$(MAKE) -s -j2 --no-print-directory SAN=1 all
 	@tests/run.sh all
 
 bench: deps
-	@$(MAKE) -s --no-print-directory all
+	@$(MAKE) -s -j2 --no-print-directory all
 	@tests/bench/run.sh
 
 install: all
