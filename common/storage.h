@@ -1,0 +1,59 @@
+/* Object storage (SPEC §6): an S3-compatible bucket when S3_BUCKET (or
+ * DO_SPACES_BUCKET) is set, otherwise the local directory STORAGE_DIR. The
+ * backend is read from the settings snapshot (iw_config_load() first).
+ *
+ * Writes are atomic on both backends: a reader sees the whole object or
+ * nothing (local: temp file + fsync + rename; S3: a single PUT, or above
+ * IW_STORAGE_PART_SIZE a multipart upload that is completed on commit and
+ * aborted on any failure). Memory stays bounded by one part buffer however
+ * large the object. */
+#ifndef IW_STORAGE_H
+#define IW_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IW_STORAGE_KEY_MAX   1024                 /* bytes, as S3 allows */
+#define IW_STORAGE_PART_SIZE (16u * 1024 * 1024)  /* single PUT up to this; multipart parts */
+#define IW_STORAGE_MAX_PARTS 10000                /* S3's limit */
+
+struct iw_storage_result {
+	char key[IW_STORAGE_KEY_MAX + 1];
+	uint64_t bytes;
+	char sha256[65];                          /* hex of the whole object */
+};
+
+struct iw_storage_put;
+
+/* "s3" or "local". */
+const char *iw_storage_backend(void);
+
+/* Fills NAMES (up to MAX) with the required settings that are absent for the
+ * chosen backend; returns how many are absent (may exceed MAX). */
+int iw_storage_missing_settings(const char **names, size_t max);
+
+/* 1 when KEY is acceptable: 1..IW_STORAGE_KEY_MAX bytes, no leading '/', no
+ * empty, "." or ".." segment, no control characters. */
+int iw_storage_key_valid(const char *key);
+
+/* Starts writing KEY (CONTENT_TYPE may be NULL: application/octet-stream).
+ * ERR (ERRLEN bytes) receives the reason of any failure of this writer (S3
+ * failures name the step, key, HTTP status and S3 error <Code>; never a
+ * secret), so it must outlive the writer. Returns NULL on failure. */
+struct iw_storage_put *iw_storage_put_begin(const char *key, const char *content_type,
+					    char *err, size_t errlen);
+/* Appends LEN bytes. Returns 0, or -1 (the writer is then failed: abort it). */
+int iw_storage_put_write(struct iw_storage_put *w, const void *buf, size_t len);
+/* Publishes the object and frees W whatever the outcome. OUT may be NULL.
+ * Returns 0, or -1 with nothing published. */
+int iw_storage_put_commit(struct iw_storage_put *w, struct iw_storage_result *out);
+/* Discards everything written and frees W (NULL is fine). */
+void iw_storage_put_abort(struct iw_storage_put *w);
+
+/* One-call put of a buffer. Returns 0 or -1 (ERR says why). */
+int iw_storage_put_buffer(const char *key, const char *content_type, const void *buf,
+			  size_t len, struct iw_storage_result *out, char *err, size_t errlen);
+
+/* 1 when KEY exists, 0 when it does not, -1 on error (logged). */
+int iw_storage_exists(const char *key);
+#endif
