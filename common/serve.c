@@ -215,6 +215,7 @@ int iw_body_json(struct iw_request *req, struct iw_response *resp, size_t max)
 	json_tokener *tok = NULL;
 	json_object *obj = NULL;
 	char msg[300];
+	size_t used = 0;
 	int rc = 0;
 
 	if (req->content_length > (long long)max)
@@ -257,6 +258,13 @@ int iw_body_json(struct iw_request *req, struct iw_response *resp, size_t max)
 #endif
 	);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
+	used = json_tokener_get_parse_end(tok);
+	/* A bare number or literal is only complete once the tokener sees the
+	 * end (it consumed all input): feed it a terminating NUL. */
+	if (!obj && json_tokener_get_error(tok) == json_tokener_continue) {
+		obj = json_tokener_parse_ex(tok, "", 1);
+		used = len;
+	}
 	if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
 		enum json_tokener_error err = json_tokener_get_error(tok);
 		rc = iw_error(resp, 400, "invalid_json", "body: not valid JSON (%s)",
@@ -266,7 +274,6 @@ int iw_body_json(struct iw_request *req, struct iw_response *resp, size_t max)
 	}
 	{
 		/* Only white space may follow the value. */
-		size_t used = json_tokener_get_parse_end(tok);
 		while (used < len && isspace((unsigned char)buf[used]))
 			used++;
 		if (used != len) {

@@ -1,0 +1,110 @@
+/* POST /api/admin/smt/agreements/terminate {agreementNumber,
+ * retailCustomerEmail}: ends one agreement at SMT. Every attempt, failed or
+ * not, leaves an SmtAdminAction row; local authorizations that carry the
+ * agreement are marked EXPIRED. */
+#include "db.h"
+#include "smt_admin.h"
+#include "serve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define IW_TERMINATE_REASON "terminated by admin"
+
+static const char mark_sql[] =
+	"UPDATE \"SmtAuthorization\" SET \"smtStatus\" = 'EXPIRED',"
+	" \"smtStatusMessage\" = 'Terminated by admin',"
+	" \"revokedReason\" = COALESCE(\"revokedReason\", $2),"
+	" \"updatedAt\" = now() AT TIME ZONE 'UTC'"
+	" WHERE \"smtAgreementId\" = $1 AND \"archivedAt\" IS NULL";
+
+static const struct iw_field fields[] = {
+	{ .name = "agreementNumber", .type = IW_T_AGREEMENT, .required = 1 },
+	{ .name = "retailCustomerEmail", .type = IW_T_EMAIL, .required = 1 },
+	{ 0 }
+};
+
+static int terminate(struct iw_request *req, struct iw_response *resp)
+{
+	struct iw_smt_reply reply;
+	const char *email = iw_arg_str(req, "retailCustomerEmail");
+	json_object *call = json_object_new_object(), *detail = json_object_new_object();
+	json_object *body = NULL;
+	long long number = 0;
+	char text[24];
+	int rc, audited;
+	PGresult *res;
+
+	iw_arg_int(req, "agreementNumber", &number);
+	if (!call || !detail) {
+		rc = iw_error(resp, 500, "internal_error", "out of memory");
+		json_object_put(call);
+		json_object_put(detail);
+		return rc;
+	}
+	json_object_object_add(call, "agreementNumber", json_object_new_int64(number));
+	json_object_object_add(call, "retailCustomerEmail", json_object_new_string(email));
+	rc = iw_smt_call(IW_SMT_TERMINATE, call, &reply, resp);
+
+	json_object_object_add(detail, "retailCustomerEmail", json_object_new_string(email));
+	json_object_object_add(detail, "httpStatus", json_object_new_int64(reply.http_status));
+	if (rc != 0) {
+		json_object *err = NULL;
+		json_object_object_get_ex(resp->body, "message", &err);
+		json_object_object_add(detail, "error", json_object_get(err));
+		/* What SMT said when it refused (the proxy's "response"), if anything. */
+		if (reply.root) {
+			json_object *said = NULL;
+			json_object_object_get_ex(reply.root, "response", &said);
+			json_object_object_add(detail, "response", json_object_get(said));
+		}
+		iw_smt_audit("terminate", NULL, number, NULL, 0,
+			     reply.smt_status ? reply.smt_status : reply.http_status, detail);
+		goto out;
+	}
+	json_object_object_add(detail, "result", json_object_get(reply.payload));
+	audited = iw_smt_audit("terminate", NULL, number, NULL, 1,
+			       reply.smt_status ? reply.smt_status : reply.http_status, detail) == 0;
+
+	snprintf(text, sizeof text, "%lld", number);
+	{
+		const char *params[2] = { text, IW_TERMINATE_REASON };
+		if (!(res = iw_db_exec(IW_DB_MASTER, resp, mark_sql, 2, params))) {
+			rc = resp->status;
+			goto out;
+		}
+	}
+	if (!(body = json_object_new_object())) {
+		PQclear(res);
+		rc = iw_error(resp, 500, "internal_error", "out of memory");
+		goto out;
+	}
+	json_object_object_add(body, "agreementNumber", json_object_new_int64(number));
+	json_object_object_add(body, "retailCustomerEmail", json_object_new_string(email));
+	json_object_object_add(body, "statusCode",
+			       json_object_new_int64(reply.smt_status ? reply.smt_status : reply.http_status));
+	json_object_object_add(body, "result", json_object_get(reply.payload));
+	json_object_object_add(body, "authorizationsUpdated",
+			       json_object_new_int(atoi(PQcmdTuples(res))));
+	json_object_object_add(body, "auditRecorded", json_object_new_boolean(audited));
+	PQclear(res);
+	rc = iw_ok(resp, body);
+out:
+	json_object_put(call);
+	json_object_put(detail);
+	iw_smt_reply_free(&reply);
+	return rc;
+}
+
+int main(void)
+{
+	static const struct iw_route route = {
+		.name = "smt_agreements_terminate",
+		.methods = IW_POST,
+		.auth = IW_AUTH_ADMIN,
+		.body = IW_BODY_JSON,
+		.fields = fields,
+		.handler = terminate,
+	};
+	return iw_serve(&route);
+}
