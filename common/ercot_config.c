@@ -1,6 +1,7 @@
 #include "ercot_config.h"
 
 #include "config.h"
+#include "storage.h"
 
 static int ews_certificate_set(void)
 {
@@ -26,7 +27,7 @@ const char *iw_ercot_method_name(enum iw_ercot_method m)
 
 const char *iw_ercot_storage_kind(void)
 {
-	return iw_env("S3_BUCKET") ? "s3" : "local";
+	return iw_storage_backend();
 }
 
 static void need(const char **names, size_t max, size_t *n, const char *name)
@@ -35,24 +36,18 @@ static void need(const char **names, size_t max, size_t *n, const char *name)
 		names[(*n)++] = name;
 }
 
-size_t iw_ercot_missing_settings(const char **names, size_t max)
+static size_t missing(const char **names, size_t max, int with_cron)
 {
+	const char *storage[8];
 	size_t n = 0;
+	int ns;
 
-	if (!iw_env("CRON_SECRET"))
+	if (with_cron && !iw_env("CRON_SECRET"))
 		need(names, max, &n, "CRON_SECRET");
-	if (iw_env("S3_BUCKET")) {
-		if (!iw_env("S3_ENDPOINT") && !iw_env("DO_SPACES_ENDPOINT"))
-			need(names, max, &n, "S3_ENDPOINT");
-		if (!iw_env("S3_REGION"))
-			need(names, max, &n, "S3_REGION");
-		if (!iw_env("S3_ACCESS_KEY_ID"))
-			need(names, max, &n, "S3_ACCESS_KEY_ID");
-		if (!iw_env("S3_SECRET_ACCESS_KEY"))
-			need(names, max, &n, "S3_SECRET_ACCESS_KEY");
-	} else if (!iw_env("STORAGE_DIR")) {
-		need(names, max, &n, "STORAGE_DIR");
-	}
+	/* The storage module decides which settings its backend needs. */
+	ns = iw_storage_missing_settings(storage, sizeof storage / sizeof storage[0]);
+	for (int i = 0; i < ns && i < (int)(sizeof storage / sizeof storage[0]); i++)
+		need(names, max, &n, storage[i]);
 	switch (iw_ercot_method()) {
 	case IW_ERCOT_EWS:
 		break;
@@ -64,9 +59,21 @@ size_t iw_ercot_missing_settings(const char **names, size_t max)
 		break;
 	case IW_ERCOT_SCRAPE:
 	case IW_ERCOT_METHOD__MAX:
+		/* EWS half configured: say what is missing rather than fall back silently. */
 		if (iw_env("ERCOT_EWS_BASE") && !ews_certificate_set())
-			need(names, max, &n, "ERCOT_EWS_PFX");
+			need(names, max, &n, iw_env("ERCOT_EWS_CERT") ? "ERCOT_EWS_KEY" :
+					     iw_env("ERCOT_EWS_KEY") ? "ERCOT_EWS_CERT" : "ERCOT_EWS_PFX");
 		break;
 	}
 	return n;
+}
+
+size_t iw_ercot_missing_settings(const char **names, size_t max)
+{
+	return missing(names, max, 1);
+}
+
+size_t iw_ercot_run_missing_settings(const char **names, size_t max)
+{
+	return missing(names, max, 0);
 }

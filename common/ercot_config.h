@@ -16,8 +16,11 @@ enum iw_ercot_method {
 
 enum iw_ercot_method iw_ercot_method(void);
 const char *iw_ercot_method_name(enum iw_ercot_method m);
-/* "s3" when S3_BUCKET is set, else "local". */
+/* "s3" when S3_BUCKET (or DO_SPACES_BUCKET) is set, else "local". */
 const char *iw_ercot_storage_kind(void);
-/* Fills NAMES with the required settings that are absent; returns the count. */
+/* Fills NAMES with the required settings that are absent; returns the count.
+ * Includes CRON_SECRET (needed by the scheduler's calls). */
 size_t iw_ercot_missing_settings(const char **names, size_t max);
+/* The same without CRON_SECRET: what a run itself cannot do without. */
+size_t iw_ercot_run_missing_settings(const char **names, size_t max);
 #endif
