@@ -211,21 +211,21 @@ app_stop() {
 	for f in "$dir"/run/*.pid; do
 		[ -f "$f" ] || continue
 		[ "$(basename "$f")" = nginx.pid ] && continue
-		while read -r pid; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done <"$f"
+		while read -r pid || [ -n "$pid" ]; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done <"$f"
 	done
 	# Wait for the programs to exit (sanitizer reports are written at exit).
 	for _ in $(seq 1 50); do
 		local alive=0
 		for f in "$dir"/run/*.pid; do
 			[ -f "$f" ] || continue
-			while read -r pid; do [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive=1; done <"$f"
+			while read -r pid || [ -n "$pid" ]; do [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive=1; done <"$f"
 		done
 		[ $alive = 0 ] && break
 		sleep 0.1
 	done
 	for f in "$dir"/run/*.pid; do
 		[ -f "$f" ] || continue
-		while read -r pid; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; done <"$f"
+		while read -r pid || [ -n "$pid" ]; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; done <"$f"
 		rm -f "$f"
 	done
 	rm -f "$dir"/run/*.sock

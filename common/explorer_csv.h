@@ -1,0 +1,14 @@
+/* CSV output (RFC 4180): CRLF line ends, fields quoted when they hold a
+ * comma, a quote, CR or LF, quotes doubled. */
+#ifndef IW_EXPLORER_CSV_H
+#define IW_EXPLORER_CSV_H
+
+#include <stddef.h>
+
+#include "explorer_buf.h"
+
+/* Appends one field; FIRST says it starts a row (no comma before it).
+ * S NULL writes an empty field. */
+int iw_csv_field(struct iw_buf *b, const char *s, size_t n, int first);
+int iw_csv_end_row(struct iw_buf *b);
+#endif

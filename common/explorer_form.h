@@ -1,0 +1,19 @@
+/* application/x-www-form-urlencoded bodies (and query strings): the
+ * explorer's login and SELECT box forms. */
+#ifndef IW_EXPLORER_FORM_H
+#define IW_EXPLORER_FORM_H
+
+#include <stddef.h>
+
+struct iw_request;
+struct iw_response;
+
+#define IW_FORM_MAX (64 * 1024) /* largest form body read */
+
+/* Copies the decoded value of KEY in FORM ("a=1&b=2", + as space) into OUT.
+ * 1 found, 0 absent, -1 malformed, too long or holding a NUL byte. */
+int iw_form_get(const char *form, const char *key, char *out, size_t outlen);
+/* Reads a form body of at most MAX bytes into a malloc'd NUL-terminated
+ * string. Returns 0, or an error status already set in RESP (413, 415, 400). */
+int iw_form_read(struct iw_request *req, struct iw_response *resp, size_t max, char **out);
+#endif

@@ -1,0 +1,151 @@
+#include "explorer_query.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explorer_buf.h"
+#include "explorer_sqlguard.h"
+#include "serve.h"
+
+PGconn *iw_query_begin(enum iw_db db, struct iw_response *resp)
+{
+	if (iw_db_run(db, resp, "BEGIN READ ONLY", 0, NULL) != 0)
+		return NULL;
+	if (iw_db_run(db, resp, "SET LOCAL statement_timeout = '" IW_QUERY_TIMEOUT "'", 0, NULL) != 0) {
+		iw_db_rollback(db);
+		return NULL;
+	}
+	return iw_db_conn(db, resp);
+}
+
+void iw_query_end(enum iw_db db)
+{
+	iw_db_rollback(db);
+}
+
+PGresult *iw_query_rows(PGconn *conn, const char *sql, int n, const char *const *params,
+			char *err, size_t errlen, char state[6])
+{
+	PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	const char *code;
+
+	state[0] = '\0';
+	if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(state, 6, "%s", code ? code : "");
+	snprintf(err, errlen, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+	/* Trim libpq's trailing newline. */
+	for (size_t l = strlen(err); l > 0 && (err[l - 1] == '\n' || err[l - 1] == ' '); l--)
+		err[l - 1] = '\0';
+	PQclear(res);
+	return NULL;
+}
+
+static int explain_failure(const char *state, char *err, size_t errlen)
+{
+	char msg[512];
+
+	if (strcmp(state, IW_SQLSTATE_CANCELED) == 0) {
+		snprintf(err, errlen, "the query ran longer than %s and was cancelled", IW_QUERY_TIMEOUT);
+	} else if (strcmp(state, "25006") == 0) {
+		snprintf(msg, sizeof msg, "%s", err);
+		snprintf(err, errlen, "refused, the SELECT box is read-only: %s", msg);
+	}
+	return -1;
+}
+
+/* Builds SELECT left(q.c1::text, CAP), ... FROM (\n<sql>\n) AS q(c1, ...)
+ * LIMIT cap+1. The newlines keep a trailing -- comment in SQL from
+ * swallowing the wrapper. */
+static char *wrapped(const char *sql, size_t len, const struct iw_select *s, size_t cell_cap)
+{
+	struct iw_buf b = { 0 };
+	size_t n;
+
+	iw_buf_puts(&b, "SELECT ");
+	for (int i = 0; i < s->ncols; i++) {
+		if (s->kinds[i] == IW_COL_BYTES)
+			iw_buf_printf(&b, "%soctet_length(q.c%d)", i ? ", " : "", i + 1);
+		else
+			iw_buf_printf(&b, "%sleft(q.c%d::text, %zu)", i ? ", " : "", i + 1, cell_cap);
+	}
+	iw_buf_puts(&b, " FROM (\n");
+	iw_buf_put(&b, sql, len);
+	iw_buf_puts(&b, "\n) AS q(");
+	for (int i = 0; i < s->ncols; i++)
+		iw_buf_printf(&b, "%sc%d", i ? ", " : "", i + 1);
+	iw_buf_printf(&b, ") LIMIT %d", IW_QUERY_ROW_CAP + 1);
+	return iw_buf_take(&b, &n);
+}
+
+int iw_query_select(PGconn *conn, const char *sql, size_t cell_cap, struct iw_select *out,
+		    char *err, size_t errlen)
+{
+	struct iw_buf b = { 0 };
+	char state[6];
+	char *text = NULL;
+	size_t len, n;
+	PGresult *res;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (iw_sqlguard_check(sql, &len, err, errlen) != 0)
+		return -1;
+	/* Describe the query first, so the real run can cap every value. */
+	iw_buf_puts(&b, "SELECT * FROM (\n");
+	iw_buf_put(&b, sql, len);
+	iw_buf_puts(&b, "\n) AS q");
+	if (!(text = iw_buf_take(&b, &n))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	res = PQprepare(conn, "", text, 0, NULL);
+	free(text);
+	text = NULL;
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		snprintf(err, errlen, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+		snprintf(state, sizeof state, "%s", res && PQresultErrorField(res, PG_DIAG_SQLSTATE)
+			 ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "");
+		PQclear(res);
+		return explain_failure(state, err, errlen);
+	}
+	PQclear(res);
+	if (!(out->desc = PQdescribePrepared(conn, "")) ||
+	    PQresultStatus(out->desc) != PGRES_COMMAND_OK) {
+		snprintf(err, errlen, "%s", PQerrorMessage(conn));
+		goto out;
+	}
+	out->ncols = PQnfields(out->desc);
+	if (out->ncols == 0 || out->ncols > IW_QUERY_COLS_MAX) {
+		snprintf(err, errlen, "the query must return between 1 and %d columns",
+			 IW_QUERY_COLS_MAX);
+		goto out;
+	}
+	for (int i = 0; i < out->ncols; i++)
+		out->kinds[i] = iw_col_kind_of(PQftype(out->desc, i));
+	if (!(text = wrapped(sql, len, out, cell_cap))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (!(out->rows = iw_query_rows(conn, text, 0, NULL, err, errlen, state))) {
+		explain_failure(state, err, errlen);
+		goto out;
+	}
+	if (PQntuples(out->rows) > IW_QUERY_ROW_CAP)
+		out->truncated = 1;
+	rc = 0;
+out:
+	free(text);
+	if (rc != 0)
+		iw_query_select_free(out);
+	return rc;
+}
+
+void iw_query_select_free(struct iw_select *s)
+{
+	PQclear(s->desc);
+	PQclear(s->rows);
+	s->desc = s->rows = NULL;
+}

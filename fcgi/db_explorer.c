@@ -1,0 +1,1056 @@
+/* GET /admin/database: the read-only DB explorer (SPEC §7). One program
+ * serves the page, its stylesheet, the login and the logout:
+ *   GET|POST /admin/database            tables, rows, the SELECT box
+ *   GET      /admin/database/style.css  the one stylesheet
+ *   POST     /admin/database/login      token= -> session cookie
+ *   POST     /admin/database/logout     clears it
+ * Auth is the session cookie or x-admin-token, checked here (the route is
+ * IW_AUTH_NONE so the login form can be shown). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "explorer_buf.h"
+#include "explorer_catalog.h"
+#include "explorer_form.h"
+#include "explorer_html.h"
+#include "explorer_page.h"
+#include "explorer_query.h"
+#include "explorer_render.h"
+#include "explorer_session.h"
+#include "explorer_sqlguard.h"
+#include "serve.h"
+
+#define PAGE_SIZE_DEFAULT 50
+#define PAGE_SIZE_MAX     500
+#define PAGE_MAX          1000000
+#define SEARCH_MAX        256
+#define LOGIN_FORM_MAX    4096
+#define SQL_FORM_MAX      (IW_SQLGUARD_MAX * 3 + 256) /* percent-encoding triples it */
+#define ERR_MAX           1024
+
+enum format { FMT_HTML, FMT_JSON, FMT_CSV, FMT__MAX };
+
+static const char *const db_names[IW_DB__MAX] = {
+	[IW_DB_MASTER] = "master",
+	[IW_DB_USAGE] = "usage",
+};
+
+/* The parsed query of GET /admin/database. */
+struct view {
+	enum format fmt;
+	enum iw_db db;
+	char table[IW_CATALOG_NAME_MAX * 4]; /* longer names match nothing */
+	int has_table;
+	long page, size;
+	char sort[IW_CATALOG_NAME_MAX * 4];
+	int desc;      /* sort direction */
+	int dir_given;
+	char q[SEARCH_MAX];
+	char col[IW_CATALOG_NAME_MAX * 4];
+	int exact;
+	char *sql;     /* the SELECT box (malloc'd), or NULL */
+};
+
+struct nav {
+	struct iw_table_info *tables[IW_DB__MAX];
+	int n[IW_DB__MAX]; /* -1: that database is unavailable */
+};
+
+/* --- answers ------------------------------------------------------------- */
+
+static int send_html(struct iw_response *resp, int status, struct iw_buf *b)
+{
+	size_t len;
+	char *data = iw_buf_take(b, &len);
+
+	if (!data)
+		return iw_error(resp, 500, "internal_error", "the page did not fit in memory");
+	return iw_raw(resp, status, "text/html; charset=utf-8", data, len);
+}
+
+static int send_json(struct iw_response *resp, json_object *body)
+{
+	return iw_ok(resp, body);
+}
+
+/* An error as a small HTML page or as JSON, by format. */
+static int fail(struct iw_response *resp, enum format fmt, int status, const char *code,
+		const char *message)
+{
+	struct iw_buf b = { 0 };
+
+	if (fmt != FMT_HTML)
+		return iw_error(resp, status, code, "%s", message);
+	iw_page_head(&b, "Error", 1);
+	iw_buf_puts(&b, "<main><section><div class=\"card\"><h2>");
+	iw_html_escape(&b, code);
+	iw_buf_puts(&b, "</h2><p class=\"err\">");
+	iw_html_escape(&b, message);
+	iw_buf_puts(&b, "</p><p><a href=\"" IW_PAGE_BASE "\">Back to the tables</a></p>"
+		       "</div></section></main>");
+	iw_page_foot(&b);
+	resp->error_code = code;
+	return send_html(resp, status, &b);
+}
+
+/* --- authentication ------------------------------------------------------ */
+
+enum who { WHO_ANON, WHO_ADMIN, WHO_MISCONFIGURED };
+
+static int session_key(unsigned char key[IW_SESSION_KEY_LEN])
+{
+	return iw_session_key(iw_env("IW_SESSION_SECRET"), iw_env("ADMIN_TOKEN"), key);
+}
+
+static enum who authenticate(struct iw_request *req)
+{
+	const char *token = iw_param(req, "HTTP_X_ADMIN_TOKEN");
+	const char *cookies = iw_param(req, "HTTP_COOKIE");
+	unsigned char key[IW_SESSION_KEY_LEN];
+	char value[IW_SESSION_MAX];
+	enum iw_session_result r;
+
+	if (!iw_admin_token_configured())
+		return WHO_MISCONFIGURED; /* fail closed, even for old cookies */
+	if (token)
+		return iw_auth_admin_token(token) == IW_AUTH_OK ? WHO_ADMIN : WHO_ANON;
+	if (!cookies || iw_cookie_get(cookies, IW_SESSION_COOKIE, value, sizeof value) != 1)
+		return WHO_ANON;
+	if (session_key(key) != 0)
+		return WHO_MISCONFIGURED;
+	r = iw_session_verify(key, value, time(NULL));
+	if (r != IW_SESSION_OK)
+		iw_log_str(req, "session", r == IW_SESSION_EXPIRED ? "expired" : "invalid");
+	return r == IW_SESSION_OK ? WHO_ADMIN : WHO_ANON;
+}
+
+static int over_https(struct iw_request *req)
+{
+	const char *https = iw_param(req, "HTTPS");
+	const char *scheme = iw_param(req, "REQUEST_SCHEME");
+
+	return (https && strcasecmp(https, "on") == 0) || (scheme && strcmp(scheme, "https") == 0);
+}
+
+/* Host[:port] of an absolute URL, compared with the Host header. */
+static int same_host(const char *url, const char *host)
+{
+	const char *p = strstr(url, "://");
+	size_t n;
+
+	if (!p || !host)
+		return 0;
+	p += 3;
+	n = strcspn(p, "/?#");
+	return strlen(host) == n && strncasecmp(p, host, n) == 0;
+}
+
+/* CSRF: besides SameSite=Strict, a POST must not come from another site.
+ * Sec-Fetch-Site is the browser's own word; Referrer-Policy: no-referrer
+ * makes browsers send "Origin: null" and no Referer, so those are checked
+ * only when they carry a host. */
+static int origin_ok(struct iw_request *req)
+{
+	const char *site = iw_param(req, "HTTP_SEC_FETCH_SITE");
+	const char *origin = iw_param(req, "HTTP_ORIGIN");
+	const char *referer = iw_param(req, "HTTP_REFERER");
+	const char *host = iw_param(req, "HTTP_HOST");
+
+	if (site && *site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
+		return 0;
+	if (origin && *origin && strcmp(origin, "null") != 0)
+		return same_host(origin, host);
+	if (referer && *referer)
+		return same_host(referer, host);
+	return 1;
+}
+
+static int set_session_cookie(struct iw_request *req, struct iw_response *resp,
+			      const char *value, long max_age)
+{
+	char line[IW_SESSION_MAX + 200], expires[64];
+	time_t at = time(NULL) + max_age;
+	struct tm tm;
+
+	if (max_age <= 0)
+		at = 0;
+	gmtime_r(&at, &tm);
+	strftime(expires, sizeof expires, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	snprintf(line, sizeof line, "%s=%s; Path=/admin; Max-Age=%ld; Expires=%s; HttpOnly; "
+		 "SameSite=Strict%s", IW_SESSION_COOKIE, value, max_age > 0 ? max_age : 0, expires,
+		 over_https(req) ? "; Secure" : "");
+	return iw_header(resp, "Set-Cookie", line);
+}
+
+static int redirect_home(struct iw_response *resp)
+{
+	char *body = strdup("<!DOCTYPE html><p><a href=\"" IW_PAGE_BASE "\">Continue</a></p>\n");
+
+	if (!body)
+		return iw_error(resp, 500, "internal_error", "out of memory");
+	iw_header(resp, "Location", IW_PAGE_BASE);
+	return iw_raw(resp, 303, "text/html; charset=utf-8", body, strlen(body));
+}
+
+static int login_page(struct iw_response *resp, int status, const char *message)
+{
+	struct iw_buf b = { 0 };
+
+	iw_page_login(&b, message);
+	return send_html(resp, status, &b);
+}
+
+static int login(struct iw_request *req, struct iw_response *resp)
+{
+	unsigned char key[IW_SESSION_KEY_LEN];
+	char value[IW_SESSION_MAX], token[512];
+	char *form = NULL;
+	int rc;
+
+	if (strcmp(req->method, "POST") != 0)
+		return login_page(resp, 200, NULL);
+	if (!origin_ok(req))
+		return fail(resp, FMT_HTML, 403, "forbidden", "the form was posted from another site");
+	if (!iw_admin_token_configured() || session_key(key) != 0)
+		return fail(resp, FMT_HTML, 503, "server_misconfigured",
+			    "ADMIN_TOKEN is not set (or shorter than 16 bytes) on the server");
+	if ((rc = iw_form_read(req, resp, LOGIN_FORM_MAX, &form)) != 0)
+		return rc;
+	rc = iw_form_get(form, "token", token, sizeof token);
+	free(form);
+	if (rc != 1 || iw_auth_admin_token(token) != IW_AUTH_OK) {
+		explicit_bzero(token, sizeof token);
+		iw_log_str(req, "login", "denied");
+		resp->error_code = "unauthorized";
+		return login_page(resp, 401, "That token is not the admin token.");
+	}
+	explicit_bzero(token, sizeof token);
+	if (iw_session_issue(key, time(NULL), IW_SESSION_TTL, value, sizeof value) != 0 ||
+	    set_session_cookie(req, resp, value, IW_SESSION_TTL) != 0)
+		return fail(resp, FMT_HTML, 500, "internal_error", "could not issue a session");
+	iw_log_str(req, "login", "ok");
+	return redirect_home(resp);
+}
+
+static int logout(struct iw_request *req, struct iw_response *resp)
+{
+	if (strcmp(req->method, "POST") != 0) {
+		iw_header(resp, "Allow", "POST");
+		return fail(resp, FMT_HTML, 405, "method_not_allowed", "log out with POST");
+	}
+	if (!origin_ok(req))
+		return fail(resp, FMT_HTML, 403, "forbidden", "the form was posted from another site");
+	set_session_cookie(req, resp, "", 0);
+	return redirect_home(resp);
+}
+
+/* --- request parsing ----------------------------------------------------- */
+
+/* Reads a query (GET) or form (POST) field. */
+static int field(struct iw_request *req, const char *form, const char *key, char *out, size_t n)
+{
+	return form ? iw_form_get(form, key, out, n) : iw_query_get(req, key, out, n);
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Fills V from the query string (and FORM for a POSTed SELECT box).
+ * Returns 0 or an error status set in RESP. */
+static int parse_view(struct iw_request *req, struct iw_response *resp, const char *form,
+		      struct view *v)
+{
+	char buf[32];
+	int r;
+
+	memset(v, 0, sizeof *v);
+	v->page = 1;
+	v->size = PAGE_SIZE_DEFAULT;
+	v->desc = 1;
+	if (field(req, form, "format", buf, sizeof buf) == 1 ||
+	    iw_query_get(req, "format", buf, sizeof buf) == 1) {
+		if (strcmp(buf, "json") == 0) v->fmt = FMT_JSON;
+		else if (strcmp(buf, "csv") == 0) v->fmt = FMT_CSV;
+		else if (strcmp(buf, "html") != 0)
+			return fail(resp, FMT_HTML, 400, "invalid_request", "format: html, json or csv");
+	}
+	if (field(req, form, "db", buf, sizeof buf) == 1) {
+		if (strcmp(buf, "usage") == 0) v->db = IW_DB_USAGE;
+		else if (strcmp(buf, "master") != 0)
+			return fail(resp, v->fmt, 400, "invalid_request", "db: master or usage");
+	}
+	r = iw_query_get(req, "table", v->table, sizeof v->table);
+	v->has_table = r != 0; /* too long or malformed: a name no catalog row has */
+	if (r < 0)
+		v->table[0] = '\0';
+	if (iw_query_get(req, "page", buf, sizeof buf) == 1 &&
+	    parse_long(buf, 1, PAGE_MAX, &v->page) != 0)
+		return fail(resp, v->fmt, 400, "invalid_request", "page: an integer from 1");
+	if (iw_query_get(req, "size", buf, sizeof buf) == 1 &&
+	    parse_long(buf, 1, PAGE_SIZE_MAX, &v->size) != 0)
+		return fail(resp, v->fmt, 400, "invalid_request", "size: an integer from 1 to 500");
+	if (iw_query_get(req, "sort", v->sort, sizeof v->sort) < 0)
+		return fail(resp, v->fmt, 400, "invalid_request", "sort: no such column");
+	if (iw_query_get(req, "dir", buf, sizeof buf) == 1) {
+		if (strcmp(buf, "asc") == 0) v->desc = 0;
+		else if (strcmp(buf, "desc") != 0)
+			return fail(resp, v->fmt, 400, "invalid_request", "dir: asc or desc");
+		v->dir_given = 1;
+	} else if (v->sort[0]) {
+		v->desc = 0;
+	}
+	if (iw_query_get(req, "q", v->q, sizeof v->q) < 0)
+		return fail(resp, v->fmt, 400, "invalid_request", "q: at most 255 bytes");
+	if (iw_query_get(req, "col", v->col, sizeof v->col) < 0)
+		return fail(resp, v->fmt, 400, "invalid_request", "col: no such column");
+	if (iw_query_get(req, "exact", buf, sizeof buf) == 1)
+		v->exact = strcmp(buf, "1") == 0 || strcmp(buf, "on") == 0;
+	{
+		size_t cap = IW_SQLGUARD_MAX + 1;
+		if (!(v->sql = malloc(cap)))
+			return iw_error(resp, 500, "internal_error", "out of memory");
+		r = field(req, form, "sql", v->sql, cap);
+		if (r < 0) {
+			free(v->sql);
+			v->sql = NULL;
+			return fail(resp, v->fmt, 400, "invalid_request", "sql: at most 16384 bytes");
+		}
+		if (r == 0) {
+			free(v->sql);
+			v->sql = NULL;
+		}
+	}
+	return 0;
+}
+
+/* --- links --------------------------------------------------------------- */
+
+/* Writes an href for V (HTML-escaped): only the parameters that differ from
+ * the defaults. */
+static void put_href(struct iw_buf *b, const struct view *v, enum format fmt)
+{
+	iw_buf_printf(b, IW_PAGE_BASE "?db=%s", db_names[v->db]);
+	if (v->has_table) {
+		iw_buf_puts(b, "&amp;table=");
+		iw_url_encode(b, v->table);
+	}
+	if (v->page != 1)
+		iw_buf_printf(b, "&amp;page=%ld", v->page);
+	if (v->size != PAGE_SIZE_DEFAULT)
+		iw_buf_printf(b, "&amp;size=%ld", v->size);
+	if (v->sort[0]) {
+		iw_buf_puts(b, "&amp;sort=");
+		iw_url_encode(b, v->sort);
+	}
+	if (v->dir_given || v->sort[0])
+		iw_buf_puts(b, v->desc ? "&amp;dir=desc" : "&amp;dir=asc");
+	if (v->q[0]) {
+		iw_buf_puts(b, "&amp;q=");
+		iw_url_encode(b, v->q);
+	}
+	if (v->col[0]) {
+		iw_buf_puts(b, "&amp;col=");
+		iw_url_encode(b, v->col);
+	}
+	if (v->exact)
+		iw_buf_puts(b, "&amp;exact=1");
+	if (fmt == FMT_JSON)
+		iw_buf_puts(b, "&amp;format=json");
+	else if (fmt == FMT_CSV)
+		iw_buf_puts(b, "&amp;format=csv");
+}
+
+/* --- the table list (both databases) -------------------------------------- */
+
+static void load_nav(struct nav *nav)
+{
+	char err[ERR_MAX];
+
+	for (int d = 0; d < IW_DB__MAX; d++) {
+		nav->tables[d] = NULL;
+		nav->n[d] = -1;
+		if (!iw_query_begin((enum iw_db)d, NULL))
+			continue;
+		nav->n[d] = iw_catalog_tables(iw_db_conn((enum iw_db)d, NULL), &nav->tables[d],
+					      err, sizeof err);
+		if (nav->n[d] < 0)
+			iw_logf("error", "listing the %s tables: %s", db_names[d], err);
+		iw_query_end((enum iw_db)d);
+	}
+}
+
+static void free_nav(struct nav *nav)
+{
+	for (int d = 0; d < IW_DB__MAX; d++)
+		free(nav->tables[d]);
+}
+
+static void put_count(struct iw_buf *b, const struct iw_table_info *t)
+{
+	if (t->rows < 0)
+		iw_buf_puts(b, "?");
+	else
+		iw_buf_printf(b, "%s%lld", t->estimated ? "~" : "", t->rows);
+}
+
+static void render_nav(struct iw_buf *b, const struct nav *nav, const struct view *cur)
+{
+	iw_buf_puts(b, "<nav>");
+	for (int d = 0; d < IW_DB__MAX; d++) {
+		iw_buf_printf(b, "<h2>%s</h2>", db_names[d]);
+		if (nav->n[d] < 0) {
+			iw_buf_puts(b, "<p class=\"err\">unavailable</p>");
+			continue;
+		}
+		iw_buf_puts(b, "<ul>");
+		for (int i = 0; i < nav->n[d]; i++) {
+			const struct iw_table_info *t = &nav->tables[d][i];
+			int on = cur && cur->has_table && cur->db == (enum iw_db)d &&
+				 strcmp(cur->table, t->name) == 0;
+			iw_buf_printf(b, "<li%s><a href=\"" IW_PAGE_BASE "?db=%s&amp;table=",
+				      on ? " class=\"on\"" : "", db_names[d]);
+			iw_url_encode(b, t->name);
+			iw_buf_puts(b, "\">");
+			iw_html_escape(b, t->name);
+			iw_buf_puts(b, "</a><span class=\"n\">");
+			put_count(b, t);
+			iw_buf_puts(b, "</span></li>");
+		}
+		iw_buf_puts(b, "</ul>");
+	}
+	iw_buf_puts(b, "<h2>query</h2><ul><li><a href=\"" IW_PAGE_BASE "?sql=\">SELECT box</a></li>"
+		       "</ul></nav>");
+}
+
+static json_object *nav_json(const struct nav *nav)
+{
+	json_object *dbs = json_object_new_object();
+
+	for (int d = 0; dbs && d < IW_DB__MAX; d++) {
+		json_object *list;
+		if (nav->n[d] < 0) {
+			json_object_object_add(dbs, db_names[d], NULL);
+			continue;
+		}
+		list = json_object_new_array();
+		for (int i = 0; list && i < nav->n[d]; i++) {
+			const struct iw_table_info *t = &nav->tables[d][i];
+			json_object *o = json_object_new_object();
+			if (!o)
+				break;
+			json_object_object_add(o, "name", json_object_new_string(t->name));
+			json_object_object_add(o, "rows", t->rows < 0 ? NULL : json_object_new_int64(t->rows));
+			json_object_object_add(o, "estimated", json_object_new_boolean(t->estimated));
+			json_object_array_add(list, o);
+		}
+		json_object_object_add(dbs, db_names[d], list);
+	}
+	return dbs;
+}
+
+/* --- the SELECT box -------------------------------------------------------- */
+
+static void render_sql_form(struct iw_buf *b, const struct view *v)
+{
+	iw_buf_puts(b, "<div class=\"card\"><h2>SELECT box</h2>"
+		       "<p class=\"muted\">One read-only statement, " IW_QUERY_TIMEOUT
+		       " timeout, at most 500 rows.</p>"
+		       "<form method=\"post\" action=\"" IW_PAGE_BASE "\">"
+		       "<textarea name=\"sql\" spellcheck=\"false\" placeholder=\"SELECT …\">");
+	if (v->sql)
+		iw_html_escape(b, v->sql);
+	iw_buf_puts(b, "</textarea><div class=\"bar\"><label>database <select name=\"db\">");
+	for (int d = 0; d < IW_DB__MAX; d++)
+		iw_buf_printf(b, "<option value=\"%s\"%s>%s</option>", db_names[d],
+			      v->db == (enum iw_db)d ? " selected" : "", db_names[d]);
+	iw_buf_puts(b, "</select></label> <label>as <select name=\"format\">"
+		       "<option value=\"html\">table</option><option value=\"csv\">CSV</option>"
+		       "<option value=\"json\">JSON</option></select></label> "
+		       "<button type=\"submit\">Run</button></div></form></div>");
+}
+
+static int sql_view(struct iw_request *req, struct iw_response *resp, struct view *v,
+		    const struct nav *nav)
+{
+	struct iw_select sel;
+	struct iw_buf b = { 0 };
+	char err[ERR_MAX];
+	const char *names[IW_QUERY_COLS_MAX];
+	struct iw_grid g = { 0 };
+	PGconn *conn;
+	int status = 200, ran = 0;
+
+	iw_log_str(req, "view", "sql");
+	iw_log_count(req, "sql_bytes", v->sql ? (long long)strlen(v->sql) : 0);
+	memset(&sel, 0, sizeof sel);
+	err[0] = '\0';
+	if (v->sql && v->sql[0]) {
+		if (!(conn = iw_query_begin(v->db, NULL)))
+			return fail(resp, v->fmt, 503, "database_unavailable",
+				    v->db == IW_DB_USAGE ? "the usage database is unavailable"
+							 : "the master database is unavailable");
+		ran = iw_query_select(conn, v->sql, v->fmt == FMT_HTML ? IW_RENDER_HTML_CHARS + 1
+								       : IW_RENDER_EXPORT_CHARS,
+				      &sel, err, sizeof err) == 0;
+		iw_query_end(v->db);
+		if (!ran)
+			status = 400;
+	} else if (v->fmt != FMT_HTML) {
+		return fail(resp, v->fmt, 400, "invalid_request", "sql: a SELECT statement is required");
+	}
+	if (ran) {
+		for (int i = 0; i < sel.ncols; i++)
+			names[i] = PQfname(sel.desc, i);
+		g.res = sel.rows;
+		g.ncols = sel.ncols;
+		g.names = names;
+		g.kinds = sel.kinds;
+		g.nrows = sel.truncated ? IW_QUERY_ROW_CAP : PQntuples(sel.rows);
+		iw_log_count(req, "rows", g.nrows);
+	}
+	if (v->fmt != FMT_HTML && !ran) {
+		iw_query_select_free(&sel);
+		return fail(resp, v->fmt, 400, "query_refused", err);
+	}
+	if (v->fmt == FMT_JSON) {
+		json_object *body = json_object_new_object();
+		json_object_object_add(body, "db", json_object_new_string(db_names[v->db]));
+		json_object_object_add(body, "columns", iw_render_json_columns(&g, NULL));
+		json_object_object_add(body, "rows", iw_render_json_rows(&g, 0));
+		json_object_object_add(body, "truncated", json_object_new_boolean(sel.truncated));
+		iw_query_select_free(&sel);
+		return send_json(resp, body);
+	}
+	if (v->fmt == FMT_CSV) {
+		size_t len;
+		char *data;
+		iw_render_csv(&b, &g);
+		iw_query_select_free(&sel);
+		if (!(data = iw_buf_take(&b, &len)))
+			return iw_error(resp, 500, "internal_error", "the export did not fit in memory");
+		iw_header(resp, "Content-Disposition", "attachment; filename=\"query.csv\"");
+		return iw_raw(resp, 200, "text/csv; charset=utf-8", data, len);
+	}
+	iw_page_head(&b, "SELECT box", 1);
+	iw_buf_puts(&b, "<main>");
+	render_nav(&b, nav, NULL);
+	iw_buf_puts(&b, "<section>");
+	render_sql_form(&b, v);
+	if (!ran && err[0]) {
+		iw_buf_puts(&b, "<div class=\"card\"><p class=\"err\">");
+		iw_html_escape(&b, err);
+		iw_buf_puts(&b, "</p></div>");
+		resp->error_code = "query_refused";
+	}
+	if (ran) {
+		iw_buf_printf(&b, "<div class=\"card\"><p class=\"muted\">%d row%s%s</p>"
+			      "<div class=\"grid\"><table><thead><tr>", g.nrows, g.nrows == 1 ? "" : "s",
+			      sel.truncated ? " (cut at 500)" : "");
+		for (int c = 0; c < g.ncols; c++) {
+			iw_buf_puts(&b, "<th>");
+			iw_html_escape(&b, names[c]);
+			iw_buf_puts(&b, "</th>");
+		}
+		iw_buf_puts(&b, "</tr></thead><tbody>");
+		for (int r = 0; r < g.nrows; r++) {
+			iw_buf_puts(&b, "<tr>");
+			for (int c = 0; c < g.ncols; c++)
+				iw_render_cell_html(&b, &g, r, c);
+			iw_buf_puts(&b, "</tr>");
+		}
+		iw_buf_puts(&b, "</tbody></table></div></div>");
+	}
+	iw_query_select_free(&sel);
+	iw_buf_puts(&b, "</section></main>");
+	iw_page_foot(&b);
+	return send_html(resp, status, &b);
+}
+
+/* --- the table browser ----------------------------------------------------- */
+
+/* Newest first: the first of these columns the table has, descending. */
+static int default_sort(const struct iw_column *cols, int n)
+{
+	static const char *const names[] = { "createdAt", "created_at", "received_at", "id" };
+
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		int c = iw_catalog_find(cols, n, names[i]);
+		if (c >= 0)
+			return c;
+	}
+	return -1;
+}
+
+/* %, _ and \ match themselves in the ILIKE pattern. */
+static void like_pattern(struct iw_buf *b, const char *q)
+{
+	iw_buf_puts(b, "%");
+	for (; *q; q++) {
+		if (*q == '%' || *q == '_' || *q == '\\')
+			iw_buf_puts(b, "\\");
+		iw_buf_put(b, q, 1);
+	}
+	iw_buf_puts(b, "%");
+}
+
+/* Appends the quoted identifier of a catalog name. */
+static void put_ident(struct iw_buf *b, PGconn *conn, const char *name)
+{
+	char *id = PQescapeIdentifier(conn, name, strlen(name));
+
+	if (!id) {
+		b->failed = 1;
+		return;
+	}
+	iw_buf_puts(b, id);
+	PQfreemem(id);
+}
+
+/* ORDER BY the sort column, ties broken by the primary key so pages
+ * neither repeat nor skip. NULLS LAST only where NULLs can occur: on a NOT
+ * NULL column the default lets a plain index serve both directions. */
+static void put_order(struct iw_buf *b, PGconn *conn, const struct iw_column *cols, int n,
+		      int sort, int desc)
+{
+	const char *dir = desc ? "DESC" : "ASC";
+
+	if (sort < 0)
+		return;
+	iw_buf_puts(b, " ORDER BY ");
+	put_ident(b, conn, cols[sort].name);
+	iw_buf_printf(b, " %s%s", dir, cols[sort].not_null || !desc ? "" : " NULLS LAST");
+	for (int i = 0; i < n; i++) {
+		if (!cols[i].primary_key || i == sort)
+			continue;
+		iw_buf_puts(b, ", ");
+		put_ident(b, conn, cols[i].name);
+		iw_buf_printf(b, " %s", dir);
+	}
+}
+
+/* SELECT <capped values> FROM (SELECT * FROM <table> [WHERE search]
+ * ORDER BY ... LIMIT $1 OFFSET $2) r ORDER BY ...; $3 is the search text.
+ * The inner query picks the page on raw rows, so the text casts run on at
+ * most one page, not on every row the sort reads. Every name comes from the
+ * catalog. */
+static char *rows_sql(PGconn *conn, const struct view *v, const struct iw_column *cols, int n,
+		      int sort, int search_col, size_t cap)
+{
+	struct iw_buf b = { 0 };
+	size_t len;
+
+	iw_buf_puts(&b, "SELECT ");
+	for (int i = 0; i < n; i++) {
+		iw_buf_puts(&b, i ? ", " : "");
+		if (cols[i].kind == IW_COL_BYTES) {
+			iw_buf_puts(&b, "octet_length(r.");
+			put_ident(&b, conn, cols[i].name);
+			iw_buf_puts(&b, ")");
+		} else {
+			iw_buf_puts(&b, "left(r.");
+			put_ident(&b, conn, cols[i].name);
+			iw_buf_printf(&b, "::text, %zu)", cap);
+		}
+	}
+	iw_buf_puts(&b, " FROM (SELECT * FROM ");
+	put_ident(&b, conn, v->table);
+	if (v->q[0]) {
+		int first = 1;
+		iw_buf_puts(&b, " WHERE (");
+		for (int i = 0; i < n; i++) {
+			if (cols[i].kind == IW_COL_BYTES || (search_col >= 0 && i != search_col))
+				continue;
+			iw_buf_puts(&b, first ? "" : " OR ");
+			put_ident(&b, conn, cols[i].name);
+			iw_buf_puts(&b, v->exact ? "::text = $3" : "::text ILIKE $3");
+			first = 0;
+		}
+		iw_buf_puts(&b, first ? "false)" : ")");
+	}
+	put_order(&b, conn, cols, n, sort, v->desc);
+	iw_buf_puts(&b, " LIMIT $1 OFFSET $2) AS r");
+	put_order(&b, conn, cols, n, sort, v->desc);
+	return iw_buf_take(&b, &len);
+}
+
+static void put_search_form(struct iw_buf *b, const struct view *v, const struct iw_column *cols,
+			    int n)
+{
+	iw_buf_printf(b, "<form class=\"bar\" method=\"get\" action=\"" IW_PAGE_BASE "\">"
+		      "<input type=\"hidden\" name=\"db\" value=\"%s\">"
+		      "<input type=\"hidden\" name=\"table\" value=\"", db_names[v->db]);
+	iw_html_escape(b, v->table);
+	iw_buf_puts(b, "\">");
+	if (v->sort[0]) {
+		iw_buf_puts(b, "<input type=\"hidden\" name=\"sort\" value=\"");
+		iw_html_escape(b, v->sort);
+		iw_buf_printf(b, "\"><input type=\"hidden\" name=\"dir\" value=\"%s\">",
+			      v->desc ? "desc" : "asc");
+	}
+	if (v->size != PAGE_SIZE_DEFAULT)
+		iw_buf_printf(b, "<input type=\"hidden\" name=\"size\" value=\"%ld\">", v->size);
+	iw_buf_puts(b, "<input type=\"search\" name=\"q\" placeholder=\"search text\" value=\"");
+	iw_html_escape(b, v->q);
+	iw_buf_puts(b, "\"><select name=\"col\" aria-label=\"column\"><option value=\"\">all columns</option>");
+	for (int i = 0; i < n; i++) {
+		if (cols[i].kind == IW_COL_BYTES)
+			continue;
+		iw_buf_puts(b, "<option value=\"");
+		iw_html_escape(b, cols[i].name);
+		iw_buf_printf(b, "\"%s>", strcmp(v->col, cols[i].name) == 0 ? " selected" : "");
+		iw_html_escape(b, cols[i].name);
+		iw_buf_puts(b, "</option>");
+	}
+	iw_buf_printf(b, "</select><label><input type=\"checkbox\" name=\"exact\" value=\"1\"%s> exact</label>"
+		      "<button type=\"submit\">Search</button>", v->exact ? " checked" : "");
+	if (v->q[0]) {
+		struct view clear = *v;
+		clear.q[0] = clear.col[0] = '\0';
+		clear.exact = 0;
+		clear.page = 1;
+		iw_buf_puts(b, "<a href=\"");
+		put_href(b, &clear, FMT_HTML);
+		iw_buf_puts(b, "\">clear</a>");
+	}
+	iw_buf_puts(b, "</form>");
+}
+
+static void put_header_cell(struct iw_buf *b, const struct view *v, const struct iw_column *c,
+			    int sorted_here)
+{
+	struct view next = *v;
+
+	snprintf(next.sort, sizeof next.sort, "%s", c->name);
+	/* A click sorts ascending, a second click descending. */
+	next.desc = sorted_here && !v->desc;
+	next.dir_given = 1;
+	next.page = 1;
+	iw_buf_puts(b, "<th title=\"");
+	iw_html_escape(b, c->type);
+	iw_buf_puts(b, "\"><a href=\"");
+	put_href(b, &next, FMT_HTML);
+	iw_buf_puts(b, "\">");
+	iw_html_escape(b, c->name);
+	if (sorted_here)
+		iw_buf_puts(b, v->desc ? " ▼" : " ▲");
+	iw_buf_puts(b, "</a></th>");
+}
+
+static void csv_filename(char *out, size_t len, const struct view *v)
+{
+	size_t o = 0;
+
+	for (const char *p = v->table; *p && o + 16 < len; p++) {
+		char c = *p;
+		out[o++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == '_' || c == '-' ? c : '_';
+	}
+	snprintf(out + o, len - o, "-p%ld.csv", v->page);
+}
+
+static int table_view(struct iw_request *req, struct iw_response *resp, struct view *v,
+		      const struct nav *nav)
+{
+	struct iw_column *cols = NULL;
+	struct iw_buf b = { 0 }, pat = { 0 };
+	char err[ERR_MAX], state[6], limit[24], offset[24];
+	const char *params[3];
+	const char **names = NULL;
+	enum iw_col_kind *kinds = NULL;
+	PGconn *conn;
+	PGresult *res = NULL;
+	char *sql = NULL, *pattern = NULL;
+	int n, sort, search_col = -1, more, rc;
+	size_t plen;
+	struct iw_grid g = { 0 };
+
+	iw_log_str(req, "view", "table");
+	if (!(conn = iw_query_begin(v->db, NULL)))
+		return fail(resp, v->fmt, 503, "database_unavailable", "the database is unavailable");
+	n = iw_catalog_columns(conn, v->table, &cols, err, sizeof err);
+	if (n < 0) {
+		rc = fail(resp, v->fmt, 500, "internal_error", "reading the catalog failed");
+		goto out;
+	}
+	if (n == 0) {
+		rc = fail(resp, v->fmt, 404, "not_found", "table: no such table in this database");
+		goto out;
+	}
+	iw_log_str(req, "table", v->table);
+	if (v->sort[0]) {
+		if ((sort = iw_catalog_find(cols, n, v->sort)) < 0) {
+			rc = fail(resp, v->fmt, 400, "invalid_request", "sort: no such column");
+			goto out;
+		}
+	} else {
+		sort = default_sort(cols, n);
+	}
+	if (v->col[0] && ((search_col = iw_catalog_find(cols, n, v->col)) < 0 ||
+			  cols[search_col].kind == IW_COL_BYTES)) {
+		rc = fail(resp, v->fmt, 400, "invalid_request", "col: no such searchable column");
+		goto out;
+	}
+	if (v->exact)
+		iw_buf_puts(&pat, v->q);
+	else
+		like_pattern(&pat, v->q);
+	if (!(pattern = iw_buf_take(&pat, &plen)) ||
+	    !(sql = rows_sql(conn, v, cols, n, sort, search_col,
+			     v->fmt == FMT_HTML ? IW_RENDER_HTML_CHARS + 1 : IW_RENDER_EXPORT_CHARS))) {
+		rc = fail(resp, v->fmt, 500, "internal_error", "out of memory");
+		goto out;
+	}
+	snprintf(limit, sizeof limit, "%ld", v->size + 1); /* one more: is there a next page? */
+	snprintf(offset, sizeof offset, "%ld", (v->page - 1) * v->size);
+	params[0] = limit;
+	params[1] = offset;
+	params[2] = pattern;
+	if (!(res = iw_query_rows(conn, sql, v->q[0] ? 3 : 2, params, err, sizeof err, state))) {
+		if (strcmp(state, IW_SQLSTATE_CANCELED) == 0) {
+			rc = fail(resp, v->fmt, 504, "query_timeout",
+				  "the rows took longer than " IW_QUERY_TIMEOUT
+				  ": search one column with exact match, or use fewer pages");
+		} else {
+			iw_logf("error", "reading rows (%s): %s", state, err);
+			rc = fail(resp, v->fmt, 500, "internal_error", "reading the rows failed");
+		}
+		goto out;
+	}
+	names = calloc((size_t)n, sizeof *names);
+	kinds = calloc((size_t)n, sizeof *kinds);
+	if (!names || !kinds) {
+		rc = fail(resp, v->fmt, 500, "internal_error", "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		names[i] = cols[i].name;
+		kinds[i] = cols[i].kind;
+	}
+	more = PQntuples(res) > v->size;
+	g.res = res;
+	g.nrows = more ? (int)v->size : PQntuples(res);
+	g.ncols = n;
+	g.names = names;
+	g.kinds = kinds;
+	iw_log_count(req, "rows", g.nrows);
+
+	if (v->fmt == FMT_JSON) {
+		json_object *body = json_object_new_object();
+		const char **types = calloc((size_t)n, sizeof *types);
+		for (int i = 0; types && i < n; i++)
+			types[i] = cols[i].type;
+		json_object_object_add(body, "db", json_object_new_string(db_names[v->db]));
+		json_object_object_add(body, "table", json_object_new_string(v->table));
+		json_object_object_add(body, "page", json_object_new_int64(v->page));
+		json_object_object_add(body, "size", json_object_new_int64(v->size));
+		json_object_object_add(body, "sort", sort >= 0 ? json_object_new_string(cols[sort].name) : NULL);
+		json_object_object_add(body, "dir", json_object_new_string(v->desc ? "desc" : "asc"));
+		json_object_object_add(body, "q", v->q[0] ? json_object_new_string(v->q) : NULL);
+		json_object_object_add(body, "columns", iw_render_json_columns(&g, types));
+		json_object_object_add(body, "rows", iw_render_json_rows(&g, 1));
+		json_object_object_add(body, "hasMore", json_object_new_boolean(more));
+		free(types);
+		rc = send_json(resp, body);
+		goto out;
+	}
+	if (v->fmt == FMT_CSV) {
+		char disp[IW_CATALOG_NAME_MAX + 64], fname[IW_CATALOG_NAME_MAX + 32];
+		size_t len;
+		char *data;
+		iw_render_csv(&b, &g);
+		if (!(data = iw_buf_take(&b, &len))) {
+			rc = iw_error(resp, 500, "internal_error", "the export did not fit in memory");
+			goto out;
+		}
+		csv_filename(fname, sizeof fname, v);
+		snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", fname);
+		iw_header(resp, "Content-Disposition", disp);
+		rc = iw_raw(resp, 200, "text/csv; charset=utf-8", data, len);
+		goto out;
+	}
+
+	iw_page_head(&b, v->table, 1);
+	iw_buf_puts(&b, "<main>");
+	render_nav(&b, nav, v);
+	iw_buf_puts(&b, "<section><div class=\"card\"><h2>");
+	iw_html_escape(&b, v->table);
+	iw_buf_printf(&b, " <span class=\"muted\">· %s</span></h2>", db_names[v->db]);
+	put_search_form(&b, v, cols, n);
+	iw_buf_puts(&b, "<div class=\"grid\"><table><thead><tr>");
+	for (int i = 0; i < n; i++)
+		put_header_cell(&b, v, &cols[i], i == sort && v->sort[0]);
+	iw_buf_puts(&b, "</tr></thead><tbody>");
+	for (int r = 0; r < g.nrows; r++) {
+		iw_buf_puts(&b, "<tr>");
+		for (int c = 0; c < n; c++)
+			iw_render_cell_html(&b, &g, r, c);
+		iw_buf_puts(&b, "</tr>");
+	}
+	if (g.nrows == 0)
+		iw_buf_printf(&b, "<tr><td class=\"muted\" colspan=\"%d\">no rows</td></tr>", n);
+	iw_buf_puts(&b, "</tbody></table></div><div class=\"pager\">");
+	if (v->page > 1) {
+		struct view prev = *v;
+		prev.page--;
+		iw_buf_puts(&b, "<a rel=\"prev\" href=\"");
+		put_href(&b, &prev, FMT_HTML);
+		iw_buf_puts(&b, "\">← newer</a>");
+	}
+	iw_buf_printf(&b, "<span>page %ld · rows %ld–%ld</span>", v->page,
+		      g.nrows ? (v->page - 1) * v->size + 1 : 0, (v->page - 1) * v->size + g.nrows);
+	if (more) {
+		struct view next = *v;
+		next.page++;
+		iw_buf_puts(&b, "<a rel=\"next\" href=\"");
+		put_href(&b, &next, FMT_HTML);
+		iw_buf_puts(&b, "\">older →</a>");
+	}
+	iw_buf_puts(&b, "<span class=\"muted\">export: <a href=\"");
+	put_href(&b, v, FMT_CSV);
+	iw_buf_puts(&b, "\">CSV</a> · <a href=\"");
+	put_href(&b, v, FMT_JSON);
+	iw_buf_puts(&b, "\">JSON</a></span></div></div></section></main>");
+	iw_page_foot(&b);
+	rc = send_html(resp, 200, &b);
+out:
+	iw_query_end(v->db);
+	iw_buf_free(&b);
+	iw_buf_free(&pat);
+	PQclear(res);
+	free(sql);
+	free(pattern);
+	free(names);
+	free(kinds);
+	free(cols);
+	return rc;
+}
+
+static int index_view(struct iw_request *req, struct iw_response *resp, struct view *v,
+		      const struct nav *nav)
+{
+	struct iw_buf b = { 0 };
+
+	iw_log_str(req, "view", "index");
+	if (v->fmt == FMT_CSV)
+		return fail(resp, v->fmt, 400, "invalid_request", "format=csv needs a table or sql");
+	if (v->fmt == FMT_JSON)
+		return send_json(resp, nav_json(nav));
+	iw_page_head(&b, "Tables", 1);
+	iw_buf_puts(&b, "<main>");
+	render_nav(&b, nav, NULL);
+	iw_buf_puts(&b, "<section><div class=\"card\"><h2>Tables</h2><p class=\"muted\">"
+		       "Pick a table on the left: newest rows first, 50 a page. "
+		       "Counts marked ~ are the planner's estimate.</p></div>");
+	render_sql_form(&b, v);
+	iw_buf_puts(&b, "</section></main>");
+	iw_page_foot(&b);
+	return send_html(resp, 200, &b);
+}
+
+static int browse(struct iw_request *req, struct iw_response *resp)
+{
+	struct view v;
+	struct nav nav = { 0 };
+	char *form = NULL;
+	enum format fmt = FMT_HTML;
+	char buf[16];
+	int rc;
+
+	if (iw_query_get(req, "format", buf, sizeof buf) == 1 && strcmp(buf, "html") != 0)
+		fmt = FMT_JSON; /* json, csv (and junk): unauthenticated answers are JSON */
+	switch (authenticate(req)) {
+	case WHO_ADMIN:
+		break;
+	case WHO_MISCONFIGURED:
+		return fail(resp, fmt, 503, "server_misconfigured",
+			    "ADMIN_TOKEN is not set (or shorter than 16 bytes) on the server");
+	case WHO_ANON:
+		if (fmt != FMT_HTML)
+			return iw_error(resp, 401, "unauthorized", "missing or invalid credentials");
+		resp->error_code = "unauthorized";
+		return login_page(resp, 401, NULL);
+	}
+	if (strcmp(req->method, "POST") == 0) {
+		if (!origin_ok(req))
+			return fail(resp, fmt, 403, "forbidden", "the form was posted from another site");
+		if ((rc = iw_form_read(req, resp, SQL_FORM_MAX, &form)) != 0)
+			return rc;
+	}
+	rc = parse_view(req, resp, form, &v);
+	free(form);
+	if (rc != 0)
+		return rc;
+	if (v.fmt == FMT_HTML || (!v.has_table && !v.sql))
+		load_nav(&nav);
+	if (v.sql || (strcmp(req->method, "POST") == 0))
+		rc = sql_view(req, resp, &v, &nav);
+	else if (v.has_table)
+		rc = table_view(req, resp, &v, &nav);
+	else
+		rc = index_view(req, resp, &v, &nav);
+	free_nav(&nav);
+	free(v.sql);
+	return rc;
+}
+
+/* --- dispatch -------------------------------------------------------------- */
+
+static int stylesheet(struct iw_response *resp)
+{
+	char *css = strdup(iw_page_css);
+
+	if (!css)
+		return iw_error(resp, 500, "internal_error", "out of memory");
+	return iw_raw(resp, 200, "text/css; charset=utf-8", css, strlen(css));
+}
+
+static int explorer(struct iw_request *req, struct iw_response *resp)
+{
+	const char *uri = iw_param(req, "DOCUMENT_URI");
+	char path[128];
+	size_t len;
+
+	if (!uri || !*uri)
+		uri = iw_param(req, "SCRIPT_NAME");
+	snprintf(path, sizeof path, "%s", uri ? uri : "");
+	len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	iw_page_security_headers(resp);
+	if (strcmp(path, IW_PAGE_BASE) == 0)
+		return browse(req, resp);
+	if (strcmp(path, IW_PAGE_BASE "/style.css") == 0)
+		return stylesheet(resp);
+	if (strcmp(path, IW_PAGE_BASE "/login") == 0)
+		return login(req, resp);
+	if (strcmp(path, IW_PAGE_BASE "/logout") == 0)
+		return logout(req, resp);
+	return iw_error(resp, 404, "not_found", "no such route");
+}
+
+int main(void)
+{
+	static const struct iw_route route = {
+		.name = "db_explorer",
+		.methods = IW_GET | IW_POST,
+		.auth = IW_AUTH_NONE, /* cookie or x-admin-token, checked in browse() */
+		.body = IW_BODY_RAW,
+		.max_body = SQL_FORM_MAX,
+		.handler = explorer,
+	};
+	return iw_serve(&route);
+}
