@@ -1,0 +1,191 @@
+/* GET|POST /api/admin/ercot/cron: the daily ERCOT ingest (SPEC §6). Lists the
+ * TDSP ESIID extract files posted on the day (?date=YYYY-MM-DD, default today
+ * in UTC; ?tdsp=NAME for one TDSP) with the first configured fetch method,
+ * then downloads, checks, stores and indexes each file. One run at a time. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "ercot_api.h"
+#include "ercot_config.h"
+#include "ercot_ews.h"
+#include "ercot_ingest.h"
+#include "ercot_mis.h"
+#include "serve.h"
+
+#define TDSP_ARG_MAX 48
+
+static int ews_download(void *self, const char *url, iw_ercot_sink sink, void *ctx,
+			char *err, size_t errlen)
+{
+	(void)self;
+	return iw_ews_download(url, sink, ctx, err, errlen);
+}
+
+static int list_ews(const char *day, const char *tdsp, struct iw_ercot_docs *docs,
+		    char *err, size_t errlen)
+{
+	struct iw_ews_report *reports = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (iw_ews_list_reports(&reports, &n, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!reports[i].filename || !reports[i].url)
+			continue;
+		if (iw_ercot_docs_add(docs, day, tdsp, reports[i].filename, NULL, reports[i].url,
+				      reports[i].created, reports[i].size) < 0) {
+			snprintf(err, errlen, "out of memory");
+			rc = -1;
+		}
+	}
+	iw_ews_reports_free(reports, n);
+	return rc;
+}
+
+/* ?date= and ?tdsp=: 0, or the 400 already set. */
+static int read_query(struct iw_request *req, struct iw_response *resp, char *day,
+		      char *tdsp, int *filtered)
+{
+	char arg[TDSP_ARG_MAX];
+	int got = iw_query_get(req, "date", day, IW_ERCOT_DAY_LEN + 1);
+
+	if (got < 0 || (got == 1 && !iw_ercot_day_valid(day)))
+		return iw_error(resp, 400, "invalid_request", "date: expected a date YYYY-MM-DD");
+	if (got == 0) {
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(day, IW_ERCOT_DAY_LEN + 1, "%Y-%m-%d", &tm);
+	}
+	*filtered = 0;
+	got = iw_query_get(req, "tdsp", arg, sizeof arg);
+	if (got < 0 || (got == 1 && (!arg[0] || strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						   "abcdefghijklmnopqrstuvwxyz0123456789_- ") != strlen(arg) ||
+				     iw_ercot_tdsp_code(arg, tdsp, IW_ERCOT_TDSP_MAX) != 0)))
+		return iw_error(resp, 400, "invalid_request",
+				"tdsp: expected a TDSP name such as ONCOR or CENTERPOINT");
+	*filtered = got == 1;
+	return 0;
+}
+
+static int run(struct iw_request *req, struct iw_response *resp)
+{
+	char day[IW_ERCOT_DAY_LEN + 1], tdsp[IW_ERCOT_TDSP_MAX], err[512] = "";
+	const char *missing[IW_ERCOT_MISSING_MAX];
+	enum iw_ercot_method method = iw_ercot_method();
+	struct iw_ercot_fetcher fetcher = { .method = iw_ercot_method_name(method) };
+	struct iw_ercot_docs docs = { 0 };
+	struct iw_ercot_api *api = NULL;
+	json_object *body = NULL, *results = NULL;
+	const char *source = fetcher.method;
+	long long ok = 0, skipped = 0, failed = 0;
+	size_t n;
+	int filtered, lock, rc;
+
+	/* A HEAD probe must not start a run of many minutes. */
+	if (!strcmp(req->method, "HEAD")) {
+		iw_header(resp, "Allow", "GET, POST");
+		return iw_error(resp, 405, "method_not_allowed", "method HEAD: this route allows GET, POST");
+	}
+	if (read_query(req, resp, day, tdsp, &filtered) != 0)
+		return resp->status;
+	if ((n = iw_ercot_run_missing_settings(missing, IW_ERCOT_MISSING_MAX)) > 0) {
+		char names[256] = "";
+		for (size_t i = 0; i < n; i++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+				 i ? ", " : "", missing[i]);
+		return iw_error(resp, 503, "server_misconfigured", "missing settings: %s", names);
+	}
+	if ((lock = iw_ercot_lock()) < 0)
+		return iw_error(resp, 503, "database_unavailable", "the master database is unavailable");
+	if (!lock)
+		return iw_error(resp, 409, "busy", "an ERCOT run is already in progress");
+	iw_log_str(req, "fetch", fetcher.method);
+	iw_log_str(req, "date", day);
+
+	switch (method) {
+	case IW_ERCOT_EWS:
+		fetcher.download = ews_download;
+		rc = list_ews(day, filtered ? tdsp : NULL, &docs, err, sizeof err);
+		break;
+	case IW_ERCOT_API:
+		fetcher.download = iw_ercot_api_download;
+		rc = -1;
+		if ((api = iw_ercot_api_open(err, sizeof err))) {
+			fetcher.self = api;
+			rc = iw_ercot_api_list(api, day, filtered ? tdsp : NULL, &docs, err, sizeof err);
+		}
+		break;
+	default:
+		fetcher.download = iw_ercot_plain_download;
+		source = "mis";
+		rc = iw_ercot_mis_list(day, filtered ? tdsp : NULL, &docs, err, sizeof err);
+		if (rc != 0 && iw_env("ERCOT_PAGE_URL")) {
+			char perr[256];
+			iw_logf("warn", "ercot: MIS listing failed (%.200s); trying ERCOT_PAGE_URL", err);
+			source = "page";
+			iw_ercot_docs_free(&docs);
+			rc = iw_ercot_page_list(day, filtered ? tdsp : NULL, &docs, perr, sizeof perr);
+			if (rc != 0)
+				snprintf(err + strlen(err), sizeof err - strlen(err), "; %s", perr);
+		}
+		break;
+	}
+	if (rc != 0) {
+		iw_error(resp, 502, "upstream_failed", "ERCOT listing (%s): %s", fetcher.method, err);
+		json_object_object_add(resp->body, "method", json_object_new_string(fetcher.method));
+		goto out;
+	}
+	iw_log_count(req, "files", (long long)docs.n);
+
+	if (!(body = json_object_new_object()) || !(results = json_object_new_array())) {
+		iw_error(resp, 500, "internal_error", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < docs.n; i++) {
+		json_object *r = iw_ercot_ingest(&docs.v[i], day, &fetcher), *v;
+		if (!r)
+			continue;
+		if (json_object_object_get_ex(r, "error", &v))
+			failed++;
+		else if (json_object_object_get_ex(r, "skipped", &v))
+			skipped++;
+		else
+			ok++;
+		json_object_array_add(results, r);
+	}
+	json_object_object_add(body, "method", json_object_new_string(fetcher.method));
+	json_object_object_add(body, "source", json_object_new_string(source));
+	json_object_object_add(body, "date", json_object_new_string(day));
+	if (filtered)
+		json_object_object_add(body, "tdsp", json_object_new_string(tdsp));
+	json_object_object_add(body, "results", results);
+	results = NULL;
+	iw_ok(resp, body);
+	body = NULL;
+	iw_log_count(req, "stored", ok);
+	iw_log_count(req, "skipped", skipped);
+	iw_log_count(req, "failed", failed);
+out:
+	json_object_put(results);
+	json_object_put(body);
+	iw_ercot_api_close(api);
+	iw_ercot_docs_free(&docs);
+	iw_ercot_unlock();
+	return resp->status;
+}
+
+int main(void)
+{
+	static const struct iw_route route = {
+		.name = "ercot_cron",
+		.methods = IW_GET | IW_POST,
+		.auth = IW_AUTH_CRON,
+		.body = IW_BODY_NONE,
+		.handler = run,
+	};
+	return iw_serve(&route);
+}
