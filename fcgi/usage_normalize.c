@@ -1,0 +1,181 @@
+/* POST /api/admin/usage/normalize (SPEC §3): raw usage of a house or an ESIID
+ * (usage DB) -> SmtInterval (master DB), with exact counts.
+ *
+ * {houseId?, esiid?, source?:"smt", start?, end?}: houseId or esiid is
+ * required. houseId selects the ESIIDs of its SmtAuthorization rows (archived
+ * ones too: their usage is still the house's); with both, the esiid must be
+ * one of the house's. start and end are ISO-8601 with a zone and bound the
+ * interval start: start <= ts <= end (both inclusive, so the runbook's
+ * "...T23:59:59.999Z" end takes the day's last interval). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "serve.h"
+#include "usage_normalize.h"
+
+#define HOUSE_ID_MAX 128
+
+static const char SQL_HOUSE_ESIIDS[] =
+	"SELECT DISTINCT esiid FROM \"SmtAuthorization\" WHERE \"houseId\" = $1 ORDER BY 1";
+
+static const char *const sources[] = { "smt", NULL };
+
+static const struct iw_field fields[] = {
+	{ "houseId", IW_T_STRING, 0, 1, HOUSE_ID_MAX, NULL },
+	{ "esiid", IW_T_ESIID, 0, 0, 0, NULL },
+	{ "source", IW_T_ENUM, 0, 0, 0, sources },
+	{ "start", IW_T_TIMESTAMP, 0, 0, 0, NULL },
+	{ "end", IW_T_TIMESTAMP, 0, 0, 0, NULL },
+	{ 0 }
+};
+
+struct esiid_set {
+	char ids[IW_USAGE_ESIIDS_MAX][IW_ESIID_MAX + 1];
+	const char *ptrs[IW_USAGE_ESIIDS_MAX];
+	size_t n;
+};
+
+/* The house's ESIIDs, normalised (an unparseable stored ESIID is skipped). */
+static int house_esiids(const char *house, struct esiid_set *set, long long *skipped,
+			struct iw_response *resp)
+{
+	const char *params[1] = { house };
+	PGresult *r = iw_db_exec(IW_DB_MASTER, resp, SQL_HOUSE_ESIIDS, 1, params);
+
+	if (!r)
+		return resp->status;
+	*skipped = 0;
+	for (int i = 0; i < PQntuples(r); i++) {
+		char id[IW_ESIID_MAX + 1];
+		int dup = 0;
+		if (iw_esiid_normalize(PQgetvalue(r, i, 0), id) != 0) {
+			(*skipped)++;
+			continue;
+		}
+		for (size_t j = 0; j < set->n && !dup; j++)
+			dup = strcmp(set->ids[j], id) == 0;
+		if (dup)
+			continue;
+		if (set->n == IW_USAGE_ESIIDS_MAX) {
+			PQclear(r);
+			return iw_error(resp, 400, "invalid_request",
+					"houseId: more than %d ESIIDs", IW_USAGE_ESIIDS_MAX);
+		}
+		strcpy(set->ids[set->n], id);
+		set->ptrs[set->n] = set->ids[set->n];
+		set->n++;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int normalize(struct iw_request *req, struct iw_response *resp)
+{
+	const char *house = iw_arg_str(req, "houseId");
+	const char *esiid = iw_arg_str(req, "esiid");
+	const char *start = iw_arg_str(req, "start");
+	const char *end = iw_arg_str(req, "end");
+	const char *source = iw_arg_str(req, "source");
+	struct esiid_set *set;
+	struct iw_usage_filter f = { 0 };
+	struct iw_usage_summary sum;
+	json_object *body, *filter, *summary, *list;
+	long long skipped = 0;
+	int rc;
+
+	if (!house && !esiid)
+		return iw_error(resp, 400, "invalid_request", "houseId or esiid: one is required");
+	if ((start && iw_timestamp_parse(start, &f.start_ms) != 0) ||
+	    (end && iw_timestamp_parse(end, &f.end_ms) != 0))
+		return iw_error(resp, 400, "invalid_request", "start/end: not a timestamp");
+	f.has_start = start != NULL;
+	f.has_end = end != NULL;
+	if (start && end && f.start_ms > f.end_ms)
+		return iw_error(resp, 400, "invalid_request", "end: before start");
+	if (!(set = calloc(1, sizeof *set)))
+		return iw_error(resp, 500, "internal_error", "out of memory");
+	if (house) {
+		if ((rc = house_esiids(house, set, &skipped, resp)) != 0)
+			goto out;
+		if (esiid) {
+			size_t i;
+			for (i = 0; i < set->n && strcmp(set->ids[i], esiid) != 0; i++)
+				;
+			if (i == set->n) {
+				rc = iw_error(resp, 404, "not_found",
+					      "esiid: not an ESIID of houseId (SmtAuthorization)");
+				goto out;
+			}
+			set->n = 0;
+		}
+		if (!esiid && set->n == 0) {
+			rc = iw_error(resp, 404, "not_found",
+				      "houseId: no SmtAuthorization with a valid ESIID");
+			goto out;
+		}
+	}
+	if (esiid) {
+		strcpy(set->ids[0], esiid);
+		set->ptrs[0] = set->ids[0];
+		set->n = 1;
+	}
+	f.esiids = set->ptrs;
+	f.nesiids = set->n;
+	if ((rc = iw_usage_normalize(&f, 0, &sum, resp)) != 0)
+		goto out;
+
+	body = json_object_new_object();
+	filter = json_object_new_object();
+	summary = json_object_new_object();
+	list = json_object_new_array();
+	if (!body || !filter || !summary || !list) {
+		json_object_put(body);
+		json_object_put(filter);
+		json_object_put(summary);
+		json_object_put(list);
+		rc = iw_error(resp, 500, "internal_error", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < set->n; i++)
+		json_object_array_add(list, json_object_new_string(set->ids[i]));
+	json_object_object_add(filter, "houseId", house ? json_object_new_string(house) : NULL);
+	json_object_object_add(filter, "esiid", esiid ? json_object_new_string(esiid) : NULL);
+	json_object_object_add(filter, "esiids", list);
+	json_object_object_add(filter, "source", json_object_new_string(source ? source : "smt"));
+	json_object_object_add(filter, "start", start ? json_object_new_string(start) : NULL);
+	json_object_object_add(filter, "end", end ? json_object_new_string(end) : NULL);
+	json_object_object_add(filter, "endInclusive", json_object_new_boolean(1));
+	json_object_object_add(summary, "rawCount", json_object_new_int64(sum.raw));
+	json_object_object_add(summary, "insertedCount", json_object_new_int64(sum.inserted));
+	json_object_object_add(summary, "updatedCount", json_object_new_int64(sum.updated));
+	json_object_object_add(summary, "unchangedCount", json_object_new_int64(sum.unchanged));
+	json_object_object_add(body, "filter", filter);
+	json_object_object_add(body, "summary", summary);
+	iw_log_count(req, "esiids", (long long)set->n);
+	iw_log_count(req, "raw", sum.raw);
+	iw_log_count(req, "inserted", sum.inserted);
+	iw_log_count(req, "updated", sum.updated);
+	iw_log_count(req, "copy_ms", sum.copy_ms);
+	iw_log_count(req, "write_ms", sum.write_ms);
+	iw_log_count(req, "fast_path", sum.fast_path);
+	if (skipped)
+		iw_log_count(req, "invalid_authorization_esiids", skipped);
+	rc = iw_ok(resp, body);
+out:
+	free(set);
+	return rc;
+}
+
+int main(void)
+{
+	static const struct iw_route route = {
+		.name = "usage_normalize",
+		.methods = IW_POST,
+		.auth = IW_AUTH_ADMIN,
+		.body = IW_BODY_JSON,
+		.fields = fields,
+		.handler = normalize,
+	};
+	return iw_serve(&route);
+}
