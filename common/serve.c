@@ -486,6 +486,22 @@ respond:
 	free(resp.raw);
 }
 
+/* Ends a request without libfcgi's lingering close, which waits for nginx to
+ * close its end before this process may accept again. Safe once the input is
+ * drained: closing a unix socket with unread data would reset the peer. */
+static void finish(FCGX_Request *fcgi)
+{
+	char sink[4096];
+
+	if (fcgi->in && !fcgi->keepConnection) {
+		while (FCGX_GetStr(sink, sizeof sink, fcgi->in) > 0)
+			;
+		fcgi->detached = 1;
+	}
+	FCGX_Finish_r(fcgi);
+	fcgi->detached = 0;
+}
+
 int iw_serve(const struct iw_route *route)
 {
 	FCGX_Request fcgi;
@@ -518,7 +534,7 @@ int iw_serve(const struct iw_route *route)
 	iw_logf("info", "serving");
 	while (!stopping && FCGX_Accept_r(&fcgi) >= 0) {
 		handle(route, &fcgi);
-		FCGX_Finish_r(&fcgi);
+		finish(&fcgi);
 	}
 	FCGX_Free(&fcgi, 1);
 	iw_logf("info", "stopped");
