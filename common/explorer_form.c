@@ -6,48 +6,6 @@
 
 #include "serve.h"
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
-int iw_form_get(const char *form, const char *key, char *out, size_t outlen)
-{
-	size_t klen = strlen(key);
-
-	for (const char *p = form; p && *p;) {
-		const char *end = strchr(p, '&');
-		size_t seg = end ? (size_t)(end - p) : strlen(p);
-		const char *eq = memchr(p, '=', seg);
-
-		if ((eq ? (size_t)(eq - p) : seg) == klen && strncmp(p, key, klen) == 0) {
-			const char *v = eq ? eq + 1 : p + seg, *vend = p + seg;
-			size_t o = 0;
-			for (; v < vend; v++) {
-				int c = (unsigned char)*v, hi, lo;
-				if (c == '+') {
-					c = ' ';
-				} else if (c == '%') {
-					if (vend - v < 3 || (hi = hexval(v[1])) < 0 || (lo = hexval(v[2])) < 0)
-						return -1;
-					c = hi * 16 + lo;
-					v += 2;
-				}
-				if (c == 0 || o + 1 >= outlen)
-					return -1;
-				out[o++] = (char)c;
-			}
-			out[o] = '\0';
-			return 1;
-		}
-		p = end ? end + 1 : NULL;
-	}
-	return 0;
-}
-
 static int is_form_type(const char *ct)
 {
 	size_t n = strcspn(ct, ";");

@@ -10,9 +10,6 @@ struct iw_response;
 
 #define IW_FORM_MAX (64 * 1024) /* largest form body read */
 
-/* Copies the decoded value of KEY in FORM ("a=1&b=2", + as space) into OUT.
- * 1 found, 0 absent, -1 malformed, too long or holding a NUL byte. */
-int iw_form_get(const char *form, const char *key, char *out, size_t outlen);
 /* Reads a form body of at most MAX bytes into a malloc'd NUL-terminated
  * string. Returns 0, or an error status already set in RESP (413, 415, 400). */
 int iw_form_read(struct iw_request *req, struct iw_response *resp, size_t max, char **out);

@@ -144,17 +144,15 @@ static int hexval(int c)
 	return -1;
 }
 
-int iw_query_get(const struct iw_request *req, const char *key, char *out, size_t outlen)
+int iw_form_get(const char *form, const char *key, char *out, size_t outlen)
 {
-	const char *p = req->query;
 	size_t klen = strlen(key);
 
-	while (p && *p) {
+	for (const char *p = form; p && *p;) {
 		const char *end = strchr(p, '&');
-		const char *eq;
 		size_t seglen = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', seglen);
 
-		eq = memchr(p, '=', seglen);
 		if ((eq ? (size_t)(eq - p) : seglen) == klen && strncmp(p, key, klen) == 0) {
 			const char *v = eq ? eq + 1 : p + seglen;
 			const char *vend = p + seglen;
@@ -180,6 +178,11 @@ int iw_query_get(const struct iw_request *req, const char *key, char *out, size_
 		p = end ? end + 1 : NULL;
 	}
 	return 0;
+}
+
+int iw_query_get(const struct iw_request *req, const char *key, char *out, size_t outlen)
+{
+	return iw_form_get(req->query, key, out, outlen);
 }
 
 long iw_body_read(struct iw_request *req, char *buf, size_t len)

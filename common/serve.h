@@ -78,6 +78,10 @@ int iw_header(struct iw_response *resp, const char *name, const char *value);
 
 /* A FastCGI parameter (e.g. "HTTP_X_ADMIN_TOKEN"), or NULL. */
 const char *iw_param(const struct iw_request *req, const char *name);
+/* Copies the decoded value of KEY in FORM ("a=1&b=2", + as space,
+ * application/x-www-form-urlencoded) into OUT.
+ * Returns 1 when found, 0 when absent, -1 when it does not fit or is malformed. */
+int iw_form_get(const char *form, const char *key, char *out, size_t outlen);
 /* Copies the URL-decoded value of query KEY into OUT.
  * Returns 1 when found, 0 when absent, -1 when it does not fit or is malformed. */
 int iw_query_get(const struct iw_request *req, const char *key, char *out, size_t outlen);

@@ -3,6 +3,7 @@
 
 #include "explorer_form.h"
 #include "explorer_session.h"
+#include "serve.h"
 #include "unit.h"
 
 int main(void)
