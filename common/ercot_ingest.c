@@ -338,6 +338,29 @@ int iw_ercot_docs_add(struct iw_ercot_docs *docs, const char *day, const char *t
 	return 1;
 }
 
+void iw_ercot_docs_keep_latest_day(struct iw_ercot_docs *docs, char day[IW_ERCOT_DAY_LEN + 1])
+{
+	const char *latest = NULL;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < docs->n; i++)
+		if (docs->v[i].posted &&
+		    (!latest || strncmp(docs->v[i].posted, latest, IW_ERCOT_DAY_LEN) > 0))
+			latest = docs->v[i].posted;
+	if (!latest)
+		return; /* no dates (page links): keep them all, under DAY */
+	memcpy(day, latest, IW_ERCOT_DAY_LEN);
+	day[IW_ERCOT_DAY_LEN] = '\0';
+	for (size_t i = 0; i < docs->n; i++) {
+		struct iw_ercot_doc *d = &docs->v[i];
+		if (!d->posted || strncmp(d->posted, day, IW_ERCOT_DAY_LEN) == 0)
+			docs->v[kept++] = *d;
+		else
+			doc_free(d);
+	}
+	docs->n = kept;
+}
+
 /* ---- HTTP ------------------------------------------------------------------ */
 
 struct http_sink {

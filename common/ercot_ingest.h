@@ -38,6 +38,11 @@ struct iw_ercot_docs {
 	size_t n, cap;
 };
 
+/* Keeps the documents of the latest posting day in DOCS (and those without a
+ * date) and writes that day to DAY; DAY is left alone when no document has a
+ * date. For runs without ?date=: normally today's postings. */
+void iw_ercot_docs_keep_latest_day(struct iw_ercot_docs *docs, char day[IW_ERCOT_DAY_LEN + 1]);
+
 /* Adds a document when it was posted on DAY (YYYY-MM-DD, UTC) and belongs to
  * TDSP (canonical code; NULL: any). NAME gives the filename and the TDSP;
  * TDSP_NAME, when set, is a better source of the TDSP (a friendly name).

@@ -1,6 +1,7 @@
 /* GET|POST /api/admin/ercot/cron: the daily ERCOT ingest (SPEC §6). Lists the
- * TDSP ESIID extract files posted on the day (?date=YYYY-MM-DD, default today
- * in UTC; ?tdsp=NAME for one TDSP) with the first configured fetch method,
+ * TDSP ESIID extract files posted on a day (?date=YYYY-MM-DD in UTC; default
+ * the latest posting day, normally today; ?tdsp=NAME for one TDSP) with the
+ * first configured fetch method,
  * then downloads, checks, stores and indexes each file. One run at a time. */
 #include <stdio.h>
 #include <string.h>
@@ -45,15 +46,34 @@ static int list_ews(const char *day, const char *tdsp, struct iw_ercot_docs *doc
 	return rc;
 }
 
+/* Without ?date=, the API is asked for today and then up to this many days
+ * back until a day has postings (the listings of the other methods carry every
+ * recent post: the latest day among them is taken). */
+#define LOOKBACK_DAYS 7
+
+/* DAY (YYYY-MM-DD) becomes the day before. */
+static void previous_day(char *day)
+{
+	struct tm tm = { 0 };
+	time_t t;
+
+	if (!strptime(day, "%Y-%m-%d", &tm))
+		return;
+	t = timegm(&tm) - 86400;
+	gmtime_r(&t, &tm);
+	strftime(day, IW_ERCOT_DAY_LEN + 1, "%Y-%m-%d", &tm);
+}
+
 /* ?date= and ?tdsp=: 0, or the 400 already set. */
 static int read_query(struct iw_request *req, struct iw_response *resp, char *day,
-		      char *tdsp, int *filtered)
+		      int *dated, char *tdsp, int *filtered)
 {
 	char arg[TDSP_ARG_MAX];
 	int got = iw_query_get(req, "date", day, IW_ERCOT_DAY_LEN + 1);
 
 	if (got < 0 || (got == 1 && !iw_ercot_day_valid(day)))
 		return iw_error(resp, 400, "invalid_request", "date: expected a date YYYY-MM-DD");
+	*dated = got == 1;
 	if (got == 0) {
 		time_t now = time(NULL);
 		struct tm tm;
@@ -83,14 +103,14 @@ static int run(struct iw_request *req, struct iw_response *resp)
 	const char *source = fetcher.method;
 	long long ok = 0, skipped = 0, failed = 0;
 	size_t n;
-	int filtered, lock, rc;
+	int dated = 0, filtered = 0, lock, rc;
 
 	/* A HEAD probe must not start a run of many minutes. */
 	if (!strcmp(req->method, "HEAD")) {
 		iw_header(resp, "Allow", "GET, POST");
 		return iw_error(resp, 405, "method_not_allowed", "method HEAD: this route allows GET, POST");
 	}
-	if (read_query(req, resp, day, tdsp, &filtered) != 0)
+	if (read_query(req, resp, day, &dated, tdsp, &filtered) != 0)
 		return resp->status;
 	if ((n = iw_ercot_run_missing_settings(missing, IW_ERCOT_MISSING_MAX)) > 0) {
 		char names[256] = "";
@@ -104,12 +124,11 @@ static int run(struct iw_request *req, struct iw_response *resp)
 	if (!lock)
 		return iw_error(resp, 409, "busy", "an ERCOT run is already in progress");
 	iw_log_str(req, "fetch", fetcher.method);
-	iw_log_str(req, "date", day);
 
 	switch (method) {
 	case IW_ERCOT_EWS:
 		fetcher.download = ews_download;
-		rc = list_ews(day, filtered ? tdsp : NULL, &docs, err, sizeof err);
+		rc = list_ews(dated ? day : NULL, filtered ? tdsp : NULL, &docs, err, sizeof err);
 		break;
 	case IW_ERCOT_API:
 		fetcher.download = iw_ercot_api_download;
@@ -117,18 +136,24 @@ static int run(struct iw_request *req, struct iw_response *resp)
 		if ((api = iw_ercot_api_open(err, sizeof err))) {
 			fetcher.self = api;
 			rc = iw_ercot_api_list(api, day, filtered ? tdsp : NULL, &docs, err, sizeof err);
+			/* The API lists by day: without ?date=, look back for the last post. */
+			for (int back = 1; !dated && rc == 0 && docs.n == 0 && back < LOOKBACK_DAYS; back++) {
+				previous_day(day);
+				rc = iw_ercot_api_list(api, day, filtered ? tdsp : NULL, &docs, err,
+						       sizeof err);
+			}
 		}
 		break;
 	default:
 		fetcher.download = iw_ercot_plain_download;
 		source = "mis";
-		rc = iw_ercot_mis_list(day, filtered ? tdsp : NULL, &docs, err, sizeof err);
+		rc = iw_ercot_mis_list(dated ? day : NULL, filtered ? tdsp : NULL, &docs, err, sizeof err);
 		if (rc != 0 && iw_env("ERCOT_PAGE_URL")) {
 			char perr[256];
 			iw_logf("warn", "ercot: MIS listing failed (%.200s); trying ERCOT_PAGE_URL", err);
 			source = "page";
 			iw_ercot_docs_free(&docs);
-			rc = iw_ercot_page_list(day, filtered ? tdsp : NULL, &docs, perr, sizeof perr);
+			rc = iw_ercot_page_list(dated ? day : NULL, filtered ? tdsp : NULL, &docs, perr, sizeof perr);
 			if (rc != 0)
 				snprintf(err + strlen(err), sizeof err - strlen(err), "; %s", perr);
 		}
@@ -139,6 +164,9 @@ static int run(struct iw_request *req, struct iw_response *resp)
 		json_object_object_add(resp->body, "method", json_object_new_string(fetcher.method));
 		goto out;
 	}
+	if (!dated)
+		iw_ercot_docs_keep_latest_day(&docs, day);
+	iw_log_str(req, "date", day);
 	iw_log_count(req, "files", (long long)docs.n);
 
 	if (!(body = json_object_new_object()) || !(results = json_object_new_array())) {
