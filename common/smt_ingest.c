@@ -6,10 +6,14 @@
  *   1. master: BEGIN; claim the sha256 (INSERT raw_smt_files ... ON CONFLICT
  *      DO NOTHING): a concurrent post of the same bytes waits here, then sees
  *      the claim and answers duplicate.
- *   2. interval file: usage: COPY the parsed rows into a temporary table,
- *      collapse repeats of an interval (the later row wins), upsert into
- *      UsageIntervalModule, COMMIT; then normalise the file's ESIIDs and time
- *      range into SmtInterval inside the master transaction.
+ *   2. interval file: when no row of the file's ESIIDs is in its time window
+ *      yet, the direct load (see "direct load" below) COPYs the rows straight
+ *      into UsageIntervalModule and, in parallel, SmtInterval. Otherwise, or
+ *      when a unique key says the rows are not all new: usage: COPY the parsed
+ *      rows into a temporary table, collapse repeats of an interval (the
+ *      later row wins), upsert into UsageIntervalModule, COMMIT; then
+ *      normalise the file's ESIIDs and time range into SmtInterval inside the
+ *      master transaction.
  *      billing file: replace the file's SmtBillingRead rows (master).
  *   3. store the decoded bytes (atomic put), record esiid/path, COMMIT. */
 #include "smt_ingest.h"
@@ -17,6 +21,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +45,7 @@
 #define SPOOL_CHUNK      (64 * 1024)   /* inflate output / read-back chunk */
 #define B64_CHUNK        (48 * 1024)   /* decoded bytes per flush */
 #define COPY_BUF         (256 * 1024)  /* COPY data sent per PQputCopyData */
+#define COPY_BACKLOG_MAX (4 * 1024 * 1024) /* direct load: queued per connection */
 #define SNIFF_BYTES      4096
 #define STORAGE_PREFIX   "smt/raw"
 #define MAX_FILE_ESIIDS  4096          /* ESIIDs of one file normalised */
@@ -407,8 +413,17 @@ static const char SQL_INGEST_UPSERT[] =
 	" count(*) FILTER (WHERE NOT inserted) FROM changed";
 static const char SQL_INGEST_ESIIDS[] = "SELECT DISTINCT esiid FROM iw_ingest ORDER BY 1";
 
+/* The COPY of parsed rows in progress. The temporary-table rows carry the
+ * line number (the later repeat wins); the direct rows carry the columns of
+ * the target tables, whose column lists are the same in both databases. */
 struct load {
 	PGconn *usage;
+	PGconn *master;          /* direct load: the same rows into SmtInterval too */
+	int direct;
+	const char *meter_copy;  /* direct load: COPY-escaped meter and source */
+	const char *source_copy;
+	size_t meter_len, source_len;
+	size_t backlog;          /* bytes queued since both were last drained */
 	char *buf;
 	size_t n;
 	char err[256];
@@ -459,14 +474,73 @@ static size_t format_ts(int64_t ms, char *o)
 	return 23;
 }
 
+/* Sends what libpq holds for A and B (both nonblocking), writing to
+ * whichever socket has room, so both servers take data at once rather than
+ * in turn: 0, or -1 with ERR set. */
+static int flush_both(PGconn *a, PGconn *b, char *err, size_t errlen)
+{
+	for (;;) {
+		int fa = PQflush(a), fb = PQflush(b), n = 0;
+		struct pollfd pf[2];
+
+		if (fa < 0 || fb < 0) {
+			snprintf(err, errlen, "%s", PQerrorMessage(fa < 0 ? a : b));
+			return -1;
+		}
+		if (fa == 0 && fb == 0)
+			return 0;
+		/* POLLIN too: libpq reads what a server says while it waits. */
+		if (fa)
+			pf[n++] = (struct pollfd){ .fd = PQsocket(a), .events = POLLOUT | POLLIN };
+		if (fb)
+			pf[n++] = (struct pollfd){ .fd = PQsocket(b), .events = POLLOUT | POLLIN };
+		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/* With a master COPY too (nonblocking), the chunk is queued for both
+ * servers and sent as far as each takes it; only past COPY_BACKLOG_MAX
+ * queued bytes does the parse wait for both to catch up. So neither server
+ * waits for the other (a meter-year fits the backlog) and memory stays
+ * bounded. */
 static int load_flush(struct load *l)
 {
-	if (l->n && PQputCopyData(l->usage, l->buf, (int)l->n) != 1) {
-		snprintf(l->err, sizeof l->err, "%s", PQerrorMessage(l->usage));
+	if (!l->n)
+		return 0;
+	if (PQputCopyData(l->usage, l->buf, (int)l->n) != 1) {
+		snprintf(l->err, sizeof l->err, "usage: %s", PQerrorMessage(l->usage));
 		return 1;
+	}
+	if (l->master) {
+		if (PQputCopyData(l->master, l->buf, (int)l->n) != 1) {
+			snprintf(l->err, sizeof l->err, "master: %s", PQerrorMessage(l->master));
+			return 1;
+		}
+		l->backlog += l->n;
+		if (PQflush(l->usage) < 0 || PQflush(l->master) < 0 ||
+		    (l->backlog >= COPY_BACKLOG_MAX &&
+		     flush_both(l->usage, l->master, l->err, sizeof l->err) != 0)) {
+			if (!l->err[0])
+				snprintf(l->err, sizeof l->err, "sending rows: %s",
+					 PQerrorMessage(l->usage));
+			return 1;
+		}
+		if (l->backlog >= COPY_BACKLOG_MAX)
+			l->backlog = 0;
 	}
 	l->n = 0;
 	return 0;
+}
+
+static char *put_field(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	o += n;
+	*o++ = '\t';
+	return o;
 }
 
 static int on_interval(const struct iw_smt_interval *row, void *arg)
@@ -475,24 +549,51 @@ static int on_interval(const struct iw_smt_interval *row, void *arg)
 	size_t el = strlen(row->esiid), kl = strlen(row->kwh);
 	char *o;
 
-	if (l->n + el + kl + 64 > COPY_BUF && load_flush(l) != 0)
+	if (l->n + el + kl + l->meter_len + l->source_len + 64 > COPY_BUF && load_flush(l) != 0)
 		return 1;
-	o = l->buf + l->n;
-	memcpy(o, row->esiid, el);
-	o += el;
-	*o++ = '\t';
+	o = put_field(l->buf + l->n, row->esiid, el);
+	if (l->direct)
+		o = put_field(o, l->meter_copy, l->meter_len);
 	o += format_ts(row->ts_ms, o);
 	*o++ = '\t';
-	memcpy(o, row->kwh, kl);
-	o += kl;
-	*o++ = '\t';
+	o = put_field(o, row->kwh, kl);
 	*o++ = row->estimated ? 't' : 'f';
 	*o++ = '\t';
 	*o++ = row->flow == 'G' ? 'G' : 'C';
 	*o++ = '\t';
-	o += sprintf(o, "%ld\n", row->line);
+	if (l->direct) {
+		o = put_field(o, l->source_copy, l->source_len);
+		*o++ = 'f'; /* filled */
+		*o++ = '\n';
+	} else {
+		o += sprintf(o, "%ld\n", row->line);
+	}
 	l->n = (size_t)(o - l->buf);
 	return 0;
+}
+
+#define PARSE_EIO (-100) /* reading the spool failed (errno set) */
+
+/* Feeds the whole spooled file to P, CHUNK (SPOOL_CHUNK bytes) at a time:
+ * 0, the parser's (or its callback's) code, or PARSE_EIO. */
+static int parse_spool(int fd, struct iw_smt_csv *p, char *chunk)
+{
+	off_t off = 0;
+	int prc;
+
+	for (;;) {
+		ssize_t n = pread(fd, chunk, SPOOL_CHUNK, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return PARSE_EIO;
+		if (n == 0)
+			break;
+		off += n;
+		if ((prc = iw_smt_csv_feed(p, chunk, (size_t)n)) != 0)
+			return prc;
+	}
+	return iw_smt_csv_finish(p);
 }
 
 struct interval_result {
@@ -540,21 +641,8 @@ static int load_intervals(int fd, const struct iw_smt_file *file, const char *me
 	PQclear(r);
 	r = NULL;
 	copying = 1;
-	if (lseek(fd, 0, SEEK_SET) != 0)
+	if ((prc = parse_spool(fd, p, chunk)) == PARSE_EIO)
 		goto io_fail;
-	for (;;) {
-		ssize_t n = read(fd, chunk, SPOOL_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto io_fail;
-		if (n == 0)
-			break;
-		if ((prc = iw_smt_csv_feed(p, chunk, (size_t)n)) != 0)
-			break;
-	}
-	if (prc == 0)
-		prc = iw_smt_csv_finish(p);
 	if (prc == 0 && load_flush(&l) != 0)
 		prc = 1;
 	if (prc != 0) {
@@ -636,6 +724,351 @@ out:
 	return rc;
 }
 
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* ---- direct load: a window nobody has written ------------------------------------ */
+
+/* A new meter-year is the common case and the costly one. When the usage
+ * database holds no row of the file's ESIIDs in the file's time window, every
+ * row of the file is new: the rows are COPYed straight into
+ * UsageIntervalModule, with no temporary table and no upsert. When SmtInterval
+ * is empty in that window too (checked under the normalisation lock), usage's
+ * window afterwards holds exactly the file's rows, which is what normalising
+ * it would copy: the same bytes go into SmtInterval at the same time, over
+ * the master connection, and the two servers work in parallel.
+ * The unique keys keep this exact: a repeat inside the file, or a writer that
+ * got into the window meanwhile, fails the COPY (unique violation), which is
+ * undone (usage: its whole transaction; master: a savepoint) before the file
+ * takes the general path from scratch. */
+
+#define DIRECT_ESIIDS_MAX IW_USAGE_ESIIDS_MAX   /* one window check, one lock list */
+#define DIRECT_LIST_MAX   (DIRECT_ESIIDS_MAX * (IW_ESIID_MAX + 1) + 1)
+#define DIRECT_FIELD_MAX  (2 * IW_SMT_METER_MAX + 1)   /* COPY-escaped meter / source */
+#define SQLSTATE_UNIQUE_VIOLATION "23505"
+
+static const char SQL_USAGE_WINDOW_EMPTY[] =
+	"SELECT NOT EXISTS (SELECT 1 FROM \"UsageIntervalModule\" "
+	"WHERE esiid = ANY (string_to_array($1, ',')) AND ts >= $2::timestamp AND ts <= $3::timestamp)";
+/* Writes to SmtInterval take usage_normalize's per-ESIID lock
+ * (IW_USAGE_SQL_LOCK_ESIIDS): it serialises every normalisation of an ESIID. */
+static const char SQL_MASTER_WINDOW_EMPTY[] =
+	"SELECT NOT EXISTS (SELECT 1 FROM \"SmtInterval\" "
+	"WHERE esiid = ANY (string_to_array($1, ',')) AND ts >= $2::timestamp AND ts <= $3::timestamp)";
+static const char SQL_DIRECT_SAVEPOINT[] = "SAVEPOINT iw_ingest_direct";
+static const char SQL_DIRECT_ROLLBACK[] = "ROLLBACK TO SAVEPOINT iw_ingest_direct";
+static const char SQL_DIRECT_RELEASE[] = "RELEASE SAVEPOINT iw_ingest_direct";
+/* Same columns, same order, in both tables: one buffer feeds both COPYs. */
+static const char SQL_USAGE_COPY_DIRECT[] =
+	"COPY \"UsageIntervalModule\" (esiid, meter, ts, kwh, estimated, flow, source, filled) "
+	"FROM STDIN";
+static const char SQL_MASTER_COPY_DIRECT[] =
+	"COPY \"SmtInterval\" (esiid, meter, ts, kwh, estimated, flow, source, filled) FROM STDIN";
+
+/* The file's ESIIDs and window, from a parse that touches no database. */
+struct scan {
+	char esiids[DIRECT_ESIIDS_MAX][IW_ESIID_MAX + 1];
+	size_t n;
+	struct iw_smt_csv_stats st;
+};
+
+#define SCAN_TOO_MANY 1 /* callback abort: more ESIIDs than the direct path takes */
+
+static int on_scan(const struct iw_smt_interval *row, void *arg)
+{
+	struct scan *sc = arg;
+
+	/* Rows come grouped by ESIID: the search from the end stops at once. */
+	for (size_t i = sc->n; i-- > 0;)
+		if (strcmp(sc->esiids[i], row->esiid) == 0)
+			return 0;
+	if (sc->n == DIRECT_ESIIDS_MAX)
+		return SCAN_TOO_MANY;
+	snprintf(sc->esiids[sc->n++], sizeof sc->esiids[0], "%s", row->esiid);
+	return 0;
+}
+
+/* 0 when the file parses with at least one row and few enough ESIIDs for the
+ * direct path; -1 otherwise (the general path then reports what is wrong). */
+static int scan_file(int fd, const char *esiid, char *chunk, struct scan *sc)
+{
+	struct iw_smt_csv *p = iw_smt_csv_new(on_scan, sc);
+	int rc = -1;
+
+	if (p && (!esiid || iw_smt_csv_set_esiid(p, esiid) == 0) &&
+	    parse_spool(fd, p, chunk) == 0) {
+		sc->st = *iw_smt_csv_stats(p);
+		rc = sc->st.rows > 0 ? 0 : -1;
+	}
+	iw_smt_csv_free(p);
+	return rc;
+}
+
+/* S in COPY text format into OUT (DIRECT_FIELD_MAX + 1 bytes): its length,
+ * or -1 when it does not fit. */
+static long copy_escape(const char *s, char *out)
+{
+	size_t o = 0;
+
+	for (; *s; s++) {
+		char c = *s, e = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n'
+				 : c == '\r' ? 'r' : 0;
+		if (o + 2 > DIRECT_FIELD_MAX)
+			return -1;
+		if (e) {
+			out[o++] = '\\';
+			c = e;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return (long)o;
+}
+
+/* 1 when SQL (one boolean column) answers true, 0 when false, -1 (RESP set). */
+static int query_true(enum iw_db db, const char *sql, const char *const params[3],
+		      struct iw_response *resp)
+{
+	PGresult *r = iw_db_exec(db, resp, sql, 3, params);
+	int t;
+
+	if (!r)
+		return -1;
+	t = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return t;
+}
+
+enum copy_outcome { COPY_OK, COPY_CONFLICT, COPY_FAILED };
+
+/* Reads the result of the COPY IN ended on CONN. The first error message
+ * goes to ERR when it is still empty. */
+static enum copy_outcome copy_result(PGconn *conn, char *err, size_t errlen)
+{
+	enum copy_outcome out = COPY_OK;
+	PGresult *r;
+
+	while ((r = PQgetResult(conn))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && out == COPY_OK) {
+			const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			out = st && strcmp(st, SQLSTATE_UNIQUE_VIOLATION) == 0 ? COPY_CONFLICT
+									     : COPY_FAILED;
+			if (!err[0])
+				snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		}
+		PQclear(r);
+	}
+	return out;
+}
+
+static int copy_begin(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(conn, sql);
+	int rc = PQresultStatus(r) == PGRES_COPY_IN ? 0 : -1;
+
+	if (rc)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return rc;
+}
+
+#define COPY_ABORT_MSG "ingest aborted"
+
+/* Parses the file again, streaming its rows into L->usage (and L->master when
+ * set) with COPY; sets the outcome of each side and the stats of the parse. */
+static void copy_direct(int fd, const char *esiid, char *chunk, struct load *l,
+			enum copy_outcome *usage_out, enum copy_outcome *master_out,
+			struct iw_smt_csv_stats *st)
+{
+	struct iw_smt_csv *p = NULL;
+	const char *abort_msg = NULL;
+	int usage_ended, master_ended;
+
+	*usage_out = *master_out = COPY_FAILED;
+	if (copy_begin(l->usage, SQL_USAGE_COPY_DIRECT, l->err, sizeof l->err) != 0)
+		return;
+	if (l->master && copy_begin(l->master, SQL_MASTER_COPY_DIRECT, l->err, sizeof l->err) != 0) {
+		PQputCopyEnd(l->usage, COPY_ABORT_MSG);
+		copy_result(l->usage, l->err, sizeof l->err);
+		return;
+	}
+	if (l->master && (PQsetnonblocking(l->usage, 1) != 0 || PQsetnonblocking(l->master, 1) != 0))
+		abort_msg = COPY_ABORT_MSG;
+	else if (!(p = iw_smt_csv_new(on_interval, l)) ||
+	    (esiid && iw_smt_csv_set_esiid(p, esiid) != 0) || parse_spool(fd, p, chunk) != 0 ||
+	    load_flush(l) != 0) {
+		/* Bytes that parsed once parse again: this is memory, I/O or a
+		 * connection, and both sides are abandoned. */
+		abort_msg = COPY_ABORT_MSG;
+		if (!l->err[0])
+			snprintf(l->err, sizeof l->err, "parsing the spooled file again failed");
+	} else {
+		*st = *iw_smt_csv_stats(p);
+	}
+	iw_smt_csv_free(p);
+	/* Everything sent, then blocking again: the ends and results below
+	 * wait as usual. */
+	if (l->master && (flush_both(l->usage, l->master, l->err, sizeof l->err) != 0 ||
+			  PQsetnonblocking(l->usage, 0) != 0 || PQsetnonblocking(l->master, 0) != 0))
+		abort_msg = COPY_ABORT_MSG;
+	/* Both ends first, then both results: the servers finish in parallel. */
+	usage_ended = PQputCopyEnd(l->usage, abort_msg) == 1;
+	master_ended = !l->master || PQputCopyEnd(l->master, abort_msg) == 1;
+	if ((!usage_ended || !master_ended) && !l->err[0])
+		snprintf(l->err, sizeof l->err, "%s",
+			 PQerrorMessage(usage_ended ? l->master : l->usage));
+	*usage_out = copy_result(l->usage, l->err, sizeof l->err);
+	if (l->master)
+		*master_out = copy_result(l->master, l->err, sizeof l->err);
+	if (abort_msg || !usage_ended)
+		*usage_out = COPY_FAILED;
+	if (abort_msg || !master_ended)
+		*master_out = COPY_FAILED;
+}
+
+struct direct_result {
+	int usage_done;   /* the rows are in UsageIntervalModule, committed */
+	int master_done;  /* ... and in SmtInterval, in the caller's transaction */
+};
+
+/* Hands the scanned ESIIDs to RES (the list the caller normalises). */
+static int keep_esiids(const struct scan *sc, struct interval_result *res)
+{
+	if (!(res->esiids = calloc(sc->n, sizeof *res->esiids)))
+		return -1;
+	memcpy(res->esiids, sc->esiids, sc->n * sizeof *res->esiids);
+	res->nesiids = sc->n;
+	return 0;
+}
+
+static void esiid_list(const struct scan *sc, char out[DIRECT_LIST_MAX])
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < sc->n; i++) {
+		size_t n = strlen(sc->esiids[i]);
+		if (i)
+			out[o++] = ',';
+		memcpy(out + o, sc->esiids[i], n);
+		o += n;
+	}
+	out[o] = '\0';
+}
+
+/* Takes the direct path when the windows allow it (see above). Returns 0 with
+ * OUT saying what was done (nothing: the general path follows, with both
+ * databases as they were), or the HTTP status set in RESP (the usage
+ * transaction is then rolled back; the caller rolls the master one back). */
+static int load_direct(int fd, const struct iw_smt_file *file, const char *meter,
+		       const char *source, PGconn *master, struct interval_result *res,
+		       struct direct_result *out, struct iw_response *resp)
+{
+	char meter_copy[DIRECT_FIELD_MAX + 1], source_copy[DIRECT_FIELD_MAX + 1];
+	char start[32], end[32], *list = NULL, *chunk = NULL;
+	const char *params[3];
+	struct scan *sc = NULL;
+	struct load l = { .master = NULL, .direct = 1 };
+	struct iw_smt_csv_stats st = { 0 };
+	enum copy_outcome uo, mo;
+	long ml = copy_escape(meter, meter_copy), sl = copy_escape(source, source_copy);
+	int rc = 0, usage_tx = 0, savepoint = 0, empty;
+
+	memset(out, 0, sizeof *out);
+	if (ml < 0 || sl < 0)
+		return 0;
+	if (!(sc = malloc(sizeof *sc)) || !(list = malloc(DIRECT_LIST_MAX)) ||
+	    !(chunk = malloc(SPOOL_CHUNK)) || !(l.buf = malloc(COPY_BUF))) {
+		rc = iw_error(resp, 500, "internal_error", "out of memory");
+		goto out;
+	}
+	sc->n = 0;
+	if (scan_file(fd, file->esiid, chunk, sc) != 0)
+		goto out;
+	esiid_list(sc, list);
+	iw_usage_ts_sql(sc->st.min_ts_ms, start);
+	iw_usage_ts_sql(sc->st.max_ts_ms, end);
+	params[0] = list;
+	params[1] = start;
+	params[2] = end;
+
+	if (!(l.usage = iw_db_conn(IW_DB_USAGE, resp)) || iw_db_begin(IW_DB_USAGE, resp) != 0)
+		goto db_status;
+	usage_tx = 1;
+	if ((empty = query_true(IW_DB_USAGE, SQL_USAGE_WINDOW_EMPTY, params, resp)) < 0)
+		goto db_status;
+	if (!empty)
+		goto out; /* a re-pull or an overlap: the upsert decides row by row */
+	if (iw_db_run(IW_DB_MASTER, resp, IW_USAGE_SQL_LOCK_ESIIDS, 1, params) != 0 ||
+	    (empty = query_true(IW_DB_MASTER, SQL_MASTER_WINDOW_EMPTY, params, resp)) < 0)
+		goto db_status;
+	if (empty) {
+		if (iw_db_run(IW_DB_MASTER, resp, SQL_DIRECT_SAVEPOINT, 0, NULL) != 0)
+			goto db_status;
+		savepoint = 1;
+		l.master = master;
+	}
+	l.meter_copy = meter_copy;
+	l.meter_len = (size_t)ml;
+	l.source_copy = source_copy;
+	l.source_len = (size_t)sl;
+	copy_direct(fd, file->esiid, chunk, &l, &uo, &mo, &st);
+	if (uo == COPY_FAILED || (savepoint && mo == COPY_FAILED))
+		goto db_fail;
+	if (savepoint && (uo == COPY_CONFLICT || mo == COPY_CONFLICT)) {
+		/* Not the rows normalising would give, or written meanwhile:
+		 * SmtInterval as it was, the normaliser decides. */
+		if (iw_db_run(IW_DB_MASTER, resp, SQL_DIRECT_ROLLBACK, 0, NULL) != 0)
+			goto db_status;
+	} else if (savepoint) {
+		if (iw_db_run(IW_DB_MASTER, resp, SQL_DIRECT_RELEASE, 0, NULL) != 0)
+			goto db_status;
+		out->master_done = 1;
+	}
+	if (uo == COPY_CONFLICT) {
+		l.err[strcspn(l.err, "\n")] = '\0';
+		iw_logf("info", "direct load declined: %s", l.err);
+		goto out; /* repeats inside the file, or a concurrent writer */
+	}
+	if (keep_esiids(sc, res) != 0) {
+		rc = iw_error(resp, 500, "internal_error", "out of memory");
+		goto out;
+	}
+	if (iw_db_commit(IW_DB_USAGE, resp) != 0)
+		goto db_status;
+	usage_tx = 0;
+	res->st = st;
+	res->distinct = res->inserted = st.rows;
+	res->updated = 0;
+	out->usage_done = 1;
+	goto out;
+db_fail:
+	iw_logf("error", "direct interval load failed: %s", l.err[0] ? l.err : "unknown");
+	rc = PQstatus(l.usage) == CONNECTION_OK && PQstatus(master) == CONNECTION_OK
+		     ? iw_error(resp, 500, "internal_error", "loading the interval rows failed")
+		     : iw_error(resp, 503, "database_unavailable", "a database connection was lost");
+	goto out;
+db_status:
+	rc = resp->status;
+out:
+	if (usage_tx)
+		iw_db_rollback(IW_DB_USAGE);
+	if (rc == 0 && !out->usage_done) {
+		free(res->esiids);
+		res->esiids = NULL;
+		res->nesiids = 0;
+		out->master_done = 0;
+	}
+	free(sc);
+	free(list);
+	free(chunk);
+	free(l.buf);
+	return rc;
+}
+
 /* ---- storage ------------------------------------------------------------------ */
 
 static int store_spool(int fd, const char *key, const char *content_type,
@@ -679,12 +1112,6 @@ fail:
 	return rc;
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* ---- the whole file ------------------------------------------------------------------ */
 
@@ -889,11 +1316,18 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 			goto out;
 		}
 	} else {
-		if ((rc = load_intervals(spool->fd, file, meter, source, &ir, resp)) != 0)
+		struct direct_result direct;
+
+		if ((rc = load_direct(spool->fd, file, meter, source, master, &ir, &direct, resp)) != 0)
+			goto out;
+		if (!direct.usage_done &&
+		    (rc = load_intervals(spool->fd, file, meter, source, &ir, resp)) != 0)
 			goto out;
 		t_load = now_ms() - t0;
 		t0 = now_ms();
-		if (ir.nesiids && (rc = normalize_file(&ir, &norm, resp)) != 0)
+		if (direct.master_done)
+			norm.raw = norm.inserted = ir.inserted;
+		else if (ir.nesiids && (rc = normalize_file(&ir, &norm, resp)) != 0)
 			goto out;
 		t_norm = now_ms() - t0;
 	}

@@ -49,7 +49,7 @@ static const char SQL_USAGE_COPY_OUT[] =
 	") TO STDOUT";
 
 /* The master side. */
-static const char SQL_LOCK_ESIIDS[] =
+const char IW_USAGE_SQL_LOCK_ESIIDS[] =
 	"SELECT pg_advisory_xact_lock(hashtextextended('iw.SmtInterval:' || e, 0)) "
 	"FROM (SELECT DISTINCT unnest(string_to_array($1, ',')) AS e ORDER BY 1) s";
 static const char SQL_WINDOW_EMPTY[] =
@@ -303,7 +303,7 @@ int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
 		return resp->status;
 	if (own_tx && exec_ok(master, "BEGIN", 0, NULL, NULL, err, sizeof err) != 0)
 		goto fail;
-	if (exec_ok(master, SQL_LOCK_ESIIDS, 1, fparams, NULL, err, sizeof err) != 0 ||
+	if (exec_ok(master, IW_USAGE_SQL_LOCK_ESIIDS, 1, fparams, NULL, err, sizeof err) != 0 ||
 	    exec_ok(master, SQL_WINDOW_EMPTY, 3, fparams, &r, err, sizeof err) != 0)
 		goto fail;
 	empty = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';

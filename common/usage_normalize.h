@@ -51,4 +51,7 @@ int iw_usage_normalize(const struct iw_usage_filter *filter, int in_tx,
 
 /* The SQL timestamp literal (UTC, "YYYY-MM-DD HH:MM:SS.mmm") of MS. */
 void iw_usage_ts_sql(int64_t ms, char out[32]);
+/* Takes the per-ESIID transaction lock that serialises writes to SmtInterval
+ * ($1: comma-separated ESIIDs). Whoever writes SmtInterval rows takes it. */
+extern const char IW_USAGE_SQL_LOCK_ESIIDS[];
 #endif
