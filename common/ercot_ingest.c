@@ -150,6 +150,21 @@ int iw_ercot_tdsp_code(const char *name, char *out, size_t len)
 	return 0;
 }
 
+int iw_ercot_tdsp_known(const char *name, char *out, size_t len)
+{
+	char code[IW_ERCOT_TDSP_MAX];
+
+	if (iw_ercot_tdsp_code(name, code, sizeof code) != 0)
+		return 0;
+	for (size_t j = 0; j < sizeof tdsp_aliases / sizeof tdsp_aliases[0]; j++) {
+		if (!strcmp(code, tdsp_aliases[j].code)) {
+			snprintf(out, len, "%s", code);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int iw_ercot_safe_filename(const char *name, char *out, size_t len)
 {
 	size_t n = 0;
@@ -302,8 +317,12 @@ int iw_ercot_docs_add(struct iw_ercot_docs *docs, const char *day, const char *t
 
 	if (!name || !url || iw_ercot_safe_filename(name, file, sizeof file) != 0)
 		return 0;
-	if ((!tdsp_name || iw_ercot_tdsp_code(tdsp_name, code, sizeof code) != 0) &&
-	    iw_ercot_tdsp_code(name, code, sizeof code) != 0)
+	/* A known TDSP wins, from the friendly name or link text first; generic
+	 * text ("zip", "Download") must not hide the TDSP in the file name. */
+	if (!(tdsp_name && iw_ercot_tdsp_known(tdsp_name, code, sizeof code)) &&
+	    !iw_ercot_tdsp_known(name, code, sizeof code) &&
+	    iw_ercot_tdsp_code(name, code, sizeof code) != 0 &&
+	    (!tdsp_name || iw_ercot_tdsp_code(tdsp_name, code, sizeof code) != 0))
 		snprintf(code, sizeof code, "UNKNOWN");
 	if (tdsp && strcmp(tdsp, code) != 0)
 		return 0;

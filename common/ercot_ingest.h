@@ -59,6 +59,9 @@ void iw_ercot_docs_free(struct iw_ercot_docs *docs);
  * and "…TDSP_ESIID_EXTRACT_ONCOR_FUL.zip" give ONCOR; CNP gives CENTERPOINT.
  * Unknown names give the cleaned name. Returns 0, or -1 when nothing is left. */
 int iw_ercot_tdsp_code(const char *name, char *out, size_t len);
+/* 1 and the code in OUT when NAME maps to one of the known TDSPs (ONCOR,
+ * CENTERPOINT, AEP_CENTRAL, ...); 0 for any other name. */
+int iw_ercot_tdsp_known(const char *name, char *out, size_t len);
 /* A safe storage filename from NAME (basename, [A-Za-z0-9._-], ends .zip). */
 int iw_ercot_safe_filename(const char *name, char *out, size_t len);
 /* 1 when DAY is a real calendar date YYYY-MM-DD. */

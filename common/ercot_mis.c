@@ -152,6 +152,23 @@ static int resolve(const char *page, const char *href, char *out, size_t len)
 	return rc;
 }
 
+/* The start of the href attribute's value in the tag [P, END), just after
+ * its '=': an "href" that begins an attribute, not one inside another
+ * attribute's name or value (data-href=, title="href"). */
+static const char *href_value(const char *p, const char *end)
+{
+	for (const char *h = p; (h = strcasestr(h, "href")) && h < end; h += 4) {
+		const char *v = h + 4;
+		if (!isspace((unsigned char)h[-1]))
+			continue;
+		while (isspace((unsigned char)*v))
+			v++;
+		if (*v == '=')
+			return v + 1;
+	}
+	return NULL;
+}
+
 int iw_ercot_page_parse(const char *html, const char *page_url, const char *day,
 			const char *tdsp, struct iw_ercot_docs *out)
 {
@@ -169,15 +186,8 @@ int iw_ercot_page_parse(const char *html, const char *page_url, const char *day,
 		p += 2;
 		if (!isspace((unsigned char)*p)) /* <abbr>, <area>, ... */
 			continue;
-		h = strcasestr(p, "href");
-		if (!h || h > tag_end)
+		if (!(h = href_value(p, tag_end)))
 			continue;
-		h += 4;
-		while (isspace((unsigned char)*h))
-			h++;
-		if (*h != '=')
-			continue;
-		h++;
 		while (isspace((unsigned char)*h))
 			h++;
 		if (*h == '"' || *h == '\'')
