@@ -726,8 +726,9 @@ out:
 	return rc;
 }
 
-int
-mig_cmd_resolve(struct mig_ctx *c)
+/* Runs FN on the migration the command names, under the migration lock. */
+static int
+on_named_migration(struct mig_ctx *c, int (*fn)(struct mig_ctx *, const struct mig_file *))
 {
 	struct mig_set set;
 	const struct mig_file *f;
@@ -738,12 +739,18 @@ mig_cmd_resolve(struct mig_ctx *c)
 	if ((f = find_named(c, &set))) {
 		rc = MIG_FAIL;
 		if (mig_lock(c->conn) == 0) {
-			rc = resolve_locked(c, f);
+			rc = fn(c, f);
 			mig_unlock(c->conn);
 		}
 	}
 	mig_files_free(&set);
 	return rc;
+}
+
+int
+mig_cmd_resolve(struct mig_ctx *c)
+{
+	return on_named_migration(c, resolve_locked);
 }
 
 static int
@@ -786,19 +793,5 @@ out:
 int
 mig_cmd_apply(struct mig_ctx *c)
 {
-	struct mig_set set;
-	const struct mig_file *f;
-	int rc = MIG_REFUSED;
-
-	if (mig_files_load(c->dir, &set) != 0)
-		return MIG_FAIL;
-	if ((f = find_named(c, &set))) {
-		rc = MIG_FAIL;
-		if (mig_lock(c->conn) == 0) {
-			rc = apply_locked(c, f);
-			mig_unlock(c->conn);
-		}
-	}
-	mig_files_free(&set);
-	return rc;
+	return on_named_migration(c, apply_locked);
 }
