@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <zip.h>
 
+#include "buf.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
@@ -386,8 +387,8 @@ struct http_sink {
 	CURL *h;
 	iw_ercot_sink sink;
 	void *ctx;
-	struct iw_ercot_reply *reply;   /* buffered mode */
-	size_t cap;
+	struct iw_ercot_reply *reply;   /* buffered mode: into body */
+	struct iw_buf body;
 	long status;
 	long retry_after;
 	int refused;                    /* the sink stopped the transfer */
@@ -425,25 +426,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	if (!s->status)
 		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
 	if (s->reply) {
-		struct iw_ercot_reply *r = s->reply;
-		if (n > IW_ERCOT_LIST_MAX - r->len) {
+		if (n > s->body.max - s->body.len) {
 			s->too_big = 1;
 			return 0;
 		}
-		if (r->len + n + 1 > s->cap) {
-			size_t cap = s->cap ? s->cap : 8192;
-			char *p;
-			while (cap < r->len + n + 1)
-				cap *= 2;
-			if (!(p = realloc(r->body, cap)))
-				return 0;
-			r->body = p;
-			s->cap = cap;
-		}
-		memcpy(r->body + r->len, data, n);
-		r->len += n;
-		r->body[r->len] = '\0';
-		return n;
+		return iw_buf_put(&s->body, data, n) == 0 ? n : 0;
 	}
 	if (s->status < 200 || s->status > 299) {
 		size_t k = sizeof s->snippet - 1 - s->snip_len;
@@ -497,7 +484,7 @@ static CURL *prepare(const char *url, const struct curl_slist *headers, struct h
 int iw_ercot_http_get(const char *url, const struct curl_slist *headers, const char *body,
 		      struct iw_ercot_reply *reply)
 {
-	struct http_sink s = { .reply = reply };
+	struct http_sink s = { .reply = reply, .body.max = IW_ERCOT_LIST_MAX };
 	CURL *h;
 	CURLcode rc;
 
@@ -521,13 +508,11 @@ int iw_ercot_http_get(const char *url, const struct curl_slist *headers, const c
 	if (rc != CURLE_OK || s.too_big) {
 		if (!reply->error[0])
 			snprintf(reply->error, sizeof reply->error, "%s", curl_easy_strerror(rc));
-		iw_ercot_reply_free(reply);
+		iw_buf_free(&s.body);
 		return -1;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply->status);
-	if (!reply->body && !(reply->body = calloc(1, 1)))
-		return -1;
-	return 0;
+	return (reply->body = iw_buf_take(&s.body, &reply->len)) ? 0 : -1;
 }
 
 void iw_ercot_reply_free(struct iw_ercot_reply *reply)

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "explorer_buf.h"
+#include "buf.h"
 
 /* Appends one field; FIRST says it starts a row (no comma before it).
  * S NULL writes an empty field. */

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "explorer_buf.h"
+#include "buf.h"
 
 /* Appends S (N bytes) with & < > " ' escaped, so it is safe both as element
  * text and inside a double- or single-quoted attribute. NUL bytes and other

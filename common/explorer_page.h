@@ -3,7 +3,7 @@
 #ifndef IW_EXPLORER_PAGE_H
 #define IW_EXPLORER_PAGE_H
 
-#include "explorer_buf.h"
+#include "buf.h"
 
 struct iw_response;
 

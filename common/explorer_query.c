@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "explorer_buf.h"
+#include "buf.h"
 #include "explorer_sqlguard.h"
 #include "serve.h"
 

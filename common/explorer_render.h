@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
-#include "explorer_buf.h"
+#include "buf.h"
 #include "explorer_catalog.h"
 
 #define IW_RENDER_HTML_CHARS 200     /* characters of a value the HTML view shows */

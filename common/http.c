@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "log.h"
 #include "serve.h"
 
@@ -31,47 +32,31 @@ void iw_http_cleanup(void)
 }
 
 struct sink {
-	struct iw_http_reply *reply;
-	size_t cap, max;
+	struct iw_buf body;
 	int overflow;
 };
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	struct sink *s = ctx;
-	struct iw_http_reply *r = s->reply;
 	size_t n;
 
 	if (nmemb && size > SIZE_MAX / nmemb)
 		return 0;
 	n = size * nmemb;
-	if (n > s->max - r->len) {
+	if (n > s->body.max - s->body.len) {
 		s->overflow = 1;
 		return 0; /* aborts the transfer */
 	}
-	if (r->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
-		char *p;
-		while (cap < r->len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(r->body, cap)))
-			return 0;
-		r->body = p;
-		s->cap = cap;
-	}
-	memcpy(r->body + r->len, data, n);
-	r->len += n;
-	r->body[r->len] = '\0';
-	return n;
+	return iw_buf_put(&s->body, data, n) == 0 ? n : 0;
 }
 
 int iw_http_do(const struct iw_http_call *call, struct iw_http_reply *reply)
 {
 	CURL *c = iw_http_handle();
-	struct sink s = { .reply = reply };
+	struct sink s = { .body.max = call->max_reply ? call->max_reply : IW_HTTP_REPLY_MAX };
 
 	memset(reply, 0, sizeof *reply);
-	s.max = call->max_reply ? call->max_reply : IW_HTTP_REPLY_MAX;
 	if (!c) {
 		reply->code = CURLE_FAILED_INIT;
 		strcpy(reply->error, "could not create a curl handle");
@@ -102,15 +87,11 @@ int iw_http_do(const struct iw_http_call *call, struct iw_http_reply *reply)
 	if (reply->code != CURLE_OK) {
 		if (!reply->error[0])
 			strncpy(reply->error, curl_easy_strerror(reply->code), sizeof reply->error - 1);
+		iw_buf_free(&s.body);
 		return -1;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply->status);
-	if (!reply->body) {
-		reply->body = calloc(1, 1);
-		if (!reply->body)
-			return -1;
-	}
-	return 0;
+	return (reply->body = iw_buf_take(&s.body, &reply->len)) ? 0 : -1;
 }
 
 void iw_http_reply_free(struct iw_http_reply *reply)

@@ -15,7 +15,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
-#include "explorer_buf.h"
+#include "buf.h"
 #include "explorer_catalog.h"
 #include "explorer_form.h"
 #include "explorer_html.h"

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "explorer_buf.h"
+#include "buf.h"
 #include "explorer_csv.h"
 #include "explorer_html.h"
 #include "unit.h"

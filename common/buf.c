@@ -1,4 +1,4 @@
-#include "explorer_buf.h"
+#include "buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

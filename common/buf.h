@@ -1,7 +1,7 @@
-/* A growable byte buffer for building HTML, CSV and JSON answers, with a
- * size cap so a large result cannot exhaust memory. */
-#ifndef IW_EXPLORER_BUF_H
-#define IW_EXPLORER_BUF_H
+/* A growable byte buffer (answers being built, upstream replies being read),
+ * with a size cap so a large result cannot exhaust memory. */
+#ifndef IW_BUF_H
+#define IW_BUF_H
 
 #include <stddef.h>
 
