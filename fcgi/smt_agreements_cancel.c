@@ -89,11 +89,28 @@ static json_object *subscription_value(const char *number)
 	return json_object_new_string(number);
 }
 
+/* Appends {<key>: ID, statusCode, result} to LIST (takes ID). */
+static int add_done(json_object *list, const char *key, json_object *id, long long status,
+		    json_object *payload, struct iw_response *resp)
+{
+	json_object *done = json_object_new_object();
+
+	if (!done) {
+		json_object_put(id);
+		return iw_error(resp, 500, "internal_error", "out of memory");
+	}
+	json_object_object_add(done, key, id);
+	json_object_object_add(done, "statusCode", json_object_new_int64(status));
+	json_object_object_add(done, "result", json_object_get(payload));
+	json_object_array_add(list, done);
+	return 0;
+}
+
 static int terminate_one(struct cancel *c, const struct iw_smt_agreement *a,
 			 struct iw_response *resp)
 {
 	struct iw_smt_reply reply;
-	json_object *call = json_object_new_object(), *done;
+	json_object *call = json_object_new_object();
 	int rc;
 
 	if (!call)
@@ -105,16 +122,9 @@ static int terminate_one(struct cancel *c, const struct iw_smt_agreement *a,
 	if (!c->first_number)
 		c->first_number = a->number;
 	c->status_code = reply.smt_status ? reply.smt_status : reply.http_status;
-	if (rc == 0) {
-		if (!(done = json_object_new_object())) {
-			rc = iw_error(resp, 500, "internal_error", "out of memory");
-		} else {
-			json_object_object_add(done, "agreementNumber", json_object_new_int64(a->number));
-			json_object_object_add(done, "statusCode", json_object_new_int64(c->status_code));
-			json_object_object_add(done, "result", json_object_get(reply.payload));
-			json_object_array_add(c->terminated, done);
-		}
-	}
+	if (rc == 0)
+		rc = add_done(c->terminated, "agreementNumber", json_object_new_int64(a->number),
+			      c->status_code, reply.payload, resp);
 	iw_smt_reply_free(&reply);
 	return rc;
 }
@@ -123,7 +133,7 @@ static int unsubscribe_one(struct cancel *c, const struct iw_smt_subscription *s
 			   struct iw_response *resp)
 {
 	struct iw_smt_reply reply;
-	json_object *call = json_object_new_object(), *done;
+	json_object *call = json_object_new_object();
 	int rc;
 
 	if (!call)
@@ -132,16 +142,9 @@ static int unsubscribe_one(struct cancel *c, const struct iw_smt_subscription *s
 	rc = iw_smt_call(IW_SMT_UNSUBSCRIBE, call, &reply, resp);
 	json_object_put(call);
 	c->status_code = reply.smt_status ? reply.smt_status : reply.http_status;
-	if (rc == 0) {
-		if (!(done = json_object_new_object())) {
-			rc = iw_error(resp, 500, "internal_error", "out of memory");
-		} else {
-			json_object_object_add(done, "subscriptionNumber", subscription_value(s->number));
-			json_object_object_add(done, "statusCode", json_object_new_int64(c->status_code));
-			json_object_object_add(done, "result", json_object_get(reply.payload));
-			json_object_array_add(c->unsubscribed, done);
-		}
-	}
+	if (rc == 0)
+		rc = add_done(c->unsubscribed, "subscriptionNumber", subscription_value(s->number),
+			      c->status_code, reply.payload, resp);
 	iw_smt_reply_free(&reply);
 	return rc;
 }
