@@ -7,7 +7,7 @@ struct iw_request;
 enum iw_auth {
 	IW_AUTH_NONE,
 	IW_AUTH_ADMIN,   /* x-admin-token */
-	IW_AUTH_CRON,    /* Bearer / ?token= CRON_SECRET, x-vercel-cron, or admin */
+	IW_AUTH_CRON,    /* Bearer, x-cron-secret or ?token= CRON_SECRET, x-vercel-cron, or admin */
 	IW_AUTH_WEBHOOK, /* x-intelliwatt-secret & co., or admin */
 	IW_AUTH__MAX
 };
@@ -21,6 +21,13 @@ enum iw_auth_result {
 /* Constant-time equality of two secrets: CRYPTO_memcmp over SHA-256 digests,
  * so neither the content nor the length of EXPECTED leaks through timing. */
 int iw_secret_equal(const char *given, const char *expected);
+enum iw_secret_state {
+	IW_SECRET_UNSET, /* its method is off */
+	IW_SECRET_SHORT, /* set but under 16 bytes: refused, 503 */
+	IW_SECRET_OK,
+};
+/* The state of the secret held by SETTING (e.g. "CRON_SECRET"). */
+enum iw_secret_state iw_secret_state(const char *setting);
 /* ADMIN_TOKEN is usable: set and at least 16 bytes long. */
 int iw_admin_token_configured(void);
 /* Checks GIVEN against ADMIN_TOKEN. */

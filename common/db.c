@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "log.h"
@@ -11,6 +12,57 @@
 #define IW_DB_CONNECT_TIMEOUT "5"
 
 static PGconn *conns[IW_DB__MAX];
+/* Bounds of the current request's database work (0: none). Applied with
+ * SET LOCAL inside each transaction, never as session state, so they hold
+ * under transaction pooling (pgbouncer) too. */
+static long lock_timeout_ms, statement_timeout_ms;
+
+void iw_db_set_timeouts(long lock_ms, long statement_ms)
+{
+	lock_timeout_ms = lock_ms > 0 ? lock_ms : 0;
+	statement_timeout_ms = statement_ms > 0 ? statement_ms : 0;
+}
+
+long iw_db_lock_timeout_ms(void)
+{
+	return lock_timeout_ms;
+}
+
+/* "SET LOCAL ..." for the current bounds (numbers only: no input reaches it). */
+static void timeouts_sql(char *out, size_t len)
+{
+	int n = 0;
+
+	out[0] = '\0';
+	if (lock_timeout_ms)
+		n = snprintf(out, len, "SET LOCAL lock_timeout = %ld;", lock_timeout_ms);
+	if (statement_timeout_ms && n >= 0 && (size_t)n < len)
+		snprintf(out + n, len - (size_t)n, "SET LOCAL statement_timeout = %ld;",
+			 statement_timeout_ms);
+}
+
+static int starts_with_word(const char *sql, const char *word)
+{
+	size_t n = strlen(word);
+
+	while (*sql == ' ' || *sql == '\n' || *sql == '\t')
+		sql++;
+	return strncasecmp(sql, word, n) == 0 &&
+	       (sql[n] == '\0' || sql[n] == ' ' || sql[n] == ';' || sql[n] == '\n');
+}
+
+/* Statements that open, close or configure a transaction themselves. */
+static int controls_transaction(const char *sql)
+{
+	static const char *const words[] = {
+		"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE",
+		"SET", "RESET", "DISCARD", "PREPARE", "LISTEN", "UNLISTEN", "VACUUM",
+	};
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+		if (starts_with_word(sql, words[i]))
+			return 1;
+	return 0;
+}
 
 const char *iw_db_setting(enum iw_db db)
 {
@@ -144,6 +196,92 @@ PGconn *iw_db_conn(enum iw_db db, struct iw_response *resp)
 	return conns[db];
 }
 
+/* The 409/503 answers for a statement the server cancelled: a lock not
+ * granted within lock_timeout, or a statement past statement_timeout. */
+static int cancelled(const PGresult *res, struct iw_response *resp)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *context = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	char what[160] = "a database lock";
+
+	if (!state)
+		return 0;
+	if (strcmp(state, "55P03") == 0) { /* lock_not_available */
+		/* "while updating tuple (0,1) in relation "X"": name the relation. */
+		const char *rel = context ? strstr(context, "relation \"") : NULL;
+		if (rel) {
+			rel += strlen("relation \"");
+			snprintf(what, sizeof what, "a lock on table \"%.*s\"",
+				 (int)strcspn(rel, "\"\n"), rel);
+		}
+		iw_logf("warn", "lock not granted within %ld ms: %s", lock_timeout_ms, what);
+		if (resp) {
+			char secs[24];
+			iw_error(resp, 409, "busy",
+				 "another request holds %s; waited %ld ms, retry later", what,
+				 lock_timeout_ms);
+			snprintf(secs, sizeof secs, "%ld", lock_timeout_ms / 1000 + 1);
+			iw_header(resp, "Retry-After", secs);
+		}
+		return 1;
+	}
+	if (strcmp(state, "57014") == 0) { /* query_canceled: statement_timeout */
+		iw_logf("error", "statement cancelled after %ld ms", statement_timeout_ms);
+		if (resp)
+			iw_error(resp, 503, "database_timeout",
+				 "a database statement ran past this route's %ld ms limit",
+				 statement_timeout_ms);
+		return 1;
+	}
+	return 0;
+}
+
+/* Runs SQL once. An autocommit statement gets its own transaction with the
+ * request's bounds (BEGIN; SET LOCAL ...; statement; COMMIT); a statement
+ * that opens a transaction gets the bounds right after. */
+static PGresult *exec_bounded(PGconn *conn, const char *sql, int nparams,
+			      const char *const *params)
+{
+	char bounds[128];
+	int wrap, opens;
+	PGresult *res, *r;
+
+	timeouts_sql(bounds, sizeof bounds);
+	opens = bounds[0] && (starts_with_word(sql, "BEGIN") || starts_with_word(sql, "START"));
+	wrap = bounds[0] && !opens && PQtransactionStatus(conn) == PQTRANS_IDLE &&
+	       !controls_transaction(sql);
+	if (wrap) {
+		char head[160];
+		snprintf(head, sizeof head, "BEGIN;%s", bounds);
+		r = PQexec(conn, head);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			return r;
+		PQclear(r);
+	}
+	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (opens && PQresultStatus(res) == PGRES_COMMAND_OK) {
+		r = PQexec(conn, bounds);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			PQclear(res);
+			return r;
+		}
+		PQclear(r);
+	}
+	if (!wrap)
+		return res;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(PQexec(conn, "ROLLBACK"));
+		return res;
+	}
+	r = PQexec(conn, "COMMIT");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) { /* e.g. a deferred constraint */
+		PQclear(res);
+		return r;
+	}
+	PQclear(r);
+	return res;
+}
+
 PGresult *iw_db_exec(enum iw_db db, struct iw_response *resp, const char *sql,
 		     int nparams, const char *const *params)
 {
@@ -156,7 +294,7 @@ PGresult *iw_db_exec(enum iw_db db, struct iw_response *resp, const char *sql,
 		if (!conn)
 			return NULL;
 		before = PQtransactionStatus(conn);
-		res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+		res = exec_bounded(conn, sql, nparams, params);
 		st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 			return res;
@@ -168,6 +306,10 @@ PGresult *iw_db_exec(enum iw_db db, struct iw_response *resp, const char *sql,
 			if (before == PQTRANS_IDLE && attempt == 0)
 				continue;
 			set_unavailable(resp, db, "server closed the connection unexpectedly");
+			return NULL;
+		}
+		if (res && cancelled(res, resp)) {
+			PQclear(res);
 			return NULL;
 		}
 		iw_logf("error", "SQL error (%s): %s", PQresultErrorField(res, PG_DIAG_SQLSTATE)

@@ -402,6 +402,17 @@ static void write_response(struct iw_request *req, struct iw_response *resp)
 		FCGX_PutChar('\n', out);
 }
 
+static void bound_database_work(const struct iw_route *route)
+{
+	long lock = (long)iw_env_int("IW_DB_LOCK_TIMEOUT_MS", IW_DB_LOCK_TIMEOUT_MS_DEFAULT, 1,
+				     3600000);
+	long stmt = (long)iw_env_int("IW_DB_STATEMENT_TIMEOUT_MS",
+				     IW_DB_STATEMENT_TIMEOUT_MS_DEFAULT, 1, 3600000);
+
+	iw_db_set_timeouts(route->lock_timeout_ms ? route->lock_timeout_ms : lock,
+			   route->statement_timeout_ms ? route->statement_timeout_ms : stmt);
+}
+
 static void handle(const struct iw_route *route, FCGX_Request *fcgi)
 {
 	struct iw_request req = { 0 };
@@ -428,6 +439,7 @@ static void handle(const struct iw_route *route, FCGX_Request *fcgi)
 	req.request_id = rid;
 	iw_log_request_id(rid);
 	req.log = json_object_new_object();
+	bound_database_work(route);
 
 	{
 		unsigned m = strcmp(req.method, "GET") == 0 || strcmp(req.method, "HEAD") == 0 ? IW_GET

@@ -23,6 +23,10 @@ enum iw_body_kind {
 #define IW_JSON_BODY_MAX   (64 * 1024)  /* default cap for JSON routes */
 #define IW_JSON_DEPTH_MAX  32
 #define IW_HEADERS_MAX     2048
+/* Database bounds of a route that names none (IW_DB_LOCK_TIMEOUT_MS and
+ * IW_DB_STATEMENT_TIMEOUT_MS override them for every route). */
+#define IW_DB_LOCK_TIMEOUT_MS_DEFAULT       5000
+#define IW_DB_STATEMENT_TIMEOUT_MS_DEFAULT 30000
 
 struct iw_request {
 	FCGX_Request *fcgi;
@@ -61,6 +65,8 @@ struct iw_route {
 	const struct iw_field *fields;    /* validation table, {0}-terminated; may be NULL */
 	iw_handler handler;
 	int (*init)(void);                /* optional, once at start-up; non-zero aborts */
+	long lock_timeout_ms;             /* 0: the default; see iw_db_set_timeouts */
+	long statement_timeout_ms;        /* 0: the default; keep below nginx's read timeout */
 };
 
 /* Runs ROUTE until SIGTERM/SIGINT; returns the process exit code. */

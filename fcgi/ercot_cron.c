@@ -214,6 +214,7 @@ int main(void)
 		.auth = IW_AUTH_CRON,
 		.body = IW_BODY_NONE,
 		.handler = run,
+		.statement_timeout_ms = 840000, /* nginx waits 900 s */
 	};
 	return iw_serve(&route);
 }

@@ -27,6 +27,8 @@ int main(void)
 		.auth = IW_AUTH_NONE,
 		.body = IW_BODY_NONE,
 		.handler = healthz,
+		.lock_timeout_ms = 1000,
+		.statement_timeout_ms = 2000, /* a probe answers fast or says 503 */
 	};
 	return iw_serve(&route);
 }

@@ -301,6 +301,7 @@ int main(void)
 		.body = IW_BODY_JSON,
 		.fields = fields,
 		.handler = cancel,
+		.statement_timeout_ms = 240000, /* nginx waits 300 s */
 	};
 	return iw_serve(&route);
 }

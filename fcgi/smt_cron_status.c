@@ -201,7 +201,9 @@ static int cron_status(struct iw_request *req, struct iw_response *resp)
 		got = PQgetvalue(res, 0, 0)[0] == 't';
 		PQclear(res);
 		if (!got) {
-			rc = iw_error(resp, 409, "busy", "another SMT status run is in progress");
+			rc = iw_error(resp, 409, "busy", "another SMT status run holds the "
+				      "iw.smt-cron-status lock; retry when it ends");
+			iw_header(resp, "Retry-After", "30");
 			goto out;
 		}
 	}
@@ -279,6 +281,7 @@ int main(void)
 		.body = IW_BODY_JSON,
 		.fields = fields,
 		.handler = cron_status,
+		.statement_timeout_ms = 240000, /* nginx waits 300 s */
 	};
 	return iw_serve(&route);
 }

@@ -351,6 +351,7 @@ int main(void)
 		.max_body = IW_SMT_UPLOAD_MAX,
 		.fields = fields,
 		.handler = pull,
+		.statement_timeout_ms = 240000, /* nginx waits 300 s */
 	};
 	return iw_serve(&route);
 }

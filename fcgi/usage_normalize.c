@@ -176,6 +176,7 @@ int main(void)
 		.body = IW_BODY_JSON,
 		.fields = fields,
 		.handler = normalize,
+		.statement_timeout_ms = 540000, /* nginx waits 600 s */
 	};
 	return iw_serve(&route);
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # nginx → FastCGI throughput with the shipped settings (upstream keepalive off,
 # IW_WORKERS copies per route, SPEC §8): an authenticated route
-# (GET /api/admin/ercot/cron/health with x-admin-token) against an nginx
-# `return 200` location measured in the same run on the same nginx.
+# (GET /api/admin/ercot/cron/health with x-admin-token), and an authenticated
+# inline pull of a small file already stored (POST /api/admin/smt/pull: the
+# auth_request gate before the body, then the program's dedupe answer), each
+# against an nginx `return 200` location measured in the same run on the same nginx.
 # Target: ratio ≥ 0.15, route p99 < 20 ms at 50 connections, 0 errors.
 # Prints numbers; never fails on them (make bench reads them).
 #   IW_BUILD (build), IW_TEST_PGHOST (the shared test cluster; started if unset),
@@ -46,10 +48,24 @@ TOKEN=$(grep -m1 '^ADMIN_TOKEN=' "$DIR/env" | cut -d= -f2-)
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "x-admin-token: $TOKEN" "http://127.0.0.1:$PORT$ROUTE")
 [ "$code" = 200 ] || { echo "nginx_throughput: $ROUTE answered $code"; exit 1; }
 
+# A one-row interval file, posted once so every later post is a duplicate.
+PULL=/api/admin/smt/pull
+HOOK=$(grep -m1 '^INTELLIWATT_WEBHOOK_SECRET=' "$DIR/env" | cut -d= -f2-)
+CSV=$'ESIID,USAGE_DATE,REVISION_DATE,USAGE_START_TIME,USAGE_END_TIME,USAGE_KWH,ESTIMATED_ACTUAL,CONSUMPTION_SURPLUSGENERATION\n10443720000000001,11/01/2026,11/02/2026,00:00,00:15,0.25,A,Consumption\n'
+PULL_BODY=$(printf '{"mode":"inline","filename":"bench.csv","encoding":"base64","content_b64":"%s"}' \
+	"$(printf '%s' "$CSV" | base64 -w0)")
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "x-intelliwatt-secret: $HOOK" \
+	-H 'content-type: application/json' --data-binary "$PULL_BODY" "http://127.0.0.1:$PORT$PULL")
+[ "$code" = 200 ] || { echo "nginx_throughput: $PULL answered $code"; exit 1; }
+printf 'wrk.method = "POST"\nwrk.body = [[%s]]\nwrk.headers["content-type"] = "application/json"\nwrk.headers["x-intelliwatt-secret"] = "%s"\n' \
+	"$PULL_BODY" "$HOOK" >"$DIR/pull.lua"
+
 # wrk --latency output → "req/s p99_ms errors"
-measure() { # url [header]
+measure() { # url [header | -s script]
 	local out rps p99 errs non2xx
-	if [ $# -gt 1 ]; then
+	if [ $# -gt 2 ]; then
+		out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$2" "$3" "$1")
+	elif [ $# -gt 1 ]; then
 		out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -H "$2" "$1")
 	else
 		out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$1")
@@ -64,11 +80,16 @@ measure() { # url [header]
 
 read -r base_rps base_p99 base_err < <(measure "http://127.0.0.1:$PORT/bench/return200")
 read -r route_rps route_p99 route_err < <(measure "http://127.0.0.1:$PORT$ROUTE" "x-admin-token: $TOKEN")
+read -r pull_rps pull_p99 pull_err < <(measure "http://127.0.0.1:$PORT$PULL" -s "$DIR/pull.lua")
 ratio=$(awk -v a="$route_rps" -v b="$base_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 meets=$(awk -v r="$ratio" -v p="$route_p99" -v e="$route_err" 'BEGIN { print (r >= 0.15 && p < 20 && e == 0) ? "yes" : "NO" }')
+pull_ratio=$(awk -v a="$pull_rps" -v b="$base_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+pull_meets=$(awk -v r="$pull_ratio" -v e="$pull_err" 'BEGIN { print (r >= 0.15 && e == 0) ? "yes" : "NO" }')
 
 printf 'nginx_throughput (wrk -t2 -c%s -d%s --latency, IW_WORKERS=%s, keepalive off, %s):\n' \
 	"$CONNS" "$DURATION" "${IW_WORKERS:-2}" "$IW_BUILD"
 printf '  nginx return 200            %10s req/s  p99 %7s ms  errors %s\n' "$base_rps" "$base_p99" "$base_err"
 printf '  GET %s (admin) %10s req/s  p99 %7s ms  errors %s\n' "$ROUTE" "$route_rps" "$route_p99" "$route_err"
+printf '  POST %s (gate + dup)   %10s req/s  p99 %7s ms  errors %s\n' "$PULL" "$pull_rps" "$pull_p99" "$pull_err"
 printf '  ratio route/return200 %s (target >= 0.15, p99 < 20 ms, 0 errors): %s\n' "$ratio" "$meets"
+printf '  ratio pull/return200  %s (target >= 0.15, 0 errors): %s\n' "$pull_ratio" "$pull_meets"
