@@ -236,50 +236,92 @@ static int cancelled(const PGresult *res, struct iw_response *resp)
 	return 0;
 }
 
-/* Runs SQL once. An autocommit statement gets its own transaction with the
- * request's bounds (BEGIN; SET LOCAL ...; statement; COMMIT); a statement
- * that opens a transaction gets the bounds right after. */
+/* An autocommit statement with the request's bounds, in one round trip: a
+ * libpq pipeline of BEGIN, the bounds, SQL and COMMIT. Returns SQL's result,
+ * or the first error; NULL when the connection broke (the caller drops it). */
+static PGresult *exec_in_bounded_transaction(PGconn *conn, const char *sql, int nparams,
+					     const char *const *params)
+{
+	static const char set_bounds[] =
+		"SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)";
+	enum { QUERIES = 4, STATEMENT = 2 };
+	char lock[24], stmt[24];
+	const char *bounds[2] = { lock, stmt };
+	PGresult *keep = NULL, *r;
+	int failed = 0;
+
+	snprintf(lock, sizeof lock, "%ld", lock_timeout_ms);
+	snprintf(stmt, sizeof stmt, "%ld", statement_timeout_ms);
+	if (PQenterPipelineMode(conn) != 1)
+		return NULL;
+	if (!PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsendQueryParams(conn, set_bounds, 2, NULL, bounds, NULL, NULL, 0) ||
+	    !PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0) ||
+	    !PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQpipelineSync(conn))
+		goto broken;
+	for (int q = 0; q < QUERIES; q++) {
+		ExecStatusType st;
+
+		if (!(r = PQgetResult(conn)))
+			goto broken;
+		st = PQresultStatus(r);
+		if (st == PGRES_FATAL_ERROR && !failed) {
+			PQclear(keep); /* SQL's result, when COMMIT is what failed */
+			keep = r;
+			failed = 1;
+		} else if (q == STATEMENT && !failed) {
+			keep = r;
+		} else {
+			PQclear(r);
+		}
+		if ((r = PQgetResult(conn)) != NULL) { /* one result per query */
+			PQclear(r);
+			goto broken;
+		}
+	}
+	if (!(r = PQgetResult(conn)) || PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+		PQclear(r);
+		goto broken;
+	}
+	PQclear(r);
+	if (PQexitPipelineMode(conn) != 1)
+		goto broken;
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE) /* a failed statement's block */
+		PQclear(PQexec(conn, "ROLLBACK"));
+	return keep;
+broken:
+	PQclear(keep);
+	return NULL;
+}
+
+/* Runs SQL once: an autocommit statement in a transaction of its own with
+ * the request's bounds; a statement that opens a transaction gets the bounds
+ * right after it; anything else as it is. */
 static PGresult *exec_bounded(PGconn *conn, const char *sql, int nparams,
 			      const char *const *params)
 {
 	char bounds[128];
-	int wrap, opens;
 	PGresult *res, *r;
 
 	timeouts_sql(bounds, sizeof bounds);
-	opens = bounds[0] && (starts_with_word(sql, "BEGIN") || starts_with_word(sql, "START"));
-	wrap = bounds[0] && !opens && PQtransactionStatus(conn) == PQTRANS_IDLE &&
-	       !controls_transaction(sql);
-	if (wrap) {
-		char head[160];
-		snprintf(head, sizeof head, "BEGIN;%s", bounds);
-		r = PQexec(conn, head);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK)
-			return r;
-		PQclear(r);
-	}
-	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-	if (opens && PQresultStatus(res) == PGRES_COMMAND_OK) {
+	if (!bounds[0])
+		return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (starts_with_word(sql, "BEGIN") || starts_with_word(sql, "START")) {
+		res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
 		r = PQexec(conn, bounds);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			PQclear(res);
 			return r;
 		}
 		PQclear(r);
-	}
-	if (!wrap)
-		return res;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
-		PQclear(PQexec(conn, "ROLLBACK"));
 		return res;
 	}
-	r = PQexec(conn, "COMMIT");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) { /* e.g. a deferred constraint */
-		PQclear(res);
-		return r;
-	}
-	PQclear(r);
-	return res;
+	if (PQtransactionStatus(conn) == PQTRANS_IDLE && !controls_transaction(sql))
+		return exec_in_bounded_transaction(conn, sql, nparams, params);
+	return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 }
 
 PGresult *iw_db_exec(enum iw_db db, struct iw_response *resp, const char *sql,
@@ -298,7 +340,8 @@ PGresult *iw_db_exec(enum iw_db db, struct iw_response *resp, const char *sql,
 		st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 			return res;
-		if (PQstatus(conn) == CONNECTION_BAD) {
+		if (!res || PQstatus(conn) == CONNECTION_BAD) {
+			/* A pipeline that broke off leaves the connection unusable. */
 			PQclear(res);
 			PQfinish(conn);
 			conns[db] = NULL;

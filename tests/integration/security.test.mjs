@@ -18,7 +18,10 @@ const SMT_TOKEN = 'smt-proxy-token-security-0123456';
 let stack;
 let smt;
 before(async () => {
-  smt = await startSmtProxy({ token: SMT_TOKEN, agreements: [{ agreementNumber: 4242, esiid: '10443720000000001', status: 'ACT' }] });
+  smt = await startSmtProxy({ token: SMT_TOKEN, agreements: [
+    { agreementNumber: 4242, esiid: '10443720000000001', status: 'ACT' },
+    { agreementNumber: 4243, esiid: '10443720000000002', status: 'ACT' },
+  ] });
   stack = await startStack({ name: 'security', env: {
     SMT_PROXY_URL: smt.url, SMT_PROXY_TOKEN: SMT_TOKEN, IW_DB_LOCK_TIMEOUT_MS: '700',
   } });
@@ -186,4 +189,28 @@ test('a row lock held elsewhere: 409 busy with Retry-After naming the table, the
   assert.equal(again.status, 200, again.text);
   const [row] = await stack.sql('master', `SELECT "smtStatus" FROM "SmtAuthorization" WHERE id = 'sec-1'`);
   assert.equal(row.smtStatus, 'ACTIVE');
+});
+
+test('an autocommit statement behind a row lock: 409 busy too, then the worker serves the next one', async () => {
+  await stack.sql('master', `INSERT INTO "SmtAuthorization" ("id","esiid","smtAgreementId","createdAt")
+    VALUES ('sec-2', '10443720000000001', '4242', now()), ('sec-3', '10443720000000002', '4243', now())`);
+  const holder = new pg.Client({ host: process.env.IW_TEST_PGHOST, user: 'postgres', database: stack.dbs.master });
+  await holder.connect();
+  const body = { agreementNumber: 4242, retailCustomerEmail: 'ops@example.com' };
+  try {
+    await holder.query('BEGIN');
+    await holder.query(`SELECT 1 FROM "SmtAuthorization" WHERE id = 'sec-2' FOR UPDATE`);
+    const r = await stack.post('/api/admin/smt/agreements/terminate', body, { admin: true });
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.json.error, 'busy');
+    assert.match(r.json.message, /SmtAuthorization/);
+    assert.ok(r.headers.get('retry-after'));
+  } finally {
+    await holder.query('ROLLBACK').catch(() => {});
+    await holder.end();
+  }
+  const next = await stack.post('/api/admin/smt/agreements/terminate', { ...body, agreementNumber: 4243 }, { admin: true });
+  assert.equal(next.status, 200, next.text);
+  const [row] = await stack.sql('master', `SELECT "smtStatus" FROM "SmtAuthorization" WHERE id = 'sec-3'`);
+  assert.equal(row.smtStatus, 'EXPIRED');
 });
