@@ -59,9 +59,11 @@ deps:
 	@tools/deps.sh
 
 # Start the local stack in the background (Postgres, programs, nginx); returns once /healthz answers.
+# `make run PGBOUNCER=1`: the programs reach Postgres through pgbouncer (transaction pooling).
+PGBOUNCER ?= 0
 run: deps
 	@$(MAKE) -s -j2 --no-print-directory all
-	@tools/stack.sh run
+	@IW_PGBOUNCER=$(PGBOUNCER) tools/stack.sh run
 
 stop:
 	@tools/stack.sh stop

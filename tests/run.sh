@@ -2,7 +2,9 @@
 # Runs the tests and ends with one line "N passed, N failed".
 #   tests/run.sh unit   unit tests (build/)
 #   tests/run.sh all    unit tests, integration tests (build/), then the
-#                       integration tests again with ASan+UBSan (build-san/)
+#                       integration tests again with ASan+UBSan (build-san/),
+#                       then a representative third of them (PGBOUNCER_FILES)
+#                       with every stack behind pgbouncer in transaction pooling
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -29,14 +31,23 @@ run_units() {
 	done
 }
 
-run_integration() {
-	local build=$1 out files
-	files=$(ls tests/integration/*.test.mjs 2>/dev/null)
+# Every route family that touches a database, through pgbouncer (the rest
+# reach no database, or the SELECT box's own direct connection).
+PGBOUNCER_FILES="foundation smt_cron smt_routes ingest_pull ingest_normalize ingest_direct ercot_cron security pgbouncer"
+
+run_integration() { # build [label files...]
+	local build=$1 label=${2:-} out files
+	if [ -n "$label" ]; then
+		shift 2; files=$(for f in "$@"; do echo "tests/integration/$f.test.mjs"; done)
+	else
+		files=$(ls tests/integration/*.test.mjs 2>/dev/null)
+	fi
 	[ -n "$files" ] || return 0
 	[ -d tests/node_modules ] || (cd tests && npm ci --no-audit --no-fund >/dev/null 2>&1 || npm install --no-audit --no-fund >/dev/null)
-	out=tests/out/integration-$build.tap
+	out=tests/out/integration-$build${label:+-$label}.tap
+	build=$build${label:+ $label}
 	echo "[$build] integration: $(echo "$files" | wc -l) files"
-	IW_BUILD=$build IW_TEST_PGHOST="$ROOT/tests/out/pg/pgrun" \
+	IW_BUILD=${build%% *} IW_TEST_PGHOST="$ROOT/tests/out/pg/pgrun" \
 		node --test --test-concurrency=2 --test-timeout=300000 --test-reporter=tap $files >"$out" 2>&1
 	grep -E '^not ok|^# (tests|pass|fail|skipped)' "$out" | sed "s#^#[$build] #"
 	# Show the failures' details.
@@ -60,6 +71,8 @@ all)
 	run_integration build
 	run_units build-san
 	run_integration build-san
+	# shellcheck disable=SC2086
+	IW_TEST_PGBOUNCER=1 run_integration build pgbouncer $PGBOUNCER_FILES
 	tools/stack.sh pg-stop tests/out/pg
 	;;
 *) echo "usage: tests/run.sh unit|all" >&2; exit 2 ;;

@@ -11,6 +11,9 @@
 #
 # Settings: DIR/env holds KEY=value lines; generated secrets are kept across
 # restarts, and any contract setting in this script's environment wins.
+# IW_PGBOUNCER=1 puts pgbouncer (pool_mode = transaction, IW_PGBOUNCER_POOL
+# server connections per database, default 10) between the programs and the
+# local cluster; migrations still connect directly.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,6 +69,60 @@ pg_stop() {
 	as_pg "$PGBIN/pg_ctl" -D "$home/data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
+# --- pgbouncer (IW_PGBOUNCER=1) ---------------------------------------------------
+PGB_PORT=6432
+
+# pgbouncer refuses to run as root: it runs as postgres, from a directory that
+# user can reach (like the cluster's, see pg_home).
+pgb_home() {
+	local dir=$1
+	if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+		echo "/tmp/iw-pgb-$(echo -n "$dir" | sha256sum | cut -c1-12)"
+	else
+		echo "$dir/pgbouncer"
+	fi
+}
+
+pgb_start() {
+	local dir=$1 pghost=$2 home
+	home=$(pgb_home "$dir")
+	command -v pgbouncer >/dev/null || die "pgbouncer is not installed (tools/deps.sh)"
+	mkdir -p "$home"
+	cat >"$home/pgbouncer.ini" <<INI
+[databases]
+* = host=$pghost
+[pgbouncer]
+listen_addr =
+unix_socket_dir = $home
+listen_port = $PGB_PORT
+auth_type = trust
+auth_file = $home/userlist.txt
+pool_mode = transaction
+default_pool_size = ${IW_PGBOUNCER_POOL:-10}
+max_client_conn = 2000
+max_db_connections = ${IW_PGBOUNCER_POOL:-10}
+server_lifetime = 3600
+logfile = $home/pgbouncer.log
+pidfile = $home/pgbouncer.pid
+admin_users = postgres
+INI
+	printf '"postgres" ""\n"iw_explorer" ""\n' >"$home/userlist.txt"
+	[ "$(id -u)" = 0 ] && chown -R postgres: "$home"
+	as_pg pgbouncer -d -q "$home/pgbouncer.ini" || die "pgbouncer did not start (see $home/pgbouncer.log)"
+	for _ in $(seq 1 50); do [ -S "$home/.s.PGSQL.$PGB_PORT" ] && return 0; sleep 0.1; done
+	die "pgbouncer did not open its socket (see $home/pgbouncer.log)"
+}
+
+pgb_stop() {
+	local home pid
+	home=$(pgb_home "$1")
+	[ -f "$home/pgbouncer.pid" ] || return 0
+	pid=$(cat "$home/pgbouncer.pid" 2>/dev/null || true)
+	[ -n "$pid" ] && kill -INT "$pid" 2>/dev/null || true
+	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	rm -f "$home/pgbouncer.pid"
+}
+
 # --- settings ------------------------------------------------------------------
 
 secret() { openssl rand -hex 24; }
@@ -91,6 +148,14 @@ write_env() {
 	set_default IW_SESSION_SECRET "$(secret)"
 	set_default DATABASE_URL "postgresql://postgres@/${prefix}_master_${IW_DB_SUFFIX:-dev}?host=$pghost"
 	set_default USAGE_DATABASE_URL "postgresql://postgres@/${prefix}_usage_${IW_DB_SUFFIX:-dev}?host=$pghost"
+	# Through pgbouncer or straight to the local cluster, as this start asks.
+	for k in DATABASE_URL USAGE_DATABASE_URL; do
+		if [ -n "${PGB_HOST:-}" ] && [[ ${kv[$k]} == *"?host=$pghost" ]]; then
+			kv[$k]="${kv[$k]%\?host=*}?host=$PGB_HOST&port=$PGB_PORT"
+		elif [ -z "${PGB_HOST:-}" ] && [[ ${kv[$k]} == *"&port=$PGB_PORT" ]]; then
+			kv[$k]="${kv[$k]%\?host=*}?host=$pghost"
+		fi
+	done
 	set_default STORAGE_DIR "$dir/storage"
 	while IFS='=' read -r k v; do
 		[[ $k =~ $SETTING_RE ]] || continue
@@ -153,6 +218,11 @@ app_start() {
 	[ -n "$pghost" ] || pghost="$dir/pgrun"
 	app_stop "$dir"
 	mkdir -p "$dir/run" "$dir/log"
+	PGB_HOST=""
+	if [ "${IW_PGBOUNCER:-0}" = 1 ]; then
+		pgb_start "$dir" "$pghost"
+		PGB_HOST=$(pgb_home "$dir")
+	fi
 	write_env "$dir" "$pghost" "$prefix"
 	read_env "$dir"
 	mkdir -p "$(env_value "$dir" STORAGE_DIR)"
@@ -160,13 +230,22 @@ app_start() {
 	# Databases of the local cluster are created; remote ones must exist.
 	local url
 	for url in "$(env_value "$dir" DATABASE_URL)" "$(env_value "$dir" USAGE_DATABASE_URL)"; do
-		[[ $url == *"host=$pghost"* ]] && ensure_db "$pghost" "$(db_name "$url")"
+		[[ $url == *"host=$pghost"* || ( -n $PGB_HOST && $url == *"host=$PGB_HOST"* ) ]] &&
+			ensure_db "$pghost" "$(db_name "$url")"
 	done
 	# IW_MIGRATE=0 leaves the schema alone (migrations run elsewhere).
+	DIRECT_URLS=()
+	if [ -n "$PGB_HOST" ]; then
+		for k in DATABASE_URL USAGE_DATABASE_URL; do
+			url=$(env_value "$dir" "$k")
+			DIRECT_URLS+=("$k=${url/host=$PGB_HOST&port=$PGB_PORT/host=$pghost}")
+		done
+	fi
 	if [ "${IW_MIGRATE:-1}" != 0 ]; then
 		local db
 		for db in master usage; do
-			env -i PATH="$PATH" "${ENV_ARGS[@]}" "$BIN/iw-migrate" --dir "$ROOT/sql/$db/migrations" \
+			# Migrations take session locks: straight to the cluster, never through pgbouncer.
+			env -i PATH="$PATH" "${ENV_ARGS[@]}" "${DIRECT_URLS[@]}" "$BIN/iw-migrate" --dir "$ROOT/sql/$db/migrations" \
 				--db "$db" deploy >>"$dir/log/migrate.log" 2>&1 ||
 				{ cat "$dir/log/migrate.log" >&2; die "$db migrations failed"; }
 		done
@@ -229,6 +308,7 @@ app_stop() {
 		rm -f "$f"
 	done
 	rm -f "$dir"/run/*.sock
+	pgb_stop "$dir"
 }
 
 cmd=${1:-}

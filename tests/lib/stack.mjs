@@ -72,6 +72,8 @@ export async function startStack({ name, env = {}, workers } = {}) {
     IW_PGHOST: host, IW_DB_PREFIX: name, IW_DB_SUFFIX: 'test',
     ...(/san/.test(BUILD) ? { IW_SAN_LOG: sanDir } : {}),
     ...(workers ? { IW_WORKERS: String(workers) } : {}),
+    // tests/run.sh's pgbouncer pass: every stack behind transaction pooling.
+    ...(process.env.IW_TEST_PGBOUNCER === '1' ? { IW_PGBOUNCER: '1' } : {}),
   };
   let currentEnv = { ...env };
   const start = async () => {
@@ -107,7 +109,7 @@ export async function startStack({ name, env = {}, workers } = {}) {
     get(route, opts = {}) { return stack.request('GET', route, opts); },
     async sql(db, text, params = []) {
       if (!clients[db]) {
-        clients[db] = new pg.Client({ host, user: 'postgres', database: dbs[db] });
+        clients[db] = new pg.Client({ host, user: 'postgres', database: dbs[db], application_name: 'iw-test' });
         await clients[db].connect();
       }
       return (await clients[db].query(text, params)).rows;

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# A database-touching route through pgbouncer (pool_mode = transaction) beside
+# the same route with direct connections, same run, same machine: GET /healthz
+# (one statement on each database per request) with wrk.
+# Goal: through pgbouncer >= 0.8x direct. Prints numbers; never fails on them.
+#   IW_BUILD (build), IW_TEST_PGHOST (started if unset), BENCH_DURATION (10s),
+#   BENCH_CONNECTIONS (50), IW_PGBOUNCER_POOL (10)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+export IW_BUILD=${IW_BUILD:-build}
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNECTIONS:-50}
+command -v wrk >/dev/null || { echo "pgbouncer bench: wrk is not installed (tools/deps.sh)"; exit 1; }
+if [ -z "${IW_TEST_PGHOST:-}" ]; then
+	tools/stack.sh pg-start tests/out/pg
+	IW_TEST_PGHOST="$ROOT/tests/out/pg/pgrun"
+fi
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+DIRECT="$ROOT/tests/out/$IW_BUILD/bench_direct" POOLED="$ROOT/tests/out/$IW_BUILD/bench_pooled"
+cleanup() { tools/stack.sh app-stop "$DIRECT" >/dev/null 2>&1 || true; tools/stack.sh app-stop "$POOLED" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+rm -rf "$DIRECT" "$POOLED"
+P1=$(free_port); P2=$(free_port)
+IW_PGHOST="$IW_TEST_PGHOST" IW_DB_PREFIX=bench_direct IW_DB_SUFFIX=test tools/stack.sh app-start "$DIRECT" "$P1" >/dev/null
+IW_PGBOUNCER=1 IW_PGHOST="$IW_TEST_PGHOST" IW_DB_PREFIX=bench_pooled IW_DB_SUFFIX=test tools/stack.sh app-start "$POOLED" "$P2" >/dev/null
+
+measure() { # url -> "req/s p99_ms errors"
+	local out
+	out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$1")
+	awk '/^Requests\/sec:/ { rps = $2 }
+	     $1 == "99%" { v = $2; u = v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v);
+	                   if (u == "us") v /= 1000; else if (u == "s") v *= 1000; p99 = v }
+	     /Socket errors:/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 }
+	     /Non-2xx/ { e += $5 }
+	     END { printf "%s %.2f %d\n", rps, p99, e }' <<<"$out"
+}
+read -r d_rps d_p99 d_err < <(measure "http://127.0.0.1:$P1/healthz")
+read -r p_rps p_p99 p_err < <(measure "http://127.0.0.1:$P2/healthz")
+servers=$(psql -h "$IW_TEST_PGHOST" -U postgres -d postgres -tAc \
+	"SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'bench_pooled%' AND backend_type = 'client backend'")
+ratio=$(awk -v a="$p_rps" -v b="$d_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+printf 'pgbouncer (wrk -t2 -c%s -d%s, GET /healthz, %s, pool %s a database):\n' "$CONNS" "$DURATION" "$IW_BUILD" "${IW_PGBOUNCER_POOL:-10}"
+printf '  direct          %10s req/s  p99 %7s ms  errors %s\n' "$d_rps" "$d_p99" "$d_err"
+printf '  via pgbouncer   %10s req/s  p99 %7s ms  errors %s  (server connections after: %s)\n' "$p_rps" "$p_p99" "$p_err" "$servers"
+printf '  ratio pgbouncer/direct %s (goal >= 0.8)\n' "$ratio"
