@@ -50,8 +50,9 @@ async function login({ localAddress, token = stack.env.ADMIN_TOKEN } = {}) {
   const cookie = r.headers['set-cookie'][0].split(';')[0];
   const page = await request('GET', BASE, { headers: { cookie } });
   assert.equal(page.status, 200);
-  const csrf = /name="csrf" value="([0-9a-f]{64})"/.exec(page.text)?.[1];
-  assert.ok(csrf, 'the page carries a CSRF token');
+  // Asserted in the CSRF test (kept soft here so every test can run, and
+  // fail on its own defect, against a build without tokens).
+  const csrf = /name="csrf" value="([0-9a-f]{64})"/.exec(page.text)?.[1] ?? '';
   return { status: 303, cookie, csrf };
 }
 
@@ -170,6 +171,7 @@ test('a GET with sql= runs nothing: the form only (HTML) or 405 (JSON/CSV)', asy
 });
 
 test('POSTs need the session CSRF token and a same-site origin; x-admin-token needs none', async () => {
+  assert.match(session.csrf, /^[0-9a-f]{64}$/, 'the page carries a CSRF token');
   const ok = await runSql('SELECT 1 AS one');
   assert.equal(ok.status, 200);
   const missing = await post(BASE, { sql: 'SELECT 1', format: 'json' }, { headers: { cookie: session.cookie } });
