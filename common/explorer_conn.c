@@ -169,9 +169,3 @@ void iw_xconn_end(enum iw_db db)
 		drop(db);
 	}
 }
-
-void iw_xconn_close_all(void)
-{
-	for (int d = 0; d < IW_DB__MAX; d++)
-		drop((enum iw_db)d);
-}

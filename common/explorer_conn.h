@@ -30,5 +30,4 @@ PGconn *iw_xconn_begin(enum iw_db db, struct iw_response *resp);
  * then DISCARD ALL. A connection in any doubtful state is closed instead,
  * which ends the server session and everything it held. */
 void iw_xconn_end(enum iw_db db);
-void iw_xconn_close_all(void);
 #endif
