@@ -80,6 +80,21 @@ static int fail(struct iw_response *resp, enum format fmt, int status, const cha
 	return iw_page_fail(resp, fmt == FMT_HTML, status, code, message);
 }
 
+/* The error iw_query_begin set in RESP (JSON), as a page when FMT is HTML. */
+static int fail_unavailable(struct iw_response *resp, enum format fmt)
+{
+	json_object *m = NULL;
+	char msg[512];
+
+	if (fmt != FMT_HTML)
+		return resp->status;
+	if (!resp->body || !json_object_object_get_ex(resp->body, "message", &m))
+		m = NULL;
+	snprintf(msg, sizeof msg, "%s", m ? json_object_get_string(m) : "the database is unavailable");
+	return fail(resp, fmt, resp->status,
+		    resp->error_code ? resp->error_code : "database_unavailable", msg);
+}
+
 /* --- request parsing ----------------------------------------------------- */
 
 /* Reads a query (GET) or form (POST) field. */
@@ -336,9 +351,7 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 	err[0] = '\0';
 	if (v->sql && v->sql[0]) {
 		if (!(conn = iw_query_begin(v->db, resp)))
-			return v->fmt == FMT_HTML ? fail(resp, v->fmt, resp->status, resp->error_code,
-							 "the database is unavailable")
-						  : resp->status;
+			return fail_unavailable(resp, v->fmt);
 		ran = iw_query_select(conn, v->sql,
 				      v->fmt == FMT_HTML ? IW_RENDER_HTML_CHARS + 1 : IW_RENDER_EXPORT_CHARS,
 				      v->fmt == FMT_HTML ? IW_QUERY_HTML_BYTE_CAP : IW_QUERY_BYTE_CAP,
@@ -631,9 +644,7 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 
 	iw_log_str(req, "view", "table");
 	if (!(conn = iw_query_begin(v->db, resp)))
-		return v->fmt == FMT_HTML ? fail(resp, v->fmt, resp->status, resp->error_code,
-						 "the database is unavailable")
-					  : resp->status;
+		return fail_unavailable(resp, v->fmt);
 	n = iw_catalog_columns(conn, v->table, &cols, err, sizeof err);
 	if (n < 0) {
 		rc = fail(resp, v->fmt, 500, "internal_error", "reading the catalog failed");

@@ -314,8 +314,12 @@ grant_select(struct role *r)
 	    runf(r, "granting SELECT", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO %s",
 	    r->ident) != 0 ||
 	    runf(r, "granting SELECT on future tables", "ALTER DEFAULT PRIVILEGES IN SCHEMA public "
-	    "GRANT SELECT ON TABLES TO %s", r->ident) != 0)
+	    "GRANT SELECT ON TABLES TO %s", r->ident) != 0) {
+		if (strcmp(r->state, "42501") == 0)
+			fprintf(stderr, "  hint: only the tables' owner may grant on them: run "
+			    "explorer-role as the user that runs the migrations\n");
 		return -1;
+	}
 	return 0;
 }
 
