@@ -47,7 +47,16 @@ int iw_page_security_headers(struct iw_response *resp)
 	return 0;
 }
 
-int iw_page_head(struct iw_buf *b, const char *title, int authed)
+int iw_page_csrf_field(struct iw_buf *b, const char *csrf)
+{
+	if (!csrf)
+		return 0;
+	iw_buf_puts(b, "<input type=\"hidden\" name=\"csrf\" value=\"");
+	iw_html_escape(b, csrf);
+	return iw_buf_puts(b, "\">");
+}
+
+int iw_page_head(struct iw_buf *b, const char *title, const char *csrf)
 {
 	iw_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -56,9 +65,11 @@ int iw_page_head(struct iw_buf *b, const char *title, int authed)
 	iw_buf_puts(b, " · iw-admin</title><link rel=\"stylesheet\" href=\"" IW_PAGE_BASE
 		       "/style.css\"></head>\n<body><header><h1><a href=\"" IW_PAGE_BASE
 		       "\">iw-admin · database</a></h1>");
-	if (authed)
-		iw_buf_puts(b, "<form method=\"post\" action=\"" IW_PAGE_BASE "/logout\">"
-			       "<button type=\"submit\">Log out</button></form>");
+	if (csrf) {
+		iw_buf_puts(b, "<form method=\"post\" action=\"" IW_PAGE_BASE "/logout\">");
+		iw_page_csrf_field(b, csrf);
+		iw_buf_puts(b, "<button type=\"submit\">Log out</button></form>");
+	}
 	return iw_buf_puts(b, "</header>\n");
 }
 
@@ -69,7 +80,7 @@ int iw_page_foot(struct iw_buf *b)
 
 int iw_page_login(struct iw_buf *b, const char *message)
 {
-	iw_page_head(b, "Log in", 0);
+	iw_page_head(b, "Log in", NULL);
 	iw_buf_puts(b, "<div class=\"login card\"><h2>Log in</h2>"
 		       "<p class=\"muted\">The database explorer is read-only. Enter the admin token.</p>");
 	if (message) {
@@ -82,4 +93,33 @@ int iw_page_login(struct iw_buf *b, const char *message)
 		       "<input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" "
 		       "required autofocus><button type=\"submit\">Log in</button></form></div>\n");
 	return iw_page_foot(b);
+}
+
+int iw_page_send(struct iw_response *resp, int status, struct iw_buf *b)
+{
+	size_t len;
+	char *data = iw_buf_take(b, &len);
+
+	if (!data)
+		return iw_error(resp, 500, "internal_error", "the page did not fit in memory");
+	return iw_raw(resp, status, "text/html; charset=utf-8", data, len);
+}
+
+int iw_page_fail(struct iw_response *resp, int html, int status, const char *code,
+		 const char *message)
+{
+	struct iw_buf b = { 0 };
+
+	if (!html)
+		return iw_error(resp, status, code, "%s", message);
+	iw_page_head(&b, "Error", NULL);
+	iw_buf_puts(&b, "<main><section><div class=\"card\"><h2>");
+	iw_html_escape(&b, code);
+	iw_buf_puts(&b, "</h2><p class=\"err\">");
+	iw_html_escape(&b, message);
+	iw_buf_puts(&b, "</p><p><a href=\"" IW_PAGE_BASE "\">Back to the tables</a></p>"
+		       "</div></section></main>");
+	iw_page_foot(&b);
+	resp->error_code = code;
+	return iw_page_send(resp, status, &b);
 }

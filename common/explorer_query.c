@@ -5,42 +5,123 @@
 #include <string.h>
 
 #include "buf.h"
+#include "log.h"
 #include "explorer_sqlguard.h"
 #include "serve.h"
 
 PGconn *iw_query_begin(enum iw_db db, struct iw_response *resp)
 {
-	if (iw_db_run(db, resp, "BEGIN READ ONLY", 0, NULL) != 0)
-		return NULL;
-	if (iw_db_run(db, resp, "SET LOCAL statement_timeout = '" IW_QUERY_TIMEOUT "'", 0, NULL) != 0) {
-		iw_db_rollback(db);
-		return NULL;
-	}
-	return iw_db_conn(db, resp);
+	return iw_xconn_begin(db, resp);
 }
 
 void iw_query_end(enum iw_db db)
 {
-	iw_db_rollback(db);
+	iw_xconn_end(db);
 }
 
-PGresult *iw_query_rows(PGconn *conn, const char *sql, int n, const char *const *params,
-			char *err, size_t errlen, char state[6])
+size_t iw_query_cell_cap(size_t chars, size_t byte_cap, int ncols)
 {
-	PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-	const char *code;
+	size_t fit = byte_cap / 4 / (size_t)(ncols > 0 ? ncols : 1);
 
-	state[0] = '\0';
-	if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
-		return res;
-	code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	return fit < 1 ? 1 : fit < chars ? fit : chars;
+}
+
+static void set_error(PGconn *conn, const PGresult *res, char *err, size_t errlen, char state[6])
+{
+	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
 	snprintf(state, 6, "%s", code ? code : "");
 	snprintf(err, errlen, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
 	/* Trim libpq's trailing newline. */
 	for (size_t l = strlen(err); l > 0 && (err[l - 1] == '\n' || err[l - 1] == ' '); l--)
 		err[l - 1] = '\0';
-	PQclear(res);
-	return NULL;
+}
+
+/* Appends the one row of ROW (a PGRES_SINGLE_TUPLE result) to *OUT. */
+static int append_row(PGresult **out, const PGresult *row)
+{
+	int t, n = PQnfields(row);
+
+	if (!*out)
+		return (*out = PQcopyResult(row, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES)) ? 0 : -1;
+	t = PQntuples(*out);
+	for (int c = 0; c < n; c++) {
+		int isnull = PQgetisnull(row, 0, c);
+		if (!PQsetvalue(*out, t, c, isnull ? NULL : PQgetvalue(row, 0, c),
+				isnull ? -1 : PQgetlength(row, 0, c)))
+			return -1;
+	}
+	return 0;
+}
+
+/* Asks the server to stop sending: the rest would only be thrown away. */
+static void cancel(PGconn *conn)
+{
+	PGcancel *c = PQgetCancel(conn);
+	char buf[256];
+
+	if (c && !PQcancel(c, buf, sizeof buf))
+		iw_logf("warn", "cancelling a capped explorer statement: %s", buf);
+	PQfreeCancel(c);
+}
+
+PGresult *iw_query_rows(PGconn *conn, const char *sql, int n, const char *const *params,
+			size_t byte_cap, size_t *cut_at, char *err, size_t errlen, char state[6])
+{
+	PGresult *out = NULL, *r;
+	size_t total = 0;
+	int stopped = 0, failed = 0;
+
+	state[0] = '\0';
+	*cut_at = 0;
+	if (!PQsendQueryParams(conn, sql, n, NULL, params, NULL, NULL, 0) ||
+	    !PQsetSingleRowMode(conn)) {
+		set_error(conn, NULL, err, errlen, state);
+		while ((r = PQgetResult(conn)))
+			PQclear(r);
+		return NULL;
+	}
+	while ((r = PQgetResult(conn))) {
+		ExecStatusType st = PQresultStatus(r);
+
+		if (st == PGRES_SINGLE_TUPLE) {
+			size_t row = 0;
+			for (int c = 0; c < PQnfields(r); c++)
+				row += (size_t)PQgetlength(r, 0, c);
+			if (stopped || failed) {
+				/* draining */
+			} else if (total + row > byte_cap) {
+				stopped = 1;
+				*cut_at = total;
+				cancel(conn);
+			} else if (append_row(&out, r) != 0) {
+				failed = 1;
+				snprintf(err, errlen, "out of memory");
+				cancel(conn);
+			} else {
+				total += row;
+			}
+		} else if (st == PGRES_TUPLES_OK) {
+			if (!out && !failed) { /* no rows: keep the column list */
+				out = r;
+				r = NULL;
+			}
+		} else if (!stopped && !failed) {
+			/* After a cap, the cancel's own error is expected. */
+			set_error(conn, r, err, errlen, state);
+			failed = 1;
+		}
+		PQclear(r);
+	}
+	if (failed) {
+		PQclear(out);
+		return NULL;
+	}
+	if (!out) { /* capped before the first row: an empty result with the columns */
+		snprintf(err, errlen, "the first row alone is larger than %zu bytes", byte_cap);
+		return NULL;
+	}
+	return out;
 }
 
 static int explain_failure(const char *state, char *err, size_t errlen)
@@ -49,6 +130,12 @@ static int explain_failure(const char *state, char *err, size_t errlen)
 
 	if (strcmp(state, IW_SQLSTATE_CANCELED) == 0) {
 		snprintf(err, errlen, "the query ran longer than %s and was cancelled", IW_QUERY_TIMEOUT);
+	} else if (strcmp(state, "55P03") == 0) {
+		snprintf(err, errlen, "a lock the query needed was held by someone else (lock_timeout %s)",
+			 IW_XCONN_LOCK_TIMEOUT);
+	} else if (strcmp(state, "42501") == 0) {
+		snprintf(msg, sizeof msg, "%s", err);
+		snprintf(err, errlen, "refused, the explorer's role may only read: %s", msg);
 	} else if (strcmp(state, "25006") == 0) {
 		snprintf(msg, sizeof msg, "%s", err);
 		snprintf(err, errlen, "refused, the SELECT box is read-only: %s", msg);
@@ -80,8 +167,8 @@ static char *wrapped(const char *sql, size_t len, const struct iw_select *s, siz
 	return iw_buf_take(&b, &n);
 }
 
-int iw_query_select(PGconn *conn, const char *sql, size_t cell_cap, struct iw_select *out,
-		    char *err, size_t errlen)
+int iw_query_select(PGconn *conn, const char *sql, size_t cell_cap, size_t byte_cap,
+		    struct iw_select *out, char *err, size_t errlen)
 {
 	struct iw_buf b = { 0 };
 	char state[6];
@@ -125,11 +212,13 @@ int iw_query_select(PGconn *conn, const char *sql, size_t cell_cap, struct iw_se
 	}
 	for (int i = 0; i < out->ncols; i++)
 		out->kinds[i] = iw_col_kind_of(PQftype(out->desc, i));
+	cell_cap = iw_query_cell_cap(cell_cap, byte_cap, out->ncols);
 	if (!(text = wrapped(sql, len, out, cell_cap))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (!(out->rows = iw_query_rows(conn, text, 0, NULL, err, errlen, state))) {
+	if (!(out->rows = iw_query_rows(conn, text, 0, NULL, byte_cap, &out->cut_at, err, errlen,
+					state))) {
 		explain_failure(state, err, errlen);
 		goto out;
 	}

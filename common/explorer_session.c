@@ -100,6 +100,29 @@ enum iw_session_result iw_session_verify(const unsigned char key[IW_SESSION_KEY_
 	return IW_SESSION_OK;
 }
 
+int iw_session_id(const char *value, char out[IW_SESSION_ID_LEN + 1])
+{
+	const char *p = value ? strchr(value, '.') : NULL;
+
+	if (!p || !(p = strchr(p + 1, '.')) ||
+	    strspn(p + 1, "0123456789abcdef") != IW_SESSION_ID_LEN)
+		return -1;
+	memcpy(out, p + 1, IW_SESSION_ID_LEN);
+	out[IW_SESSION_ID_LEN] = '\0';
+	return 0;
+}
+
+int iw_session_csrf(const unsigned char key[IW_SESSION_KEY_LEN], const char *sid,
+		    char out[IW_CSRF_LEN + 1])
+{
+	char msg[8 + IW_SESSION_ID_LEN];
+	int n = snprintf(msg, sizeof msg, "csrf.%s", sid);
+
+	if (n < 0 || (size_t)n >= sizeof msg)
+		return -1;
+	return mac_hex(key, msg, (size_t)n, out);
+}
+
 int iw_cookie_get(const char *header, const char *name, char *out, size_t outlen)
 {
 	size_t nlen = strlen(name);

@@ -11,6 +11,8 @@
 #define IW_SESSION_TTL      (8 * 3600)   /* seconds a login lasts */
 #define IW_SESSION_KEY_LEN  32
 #define IW_SESSION_MAX      128          /* room for a cookie value */
+#define IW_SESSION_ID_LEN   16           /* hex nonce: the server-side session id */
+#define IW_CSRF_LEN         64           /* hex HMAC-SHA256 */
 
 enum iw_session_result {
 	IW_SESSION_OK,
@@ -30,6 +32,13 @@ int iw_session_issue(const unsigned char key[IW_SESSION_KEY_LEN], time_t now, lo
 /* Checks VALUE: signature (constant time), then expiry. */
 enum iw_session_result iw_session_verify(const unsigned char key[IW_SESSION_KEY_LEN],
 					 const char *value, time_t now);
+/* The session id (the nonce) of a cookie VALUE already verified, into OUT
+ * (IW_SESSION_ID_LEN + 1 bytes). 0 or -1. */
+int iw_session_id(const char *value, char out[IW_SESSION_ID_LEN + 1]);
+/* The CSRF token of session SID: hex HMAC-SHA256(key, "csrf." SID), into
+ * OUT (IW_CSRF_LEN + 1 bytes). 0 or -1. */
+int iw_session_csrf(const unsigned char key[IW_SESSION_KEY_LEN], const char *sid,
+		    char out[IW_CSRF_LEN + 1]);
 /* Copies cookie NAME from a Cookie header into OUT: 1 found, 0 absent,
  * -1 too long. */
 int iw_cookie_get(const char *header, const char *name, char *out, size_t outlen);

@@ -39,7 +39,7 @@ static const char *const deny_functions[] = {
 	"query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml",
 	"cursor_to_xmlschema", "pg_wal_replay_pause", "pg_wal_replay_resume",
 	"pg_backup_start", "pg_backup_stop", "pg_start_backup", "pg_stop_backup",
-	"loread", "lowrite",
+	"loread", "lowrite", "ts_stat", "ts_rewrite", /* these two run SQL text too */
 };
 static const char *const deny_prefixes[] = {
 	"lo_", "dblink", "pg_advisory_", "pg_try_advisory_", "pg_ls_", "pg_file_",

@@ -12,17 +12,15 @@
 #include <strings.h>
 #include <time.h>
 
-#include "auth.h"
-#include "config.h"
-#include "db.h"
 #include "buf.h"
+#include "explorer_auth.h"
 #include "explorer_catalog.h"
+#include "explorer_conn.h"
 #include "explorer_form.h"
 #include "explorer_html.h"
 #include "explorer_page.h"
 #include "explorer_query.h"
 #include "explorer_render.h"
-#include "explorer_session.h"
 #include "explorer_sqlguard.h"
 #include "serve.h"
 
@@ -30,7 +28,6 @@
 #define PAGE_SIZE_MAX     500
 #define PAGE_MAX          1000000
 #define SEARCH_MAX        256
-#define LOGIN_FORM_MAX    4096
 #define SQL_FORM_MAX      (IW_SQLGUARD_MAX * 3 + 256) /* percent-encoding triples it */
 #define ERR_MAX           1024
 
@@ -54,7 +51,9 @@ struct view {
 	char q[SEARCH_MAX];
 	char col[IW_CATALOG_NAME_MAX * 4];
 	int exact;
-	char *sql;     /* the SELECT box (malloc'd), or NULL */
+	char *sql;     /* the SELECT box (malloc'd; POST only), or NULL */
+	int sql_asked; /* GET ?sql=: show the SELECT box, run nothing */
+	const char *csrf; /* a browser session's token for its forms, or NULL */
 };
 
 struct nav {
@@ -66,12 +65,7 @@ struct nav {
 
 static int send_html(struct iw_response *resp, int status, struct iw_buf *b)
 {
-	size_t len;
-	char *data = iw_buf_take(b, &len);
-
-	if (!data)
-		return iw_error(resp, 500, "internal_error", "the page did not fit in memory");
-	return iw_raw(resp, status, "text/html; charset=utf-8", data, len);
+	return iw_page_send(resp, status, b);
 }
 
 static int send_json(struct iw_response *resp, json_object *body)
@@ -83,171 +77,22 @@ static int send_json(struct iw_response *resp, json_object *body)
 static int fail(struct iw_response *resp, enum format fmt, int status, const char *code,
 		const char *message)
 {
-	struct iw_buf b = { 0 };
+	return iw_page_fail(resp, fmt == FMT_HTML, status, code, message);
+}
+
+/* The error iw_query_begin set in RESP (JSON), as a page when FMT is HTML. */
+static int fail_unavailable(struct iw_response *resp, enum format fmt)
+{
+	json_object *m = NULL;
+	char msg[512];
 
 	if (fmt != FMT_HTML)
-		return iw_error(resp, status, code, "%s", message);
-	iw_page_head(&b, "Error", 1);
-	iw_buf_puts(&b, "<main><section><div class=\"card\"><h2>");
-	iw_html_escape(&b, code);
-	iw_buf_puts(&b, "</h2><p class=\"err\">");
-	iw_html_escape(&b, message);
-	iw_buf_puts(&b, "</p><p><a href=\"" IW_PAGE_BASE "\">Back to the tables</a></p>"
-		       "</div></section></main>");
-	iw_page_foot(&b);
-	resp->error_code = code;
-	return send_html(resp, status, &b);
-}
-
-/* --- authentication ------------------------------------------------------ */
-
-enum who { WHO_ANON, WHO_ADMIN, WHO_MISCONFIGURED };
-
-static int session_key(unsigned char key[IW_SESSION_KEY_LEN])
-{
-	return iw_session_key(iw_env("IW_SESSION_SECRET"), iw_env("ADMIN_TOKEN"), key);
-}
-
-static enum who authenticate(struct iw_request *req)
-{
-	const char *token = iw_param(req, "HTTP_X_ADMIN_TOKEN");
-	const char *cookies = iw_param(req, "HTTP_COOKIE");
-	unsigned char key[IW_SESSION_KEY_LEN];
-	char value[IW_SESSION_MAX];
-	enum iw_session_result r;
-
-	if (!iw_admin_token_configured())
-		return WHO_MISCONFIGURED; /* fail closed, even for old cookies */
-	if (token)
-		return iw_auth_admin_token(token) == IW_AUTH_OK ? WHO_ADMIN : WHO_ANON;
-	if (!cookies || iw_cookie_get(cookies, IW_SESSION_COOKIE, value, sizeof value) != 1)
-		return WHO_ANON;
-	if (session_key(key) != 0)
-		return WHO_MISCONFIGURED;
-	r = iw_session_verify(key, value, time(NULL));
-	if (r != IW_SESSION_OK)
-		iw_log_str(req, "session", r == IW_SESSION_EXPIRED ? "expired" : "invalid");
-	return r == IW_SESSION_OK ? WHO_ADMIN : WHO_ANON;
-}
-
-static int over_https(struct iw_request *req)
-{
-	const char *https = iw_param(req, "HTTPS");
-	const char *scheme = iw_param(req, "REQUEST_SCHEME");
-
-	return (https && strcasecmp(https, "on") == 0) || (scheme && strcmp(scheme, "https") == 0);
-}
-
-/* Host[:port] of an absolute URL, compared with the Host header. */
-static int same_host(const char *url, const char *host)
-{
-	const char *p = strstr(url, "://");
-	size_t n;
-
-	if (!p || !host)
-		return 0;
-	p += 3;
-	n = strcspn(p, "/?#");
-	return strlen(host) == n && strncasecmp(p, host, n) == 0;
-}
-
-/* CSRF: besides SameSite=Strict, a POST must not come from another site.
- * Sec-Fetch-Site is the browser's own word; Referrer-Policy: no-referrer
- * makes browsers send "Origin: null" and no Referer, so those are checked
- * only when they carry a host. */
-static int origin_ok(struct iw_request *req)
-{
-	const char *site = iw_param(req, "HTTP_SEC_FETCH_SITE");
-	const char *origin = iw_param(req, "HTTP_ORIGIN");
-	const char *referer = iw_param(req, "HTTP_REFERER");
-	const char *host = iw_param(req, "HTTP_HOST");
-
-	if (site && *site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
-		return 0;
-	if (origin && *origin && strcmp(origin, "null") != 0)
-		return same_host(origin, host);
-	if (referer && *referer)
-		return same_host(referer, host);
-	return 1;
-}
-
-static int set_session_cookie(struct iw_request *req, struct iw_response *resp,
-			      const char *value, long max_age)
-{
-	char line[IW_SESSION_MAX + 200], expires[64];
-	time_t at = time(NULL) + max_age;
-	struct tm tm;
-
-	if (max_age <= 0)
-		at = 0;
-	gmtime_r(&at, &tm);
-	strftime(expires, sizeof expires, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	snprintf(line, sizeof line, "%s=%s; Path=/admin; Max-Age=%ld; Expires=%s; HttpOnly; "
-		 "SameSite=Strict%s", IW_SESSION_COOKIE, value, max_age > 0 ? max_age : 0, expires,
-		 over_https(req) ? "; Secure" : "");
-	return iw_header(resp, "Set-Cookie", line);
-}
-
-static int redirect_home(struct iw_response *resp)
-{
-	char *body = strdup("<!DOCTYPE html><p><a href=\"" IW_PAGE_BASE "\">Continue</a></p>\n");
-
-	if (!body)
-		return iw_error(resp, 500, "internal_error", "out of memory");
-	iw_header(resp, "Location", IW_PAGE_BASE);
-	return iw_raw(resp, 303, "text/html; charset=utf-8", body, strlen(body));
-}
-
-static int login_page(struct iw_response *resp, int status, const char *message)
-{
-	struct iw_buf b = { 0 };
-
-	iw_page_login(&b, message);
-	return send_html(resp, status, &b);
-}
-
-static int login(struct iw_request *req, struct iw_response *resp)
-{
-	unsigned char key[IW_SESSION_KEY_LEN];
-	char value[IW_SESSION_MAX], token[512];
-	char *form = NULL;
-	int rc;
-
-	if (strcmp(req->method, "POST") != 0)
-		return login_page(resp, 200, NULL);
-	if (!origin_ok(req))
-		return fail(resp, FMT_HTML, 403, "forbidden", "the form was posted from another site");
-	if (!iw_admin_token_configured() || session_key(key) != 0)
-		return fail(resp, FMT_HTML, 503, "server_misconfigured",
-			    "ADMIN_TOKEN is not set (or shorter than 16 bytes) on the server");
-	if ((rc = iw_form_read(req, resp, LOGIN_FORM_MAX, &form)) != 0)
-		return rc;
-	rc = iw_form_get(form, "token", token, sizeof token);
-	free(form);
-	if (rc != 1 || iw_auth_admin_token(token) != IW_AUTH_OK) {
-		explicit_bzero(token, sizeof token);
-		iw_log_str(req, "login", "denied");
-		resp->error_code = "unauthorized";
-		return login_page(resp, 401, "That token is not the admin token.");
-	}
-	explicit_bzero(token, sizeof token);
-	if (iw_session_issue(key, time(NULL), IW_SESSION_TTL, value, sizeof value) != 0 ||
-	    set_session_cookie(req, resp, value, IW_SESSION_TTL) != 0)
-		return fail(resp, FMT_HTML, 500, "internal_error", "could not issue a session");
-	iw_log_str(req, "login", "ok");
-	return redirect_home(resp);
-}
-
-static int logout(struct iw_request *req, struct iw_response *resp)
-{
-	if (strcmp(req->method, "POST") != 0) {
-		iw_header(resp, "Allow", "POST");
-		return fail(resp, FMT_HTML, 405, "method_not_allowed", "log out with POST");
-	}
-	if (!origin_ok(req))
-		return fail(resp, FMT_HTML, 403, "forbidden", "the form was posted from another site");
-	set_session_cookie(req, resp, "", 0);
-	return redirect_home(resp);
+		return resp->status;
+	if (!resp->body || !json_object_object_get_ex(resp->body, "message", &m))
+		m = NULL;
+	snprintf(msg, sizeof msg, "%s", m ? json_object_get_string(m) : "the database is unavailable");
+	return fail(resp, fmt, resp->status,
+		    resp->error_code ? resp->error_code : "database_unavailable", msg);
 }
 
 /* --- request parsing ----------------------------------------------------- */
@@ -319,11 +164,16 @@ static int parse_view(struct iw_request *req, struct iw_response *resp, const ch
 		return fail(resp, v->fmt, 400, "invalid_request", "col: no such column");
 	if (iw_query_get(req, "exact", buf, sizeof buf) == 1)
 		v->exact = strcmp(buf, "1") == 0 || strcmp(buf, "on") == 0;
-	{
+	/* SQL text runs only from a POSTed form: a GET (a link, an <img>, a
+	 * prefetch) never carries a statement. */
+	if (!form) {
+		char probe[2];
+		v->sql_asked = iw_query_get(req, "sql", probe, sizeof probe) != 0;
+	} else {
 		size_t cap = IW_SQLGUARD_MAX + 1;
 		if (!(v->sql = malloc(cap)))
 			return iw_error(resp, 500, "internal_error", "out of memory");
-		r = field(req, form, "sql", v->sql, cap);
+		r = iw_form_get(form, "sql", v->sql, cap);
 		if (r < 0) {
 			free(v->sql);
 			v->sql = NULL;
@@ -383,10 +233,10 @@ static void load_nav(struct nav *nav)
 	for (int d = 0; d < IW_DB__MAX; d++) {
 		nav->tables[d] = NULL;
 		nav->n[d] = -1;
-		if (!iw_query_begin((enum iw_db)d, NULL))
+		PGconn *conn = iw_query_begin((enum iw_db)d, NULL);
+		if (!conn)
 			continue;
-		nav->n[d] = iw_catalog_tables(iw_db_conn((enum iw_db)d, NULL), &nav->tables[d],
-					      err, sizeof err);
+		nav->n[d] = iw_catalog_tables(conn, &nav->tables[d], err, sizeof err);
 		if (nav->n[d] < 0)
 			iw_logf("error", "listing the %s tables: %s", db_names[d], err);
 		iw_query_end((enum iw_db)d);
@@ -468,9 +318,10 @@ static void render_sql_form(struct iw_buf *b, const struct view *v)
 {
 	iw_buf_puts(b, "<div class=\"card\"><h2>SELECT box</h2>"
 		       "<p class=\"muted\">One read-only statement, " IW_QUERY_TIMEOUT
-		       " timeout, at most 500 rows.</p>"
-		       "<form method=\"post\" action=\"" IW_PAGE_BASE "\">"
-		       "<textarea name=\"sql\" spellcheck=\"false\" placeholder=\"SELECT …\">");
+		       " timeout, at most 500 rows and 8 MiB.</p>"
+		       "<form method=\"post\" action=\"" IW_PAGE_BASE "\">");
+	iw_page_csrf_field(b, v->csrf);
+	iw_buf_puts(b, "<textarea name=\"sql\" spellcheck=\"false\" placeholder=\"SELECT …\">");
 	if (v->sql)
 		iw_html_escape(b, v->sql);
 	iw_buf_puts(b, "</textarea><div class=\"bar\"><label>database <select name=\"db\">");
@@ -499,12 +350,11 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 	memset(&sel, 0, sizeof sel);
 	err[0] = '\0';
 	if (v->sql && v->sql[0]) {
-		if (!(conn = iw_query_begin(v->db, NULL)))
-			return fail(resp, v->fmt, 503, "database_unavailable",
-				    v->db == IW_DB_USAGE ? "the usage database is unavailable"
-							 : "the master database is unavailable");
-		ran = iw_query_select(conn, v->sql, v->fmt == FMT_HTML ? IW_RENDER_HTML_CHARS + 1
-								       : IW_RENDER_EXPORT_CHARS,
+		if (!(conn = iw_query_begin(v->db, resp)))
+			return fail_unavailable(resp, v->fmt);
+		ran = iw_query_select(conn, v->sql,
+				      v->fmt == FMT_HTML ? IW_RENDER_HTML_CHARS + 1 : IW_RENDER_EXPORT_CHARS,
+				      v->fmt == FMT_HTML ? IW_QUERY_HTML_BYTE_CAP : IW_QUERY_BYTE_CAP,
 				      &sel, err, sizeof err) == 0;
 		iw_query_end(v->db);
 		if (!ran)
@@ -521,6 +371,8 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 		g.kinds = sel.kinds;
 		g.nrows = sel.truncated ? IW_QUERY_ROW_CAP : PQntuples(sel.rows);
 		iw_log_count(req, "rows", g.nrows);
+		if (sel.cut_at)
+			iw_log_count(req, "cut_at_bytes", (long long)sel.cut_at);
 	}
 	if (v->fmt != FMT_HTML && !ran) {
 		iw_query_select_free(&sel);
@@ -531,7 +383,11 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 		json_object_object_add(body, "db", json_object_new_string(db_names[v->db]));
 		json_object_object_add(body, "columns", iw_render_json_columns(&g, NULL));
 		json_object_object_add(body, "rows", iw_render_json_rows(&g, 0));
-		json_object_object_add(body, "truncated", json_object_new_boolean(sel.truncated));
+		json_object_object_add(body, "truncated",
+				       json_object_new_boolean(sel.truncated || sel.cut_at));
+		if (sel.cut_at)
+			json_object_object_add(body, "truncatedAtBytes",
+					       json_object_new_int64((int64_t)sel.cut_at));
 		iw_query_select_free(&sel);
 		return send_json(resp, body);
 	}
@@ -539,13 +395,18 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 		size_t len;
 		char *data;
 		iw_render_csv(&b, &g);
+		if (sel.cut_at) {
+			char at[24];
+			snprintf(at, sizeof at, "%zu", sel.cut_at);
+			iw_header(resp, "X-Truncated-At-Bytes", at);
+		}
 		iw_query_select_free(&sel);
 		if (!(data = iw_buf_take(&b, &len)))
 			return iw_error(resp, 500, "internal_error", "the export did not fit in memory");
 		iw_header(resp, "Content-Disposition", "attachment; filename=\"query.csv\"");
 		return iw_raw(resp, 200, "text/csv; charset=utf-8", data, len);
 	}
-	iw_page_head(&b, "SELECT box", 1);
+	iw_page_head(&b, "SELECT box", v->csrf);
 	iw_buf_puts(&b, "<main>");
 	render_nav(&b, nav, NULL);
 	iw_buf_puts(&b, "<section>");
@@ -557,9 +418,11 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 		resp->error_code = "query_refused";
 	}
 	if (ran) {
-		iw_buf_printf(&b, "<div class=\"card\"><p class=\"muted\">%d row%s%s</p>"
-			      "<div class=\"grid\"><table><thead><tr>", g.nrows, g.nrows == 1 ? "" : "s",
-			      sel.truncated ? " (cut at 500)" : "");
+		iw_buf_printf(&b, "<div class=\"card\"><p class=\"muted\">%d row%s%s", g.nrows,
+			      g.nrows == 1 ? "" : "s", sel.truncated ? " (cut at 500)" : "");
+		if (sel.cut_at)
+			iw_buf_printf(&b, " (truncated at %zu bytes)", sel.cut_at);
+		iw_buf_puts(&b, "</p><div class=\"grid\"><table><thead><tr>");
 		for (int c = 0; c < g.ncols; c++) {
 			iw_buf_puts(&b, "<th>");
 			iw_html_escape(&b, names[c]);
@@ -775,12 +638,13 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 	PGresult *res = NULL;
 	char *sql = NULL, *pattern = NULL;
 	int n, sort, search_col = -1, more, rc;
-	size_t plen;
+	size_t plen, cut_at = 0;
+	size_t byte_cap = v->fmt == FMT_HTML ? IW_QUERY_HTML_BYTE_CAP : IW_QUERY_BYTE_CAP;
 	struct iw_grid g = { 0 };
 
 	iw_log_str(req, "view", "table");
-	if (!(conn = iw_query_begin(v->db, NULL)))
-		return fail(resp, v->fmt, 503, "database_unavailable", "the database is unavailable");
+	if (!(conn = iw_query_begin(v->db, resp)))
+		return fail_unavailable(resp, v->fmt);
 	n = iw_catalog_columns(conn, v->table, &cols, err, sizeof err);
 	if (n < 0) {
 		rc = fail(resp, v->fmt, 500, "internal_error", "reading the catalog failed");
@@ -810,7 +674,8 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 		like_pattern(&pat, v->q);
 	if (!(pattern = iw_buf_take(&pat, &plen)) ||
 	    !(sql = rows_sql(conn, v, cols, n, sort, search_col,
-			     v->fmt == FMT_HTML ? IW_RENDER_HTML_CHARS + 1 : IW_RENDER_EXPORT_CHARS))) {
+			     iw_query_cell_cap(v->fmt == FMT_HTML ? IW_RENDER_HTML_CHARS + 1
+								  : IW_RENDER_EXPORT_CHARS, byte_cap, n)))) {
 		rc = fail(resp, v->fmt, 500, "internal_error", "out of memory");
 		goto out;
 	}
@@ -819,7 +684,8 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 	params[0] = limit;
 	params[1] = offset;
 	params[2] = pattern;
-	if (!(res = iw_query_rows(conn, sql, v->q[0] ? 3 : 2, params, err, sizeof err, state))) {
+	if (!(res = iw_query_rows(conn, sql, v->q[0] ? 3 : 2, params, byte_cap, &cut_at, err,
+				  sizeof err, state))) {
 		if (strcmp(state, IW_SQLSTATE_CANCELED) == 0) {
 			rc = fail(resp, v->fmt, 504, "query_timeout",
 				  "the rows took longer than " IW_QUERY_TIMEOUT
@@ -840,9 +706,13 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 		names[i] = cols[i].name;
 		kinds[i] = cols[i].kind;
 	}
-	more = PQntuples(res) > v->size;
+	/* Cut by bytes: the rows read are shown, and the pager goes on from there
+	 * only by page number, so say so. */
+	more = PQntuples(res) > v->size || cut_at;
+	if (cut_at)
+		iw_log_count(req, "cut_at_bytes", (long long)cut_at);
 	g.res = res;
-	g.nrows = more ? (int)v->size : PQntuples(res);
+	g.nrows = PQntuples(res) > v->size ? (int)v->size : PQntuples(res);
 	g.ncols = n;
 	g.names = names;
 	g.kinds = kinds;
@@ -863,6 +733,8 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 		json_object_object_add(body, "columns", iw_render_json_columns(&g, types));
 		json_object_object_add(body, "rows", iw_render_json_rows(&g, 1));
 		json_object_object_add(body, "hasMore", json_object_new_boolean(more));
+		if (cut_at)
+			json_object_object_add(body, "truncatedAtBytes", json_object_new_int64((int64_t)cut_at));
 		free(types);
 		rc = send_json(resp, body);
 		goto out;
@@ -883,7 +755,7 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 		goto out;
 	}
 
-	iw_page_head(&b, v->table, 1);
+	iw_page_head(&b, v->table, v->csrf);
 	iw_buf_puts(&b, "<main>");
 	render_nav(&b, nav, v);
 	iw_buf_puts(&b, "<section><div class=\"card\"><h2>");
@@ -912,6 +784,9 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 	}
 	iw_buf_printf(&b, "<span>page %ld · rows %ld–%ld</span>", v->page,
 		      g.nrows ? (v->page - 1) * v->size + 1 : 0, (v->page - 1) * v->size + g.nrows);
+	if (cut_at)
+		iw_buf_printf(&b, "<span class=\"err\">truncated at %zu bytes: use a smaller size</span>",
+			      cut_at);
 	if (more) {
 		struct view next = *v;
 		next.page++;
@@ -949,7 +824,7 @@ static int index_view(struct iw_request *req, struct iw_response *resp, struct v
 		return fail(resp, v->fmt, 400, "invalid_request", "format=csv needs a table or sql");
 	if (v->fmt == FMT_JSON)
 		return send_json(resp, nav_json(nav));
-	iw_page_head(&b, "Tables", 1);
+	iw_page_head(&b, "Tables", v->csrf);
 	iw_buf_puts(&b, "<main>");
 	render_nav(&b, nav, NULL);
 	iw_buf_puts(&b, "<section><div class=\"card\"><h2>Tables</h2><p class=\"muted\">"
@@ -965,38 +840,65 @@ static int browse(struct iw_request *req, struct iw_response *resp)
 {
 	struct view v;
 	struct nav nav = { 0 };
+	struct iw_xauth who;
 	char *form = NULL;
 	enum format fmt = FMT_HTML;
+	const char *missing;
 	char buf[16];
-	int rc;
+	int rc, post = strcmp(req->method, "POST") == 0;
 
 	if (iw_query_get(req, "format", buf, sizeof buf) == 1 && strcmp(buf, "html") != 0)
 		fmt = FMT_JSON; /* json, csv (and junk): unauthenticated answers are JSON */
-	switch (authenticate(req)) {
-	case WHO_ADMIN:
+	switch (iw_xauth_check(req, resp, fmt == FMT_HTML, &who)) {
+	case IW_XAUTH_TOKEN:
+	case IW_XAUTH_SESSION:
 		break;
-	case WHO_MISCONFIGURED:
-		return fail(resp, fmt, 503, "server_misconfigured",
-			    "ADMIN_TOKEN is not set (or shorter than 16 bytes) on the server");
-	case WHO_ANON:
+	case IW_XAUTH_FAILED:
+		return resp->status;
+	case IW_XAUTH_ANON:
 		if (fmt != FMT_HTML)
 			return iw_error(resp, 401, "unauthorized", "missing or invalid credentials");
 		resp->error_code = "unauthorized";
-		return login_page(resp, 401, NULL);
+		{
+			struct iw_buf b = { 0 };
+			iw_page_login(&b, NULL);
+			return send_html(resp, 401, &b);
+		}
 	}
-	if (strcmp(req->method, "POST") == 0) {
-		if (!origin_ok(req))
+	/* Never DATABASE_URL: that role can write. */
+	if ((missing = iw_xconn_missing())) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "%s is not set: the explorer reads only through its own "
+			 "read-only role (see docs/explorer.md)", missing);
+		return fail(resp, fmt, 503, "server_misconfigured", msg);
+	}
+	if (post) {
+		if (!iw_xauth_origin_ok(req))
 			return fail(resp, fmt, 403, "forbidden", "the form was posted from another site");
 		if ((rc = iw_form_read(req, resp, SQL_FORM_MAX, &form)) != 0)
 			return rc;
+		if (iw_form_get(form, "format", buf, sizeof buf) == 1 && strcmp(buf, "html") != 0)
+			fmt = FMT_JSON;
+		if (!iw_xauth_csrf_ok(&who, form)) {
+			free(form);
+			iw_log_str(req, "csrf", "refused");
+			return fail(resp, fmt, 403, "forbidden",
+				    "the form's CSRF token is missing or wrong: reload the page and retry");
+		}
 	}
 	rc = parse_view(req, resp, form, &v);
 	free(form);
 	if (rc != 0)
 		return rc;
+	v.csrf = who.who == IW_XAUTH_SESSION ? who.csrf : NULL;
+	if (v.sql_asked && v.fmt != FMT_HTML) {
+		iw_header(resp, "Allow", "POST");
+		return fail(resp, v.fmt, 405, "method_not_allowed",
+			    "sql: the SELECT box runs only with POST (form fields sql, db, format)");
+	}
 	if (v.fmt == FMT_HTML || (!v.has_table && !v.sql))
 		load_nav(&nav);
-	if (v.sql || (strcmp(req->method, "POST") == 0))
+	if (post || v.sql_asked)
 		rc = sql_view(req, resp, &v, &nav);
 	else if (v.has_table)
 		rc = table_view(req, resp, &v, &nav);
@@ -1036,9 +938,9 @@ static int explorer(struct iw_request *req, struct iw_response *resp)
 	if (strcmp(path, IW_PAGE_BASE "/style.css") == 0)
 		return stylesheet(resp);
 	if (strcmp(path, IW_PAGE_BASE "/login") == 0)
-		return login(req, resp);
+		return iw_xauth_login(req, resp);
 	if (strcmp(path, IW_PAGE_BASE "/logout") == 0)
-		return logout(req, resp);
+		return iw_xauth_logout(req, resp);
 	return iw_error(resp, 404, "not_found", "no such route");
 }
 

@@ -23,7 +23,7 @@ BIN="$ROOT/$BUILD/bin"
 WORKERS=${IW_WORKERS:-2}
 
 # Settings of the contract that the caller's environment may override.
-SETTING_RE='^(ADMIN_TOKEN|CRON_SECRET|INTELLIWATT_[A-Z_]+|DROPLET_[A-Z_]+|DATABASE_URL|USAGE_DATABASE_URL|STORAGE_DIR|S3_[A-Z_]+|DO_SPACES_[A-Z_]+|SMT_[A-Z_]+|ERCOT_[A-Z_]+|IW_SESSION_[A-Z_]+|IW_DB_[A-Z_]+|IW_NORMALIZE_[A-Z_]+|LOG_[A-Z_]+)$'
+SETTING_RE='^(ADMIN_TOKEN|CRON_SECRET|INTELLIWATT_[A-Z_]+|DROPLET_[A-Z_]+|DATABASE_URL|USAGE_DATABASE_URL|EXPLORER_DATABASE_URL|EXPLORER_USAGE_DATABASE_URL|STORAGE_DIR|S3_[A-Z_]+|DO_SPACES_[A-Z_]+|SMT_[A-Z_]+|ERCOT_[A-Z_]+|IW_SESSION_[A-Z_]+|IW_DB_[A-Z_]+|IW_NORMALIZE_[A-Z_]+|LOG_[A-Z_]+)$'
 
 die() { echo "stack: $*" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -148,6 +148,9 @@ write_env() {
 	set_default IW_SESSION_SECRET "$(secret)"
 	set_default DATABASE_URL "postgresql://postgres@/${prefix}_master_${IW_DB_SUFFIX:-dev}?host=$pghost"
 	set_default USAGE_DATABASE_URL "postgresql://postgres@/${prefix}_usage_${IW_DB_SUFFIX:-dev}?host=$pghost"
+	# The DB explorer's read-only role (iw-migrate explorer-role), trust auth locally.
+	set_default EXPLORER_DATABASE_URL "postgresql://iw_explorer@/${prefix}_master_${IW_DB_SUFFIX:-dev}?host=$pghost"
+	set_default EXPLORER_USAGE_DATABASE_URL "postgresql://iw_explorer@/${prefix}_usage_${IW_DB_SUFFIX:-dev}?host=$pghost"
 	# Through pgbouncer or straight to the local cluster, as this start asks.
 	for k in DATABASE_URL USAGE_DATABASE_URL; do
 		if [ -n "${PGB_HOST:-}" ] && [[ ${kv[$k]} == *"?host=$pghost" ]]; then
@@ -248,6 +251,10 @@ app_start() {
 			env -i PATH="$PATH" "${ENV_ARGS[@]}" "${DIRECT_URLS[@]}" "$BIN/iw-migrate" --dir "$ROOT/sql/$db/migrations" \
 				--db "$db" deploy >>"$dir/log/migrate.log" 2>&1 ||
 				{ cat "$dir/log/migrate.log" >&2; die "$db migrations failed"; }
+			# The DB explorer's read-only role and its SELECT grants.
+			env -i PATH="$PATH" "${ENV_ARGS[@]}" "${DIRECT_URLS[@]}" "$BIN/iw-migrate" --dir "$ROOT/sql/$db/migrations" \
+				--db "$db" explorer-role >>"$dir/log/migrate.log" 2>&1 ||
+				{ cat "$dir/log/migrate.log" >&2; die "$db explorer role failed"; }
 		done
 	fi
 

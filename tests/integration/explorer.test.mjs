@@ -8,6 +8,7 @@ import { startStack } from '../lib/stack.mjs';
 const BASE = '/admin/database';
 let stack;
 let cookie; // "iw_session=..." from a real login
+let csrf;   // that session's CSRF token, from its page
 
 async function req(method, route, { headers = {}, body, session = true } = {}) {
   const h = { ...headers };
@@ -25,6 +26,9 @@ const form = (route, fields, opts = {}) => req('POST', route, {
   body: new URLSearchParams(fields).toString(),
 });
 const q = (params) => `${BASE}?${new URLSearchParams(params)}`;
+// The SELECT box runs only from a POST carrying the session's CSRF token.
+const sqlPost = (fields, opts) => form(BASE, { csrf, ...fields }, opts);
+const csrfOf = (html) => /name="csrf" value="([0-9a-f]{64})"/.exec(html)?.[1];
 const bodyRows = (html) => (html.split('<tbody>')[1] || '').split('</tbody>')[0].split('<tr>').length - 1;
 
 // RFC 4180 records (CRLF between records, quoted fields may hold anything).
@@ -122,6 +126,8 @@ test('the right token sets an HttpOnly, SameSite=Strict, expiring session cookie
   cookie = sc.split(';')[0];
   const page = await get(BASE);
   assert.equal(page.status, 200);
+  csrf = csrfOf(page.text);
+  assert.ok(csrf);
   assert.match(page.text, /ErcotIngest/);
   assert.match(page.text, /UsageIntervalModule/);
   assert.match(page.text, /Log out/);
@@ -143,6 +149,9 @@ test('tampered, forged-expired and foreign cookies are refused; x-admin-token wo
     assert.equal(r.status, 401, bad);
   }
   const good = signSession(Math.floor(Date.now() / 1000) + 600);
+  // Signed right is not enough: the session must also be live on the server.
+  assert.equal((await get(`${BASE}?format=json`, { headers: { cookie: `iw_session=${good}` }, session: false })).status, 401);
+  await stack.sql('master', `INSERT INTO "ExplorerSession" (id, "expiresAt") VALUES ('0123456789abcdef', now() + interval '10 minutes')`);
   assert.equal((await get(`${BASE}?format=json`, { headers: { cookie: `a=b; iw_session=${good}` }, session: false })).status, 200);
   const t = await get(`${BASE}?format=json`, { headers: { 'x-admin-token': stack.env.ADMIN_TOKEN }, session: false });
   assert.equal(t.status, 200);
@@ -152,21 +161,25 @@ test('tampered, forged-expired and foreign cookies are refused; x-admin-token wo
 });
 
 test('logout clears the cookie; posts from another origin are refused', async () => {
-  const r = await form(`${BASE}/logout`, {});
+  // A second session to log out (the first one is used by the tests below).
+  const login2 = await form(`${BASE}/login`, { token: stack.env.ADMIN_TOKEN }, { session: false });
+  const cookie2 = login2.headers.get('set-cookie').split(';')[0];
+  const csrf2 = csrfOf((await get(BASE, { headers: { cookie: cookie2 }, session: false })).text);
+  const r = await form(`${BASE}/logout`, { csrf: csrf2 }, { headers: { cookie: cookie2 }, session: false });
   assert.equal(r.status, 303);
   assert.match(r.headers.get('set-cookie'), /^iw_session=; Path=\/admin; Max-Age=0;/);
   const cross = await form(`${BASE}/login`, { token: stack.env.ADMIN_TOKEN },
     { session: false, headers: { origin: 'http://evil.example' } });
   assert.equal(cross.status, 403);
   assert.equal(cross.headers.get('set-cookie'), null);
-  const crossSql = await form(BASE, { sql: 'SELECT 1' }, { headers: { referer: 'http://evil.example/x' } });
+  const crossSql = await sqlPost({ sql: 'SELECT 1' }, { headers: { referer: 'http://evil.example/x' } });
   assert.equal(crossSql.status, 403);
-  const crossSite = await form(BASE, { sql: 'SELECT 1' }, { headers: { 'sec-fetch-site': 'cross-site', origin: 'null' } });
+  const crossSite = await sqlPost({ sql: 'SELECT 1' }, { headers: { 'sec-fetch-site': 'cross-site', origin: 'null' } });
   assert.equal(crossSite.status, 403);
-  const same = await form(BASE, { sql: 'SELECT 1' }, { headers: { origin: stack.base } });
+  const same = await sqlPost({ sql: 'SELECT 1' }, { headers: { origin: stack.base } });
   assert.equal(same.status, 200);
   // What a browser sends under Referrer-Policy: no-referrer.
-  const nullOrigin = await form(BASE, { sql: 'SELECT 1' }, { headers: { 'sec-fetch-site': 'same-origin', origin: 'null' } });
+  const nullOrigin = await sqlPost({ sql: 'SELECT 1' }, { headers: { 'sec-fetch-site': 'same-origin', origin: 'null' } });
   assert.equal(nullOrigin.status, 200);
 });
 
@@ -281,18 +294,18 @@ test('CSV export: header, RFC 4180 quoting, row count, attachment', async () => 
 });
 
 test('SELECT box: reads run, capped at 500 rows', async () => {
-  const c = await get(q({ sql: 'SELECT count(*) AS n, \'a;b\' AS s FROM "ErcotIngest" -- trailing ; comment', format: 'json' }));
+  const c = await sqlPost({ sql: 'SELECT count(*) AS n, \'a;b\' AS s FROM "ErcotIngest" -- trailing ; comment', format: 'json' });
   assert.equal(c.status, 200, c.text);
   assert.deepEqual(c.json.rows, [[122, 'a;b']]);
   assert.deepEqual(c.json.columns, [{ name: 'n' }, { name: 's' }]);
-  const many = await get(q({ sql: 'SELECT g FROM generate_series(1, 1000) g;', format: 'json' }));
+  const many = await sqlPost({ sql: 'SELECT g FROM generate_series(1, 1000) g;', format: 'json' });
   assert.equal(many.json.rows.length, 500);
   assert.equal(many.json.truncated, true);
-  const post = await form(BASE, { sql: 'SELECT $$<i>x</i>$$ AS "<th>"', db: 'usage' });
+  const post = await sqlPost({ sql: 'SELECT $$<i>x</i>$$ AS "<th>"', db: 'usage' });
   assert.equal(post.status, 200);
   assert.ok(post.text.includes('<th>&lt;th&gt;</th>'));
   assert.ok(post.text.includes('<td>&lt;i&gt;x&lt;/i&gt;</td>'));
-  const csv = await form(BASE, { sql: 'SELECT 1 AS a, \'x,y\' AS b', format: 'csv' });
+  const csv = await sqlPost({ sql: 'SELECT 1 AS a, \'x,y\' AS b', format: 'csv' });
   assert.equal(csv.text, 'a,b\r\n1,"x,y"\r\n');
 });
 
@@ -327,27 +340,28 @@ test('SELECT box: writes, multiple statements and side-effect functions are refu
     `SET TRANSACTION READ WRITE`,
   ];
   for (const sql of refused) {
-    const r = await get(q({ sql, format: 'json' }));
+    const r = await sqlPost({ sql, format: 'json' });
     assert.equal(r.status, 400, `${sql}: ${r.text}`);
     assert.equal(r.json.ok, false, sql);
-    const h = await form(BASE, { sql });
+    const h = await sqlPost({ sql });
     assert.equal(h.status, 400, sql);
     assert.match(h.text, /class="err"/);
   }
-  const evil = await get(q({ sql: 'SELECT evil()', format: 'json' }));
+  const evil = await sqlPost({ sql: 'SELECT evil()', format: 'json' });
   assert.match(evil.json.message, /read-only/);
   assert.deepEqual(await stack.sql('master', 'SELECT count(*)::int AS n FROM "SmtAdminAction"'), before);
   assert.deepEqual(await stack.sql('master', `SELECT last_value::int AS v FROM "SmtAdminAction_id_seq"`), seq);
   assert.equal((await stack.sql('master', 'SELECT count(*)::int AS n FROM "ErcotIngest"'))[0].n, 122);
   assert.equal((await stack.sql('master', `SELECT count(*)::int AS n FROM "ErcotIngest" WHERE note = 'x'`))[0].n, 0);
-  // The connection the explorer reused is still read-write-clean and usable.
-  const after = await get(q({ sql: 'SELECT current_setting($$default_transaction_read_only$$) AS ro', format: 'json' }));
-  assert.deepEqual(after.json.rows, [['off']]);
+  // The connection the explorer reused is still clean and usable (its role
+  // makes every transaction read-only).
+  const after = await sqlPost({ sql: 'SELECT current_setting($$default_transaction_read_only$$) AS ro', format: 'json' });
+  assert.deepEqual(after.json.rows, [['on']]);
 });
 
 test('SELECT box: a statement over the 5 s timeout is cancelled', async () => {
   const t0 = Date.now();
-  const r = await get(q({ sql: 'SELECT count(*) FROM generate_series(1, 2000000000)', format: 'json' }));
+  const r = await sqlPost({ sql: 'SELECT count(*) FROM generate_series(1, 2000000000)', format: 'json' });
   assert.equal(r.status, 400);
   assert.match(r.json.message, /longer than 5s/);
   assert.ok(Date.now() - t0 < 9000);

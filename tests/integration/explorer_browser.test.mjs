@@ -1,6 +1,6 @@
 // The DB explorer in a real browser (headless Chromium): log in, find
 // yesterday's ErcotIngest rows and one ESIID's SmtInterval rows, page, sort,
-// search, run a SELECT, log out. Screenshots: tests/out/screenshots/explorer-*.png.
+// search, run a SELECT, log out (for good: the old cookie no longer works). Screenshots: tests/out/screenshots/explorer-*.png.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -119,8 +119,17 @@ test('an operator logs in, pages, sorts and searches in Chromium', { skip: !have
   await page.click('section form[method=post] button[type=submit]');
   assert.match(await page.textContent('.err'), /read-only/);
 
-  // Log out: back to the login form.
+  // The SELECT box form and the log-out form carry the session's CSRF token.
+  assert.match(await page.getAttribute('section form[method=post] input[name=csrf]', 'value'), /^[0-9a-f]{64}$/);
+  assert.match(await page.getAttribute('header form input[name=csrf]', 'value'), /^[0-9a-f]{64}$/);
+
+  // Log out: back to the login form; the old cookie, put back, is dead.
+  const before = (await page.context().cookies()).find((c) => c.name === 'iw_session');
   await Promise.all([page.waitForURL(/\/admin\/database$/), page.click('header button')]);
+  assert.equal(await page.locator('input[name=token]').count(), 1);
+  await page.context().addCookies([before]);
+  const replay = await page.goto(`${stack.base}/admin/database`);
+  assert.equal(replay.status(), 401);
   assert.equal(await page.locator('input[name=token]').count(), 1);
   assert.deepEqual(dialogs, [], 'no script ran');
   assert.equal((await stack.sql('master', 'SELECT count(*)::int AS n FROM "ErcotIngest"'))[0].n, 81);

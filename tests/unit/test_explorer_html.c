@@ -87,6 +87,22 @@ int main(void)
 		CHECK_STR(csv_row(plain, 3), "a,b,c\r\n");
 		CHECK_STR(csv_row(tricky, 6), "\"x,y\",\"say \"\"hi\"\"\",\"two\nlines\",\"cr\r\",,\r\n");
 	}
+	{
+		/* OWASP CSV injection: formula-like cells get a leading ', inside the
+		 * quotes when the field is quoted; plain numbers keep their sign. */
+		const char *formulas[] = { "=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0",
+					   "-2+3", "@SUM(A1)", "\tx", "\rx" };
+		const char *numbers[] = { "-12", "-0.5", "+7", "-1e-3", "1.5E+10", "a=b", "-", "-e" };
+		CHECK_STR(csv_row(formulas, 6),
+			  "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+1+cmd|' /C calc'!A0,'-2+3,"
+			  "'@SUM(A1),'\tx,\"'\rx\"\r\n");
+		CHECK_STR(csv_row(numbers, 8), "-12,-0.5,+7,-1e-3,1.5E+10,a=b,'-,'-e\r\n");
+		CHECK_INT(iw_csv_formula_like("=1", 2), 1);
+		CHECK_INT(iw_csv_formula_like("=1", 0), 0);
+		CHECK_INT(iw_csv_formula_like("1=1", 3), 0);
+		CHECK_INT(iw_csv_formula_like("-1", 2), 0);
+		CHECK_INT(iw_csv_formula_like("-1-1", 4), 1);
+	}
 
 	{
 		/* The buffer's cap is sticky and frees what it held. */

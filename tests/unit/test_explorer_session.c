@@ -74,5 +74,26 @@ int main(void)
 	CHECK_INT(iw_form_get("token=%zz", "token", out, sizeof out), -1);
 	CHECK_INT(iw_form_get("token=%00", "token", out, sizeof out), -1);
 	CHECK_INT(iw_form_get("token=12345", "token", out, 5), -1);
+
+	/* The session id is the cookie's nonce; its CSRF token is a MAC of it:
+	 * the same for one session, different for another, 64 hex digits. */
+	{
+		char sid[IW_SESSION_ID_LEN + 1], sid2[IW_SESSION_ID_LEN + 1];
+		char t1[IW_CSRF_LEN + 1], t2[IW_CSRF_LEN + 1], t3[IW_CSRF_LEN + 1];
+		CHECK_INT(iw_session_id("v1.123.0123456789abcdef." "00", sid), 0);
+		CHECK_STR(sid, "0123456789abcdef");
+		CHECK_INT(iw_session_id("v1.123.0123456789abcdeX.00", sid), -1);
+		CHECK_INT(iw_session_id("garbage", sid), -1);
+		CHECK_INT(iw_session_id(NULL, sid), -1);
+		CHECK_INT(iw_session_issue(key, now, IW_SESSION_TTL, v, sizeof v), 0);
+		CHECK_INT(iw_session_id(v, sid2), 0);
+		CHECK(strstr(v, sid2) == v + strcspn(v + 3, ".") + 4);
+		CHECK_INT(iw_session_csrf(key, sid, t1), 0);
+		CHECK_INT(iw_session_csrf(key, sid, t2), 0);
+		CHECK_INT(iw_session_csrf(key, sid2, t3), 0);
+		CHECK_STR(t1, t2);
+		CHECK(strcmp(t1, t3) != 0);
+		CHECK_INT((int)strspn(t1, "0123456789abcdef"), IW_CSRF_LEN);
+	}
 	return unit_report("explorer_session");
 }

@@ -102,6 +102,8 @@ int main(void)
 	CHECK(refused("SELECT * FROM pg_ls_dir('.')"));
 	CHECK(refused("SELECT pg_reload_conf()"));
 	CHECK(refused("SELECT query_to_xml('DELETE FROM t', true, true, '')"));
+	CHECK(refused("SELECT * FROM ts_stat('select to_tsvector(pg_read_file(''/etc/passwd''))')"));
+	CHECK(refused("SELECT ts_rewrite('a'::tsquery, 'select ''a''::tsquery, ''b''::tsquery')"));
 	CHECK(refused("SELECT pg_stat_reset()"));
 	CHECK(refused("SELECT U&\"pg\\0073leep\"(1)"));
 	/* Escaping the wrapper or the lexer. */

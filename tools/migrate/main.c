@@ -15,7 +15,8 @@
 #define ROOT_ENV "IW_MIGRATE_ROOT"	/* set by tools/iw-migrate */
 #define CMD_NEEDS_NAME 0x1
 
-enum cmd { CMD_DEPLOY, CMD_STATUS, CMD_RESET, CMD_RESOLVE, CMD_APPLY, CMD__MAX };
+enum cmd { CMD_DEPLOY, CMD_STATUS, CMD_RESET, CMD_RESOLVE, CMD_APPLY, CMD_EXPLORER_ROLE,
+	CMD__MAX };
 
 static const struct command {
 	const char	*name;
@@ -27,6 +28,7 @@ static const struct command {
 	[CMD_RESET] = { "reset", mig_cmd_reset, 0 },
 	[CMD_RESOLVE] = { "resolve", mig_cmd_resolve, CMD_NEEDS_NAME },
 	[CMD_APPLY] = { "apply", mig_cmd_apply, CMD_NEEDS_NAME },
+	[CMD_EXPLORER_ROLE] = { "explorer-role", mig_cmd_explorer_role, 0 },
 };
 
 static const char *const db_names[IW_DB__MAX] = {
@@ -54,6 +56,11 @@ usage(FILE *fp)
 	    "  resolve --applied NAME     record NAME as applied without running it\n"
 	    "  apply NAME                 run migration NAME again now (it must be\n"
 	    "                             idempotent) and record it as applied\n"
+	    "  explorer-role              create/update the DB explorer's read-only login role\n"
+	    "                             (user and password of EXPLORER_DATABASE_URL, or\n"
+	    "                             EXPLORER_USAGE_DATABASE_URL with --db usage; default\n"
+	    "                             iw_explorer) and grant it SELECT on schema public;\n"
+	    "                             needs CREATEROLE for the role itself\n"
 	    "\n"
 	    "options:\n"
 	    "  --db master   DATABASE_URL, sql/master/migrations (default)\n"

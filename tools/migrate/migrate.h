@@ -104,6 +104,9 @@ int	mig_cmd_status(struct mig_ctx *c);
 int	mig_cmd_reset(struct mig_ctx *c);
 int	mig_cmd_resolve(struct mig_ctx *c);
 int	mig_cmd_apply(struct mig_ctx *c);
+
+/* role.c */
+int	mig_cmd_explorer_role(struct mig_ctx *c);
 /* 1 when DBNAME may be wiped by reset: dev/test names, never defaultdb. */
 int	mig_reset_allowed(const char *dbname);
 #endif
