@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "pg_limits.h"
 #include "serve.h"
 #include "smt_ingest.h"
 
@@ -120,8 +121,8 @@ static int pull_inline(struct iw_request *req, struct iw_response *resp)
 		return iw_error(resp, 400, "invalid_request", "meter/source: printable ASCII only");
 	if (iw_arg_int(req, "sizeBytes", &size))
 		file.size_expected = size;
-	/* Whatever the mime says, the decoded bytes of a gzip upload are CSV. */
-	file.content_type = mime && plain_text(mime) ? mime : "text/csv";
+	/* Only a type of the allow-list is stored (iw_smt_content_type). */
+	file.content_type = mime;
 	if (!(s = iw_smt_spool_new(gzip ? IW_SMT_GZIP : IW_SMT_PLAIN, IW_SMT_INLINE_DECODED_MAX,
 				   err, sizeof err)))
 		return iw_error(resp, 500, "internal_error", "content: %s", err);
@@ -341,6 +342,10 @@ static int pull(struct iw_request *req, struct iw_response *resp)
 	return pull_trigger(req, resp, mode);
 }
 
+/* Each statement of the route's own transactions: below the nginx waits 300 s (fastcgi_read_timeout)
+ * so the route still answers; a pull or normalisation moves up to 256 MiB. */
+#define STATEMENT_TIMEOUT_MS 240000
+
 int main(void)
 {
 	static const struct iw_route route = {
@@ -352,5 +357,6 @@ int main(void)
 		.fields = fields,
 		.handler = pull,
 	};
+	iw_pg_limits_init(STATEMENT_TIMEOUT_MS);
 	return iw_serve(&route);
 }

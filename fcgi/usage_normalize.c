@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "pg_limits.h"
 #include "serve.h"
 #include "usage_normalize.h"
 
@@ -167,6 +168,10 @@ out:
 	return rc;
 }
 
+/* Each statement of the route's own transactions: below the nginx waits 600 s (fastcgi_read_timeout)
+ * so the route still answers; a pull or normalisation moves up to 256 MiB. */
+#define STATEMENT_TIMEOUT_MS 540000
+
 int main(void)
 {
 	static const struct iw_route route = {
@@ -177,5 +182,6 @@ int main(void)
 		.fields = fields,
 		.handler = normalize,
 	};
+	iw_pg_limits_init(STATEMENT_TIMEOUT_MS);
 	return iw_serve(&route);
 }
