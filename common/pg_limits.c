@@ -69,6 +69,27 @@ int iw_pg_limit_error(struct iw_response *resp, const char *sqlstate, const char
 	return 0;
 }
 
+PGresult *iw_pg_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+		     const char *lock, struct iw_response *resp)
+{
+	PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+	char state[6];
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return r;
+	iw_pg_sqlstate(r, state);
+	if (PQstatus(conn) != CONNECTION_OK)
+		iw_error(resp, 503, "database_unavailable", "a database connection was lost");
+	else if (!iw_pg_limit_error(resp, state, lock)) {
+		iw_logf("error", "SQL error (%s): %s", state,
+			r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
+		iw_error(resp, 500, "internal_error", "a database statement failed");
+	}
+	PQclear(r);
+	return NULL;
+}
+
 int iw_pg_lock_esiids(PGconn *conn, const char *list, struct iw_response *resp)
 {
 	const char *params[1] = { list };

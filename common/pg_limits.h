@@ -41,6 +41,12 @@ void iw_pg_sqlstate(const PGresult *r, char out[6]);
  * naming LOCK plus Retry-After, or 504) and returns its status; else 0. */
 int iw_pg_limit_error(struct iw_response *resp, const char *sqlstate, const char *lock);
 
+/* PQexecParams on CONN inside a transaction of the route: the result
+ * (TUPLES_OK or COMMAND_OK; caller PQclear()s it), or NULL with RESP set:
+ * 409 busy naming LOCK, 504, 503 when the connection is gone, else 500. */
+PGresult *iw_pg_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+		     const char *lock, struct iw_response *resp);
+
 /* Takes the per-ESIID lock (IW_USAGE_SQL_LOCK_ESIIDS, $1 = comma-separated
  * ESIIDs) on CONN inside its transaction: 0, or the HTTP status set in RESP
  * (409 busy when another request holds one of them past lock_timeout). */

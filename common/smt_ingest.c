@@ -666,7 +666,8 @@ static int load_intervals(int fd, const struct iw_smt_file *file, const char *me
 		goto db_fail;
 	res->st = *iw_smt_csv_stats(p);
 	if (res->st.rows > 0) {
-		if (!(r = iw_db_exec(IW_DB_USAGE, resp, SQL_INGEST_UPSERT, 2, params))) {
+		if (!(r = iw_pg_exec(l.usage, SQL_INGEST_UPSERT, 2, params,
+				     "on UsageIntervalModule rows", resp))) {
 			rc = resp->status;
 			goto out;
 		}
@@ -1253,7 +1254,10 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 	{
 		const char *p[9] = { filename, size, spool->sha256, source, ctype, key,
 				     file->esiid, file->meter, file->captured_at };
-		if (!(r = iw_db_exec(IW_DB_MASTER, resp, SQL_CLAIM, 9, p))) {
+		char lock[80];
+		snprintf(lock, sizeof lock, "raw_smt_files:%s", spool->sha256);
+		/* A concurrent post of the same bytes holds the claim until it ends. */
+		if (!(r = iw_pg_exec(master, SQL_CLAIM, 9, p, lock, resp))) {
 			rc = resp->status;
 			goto out;
 		}

@@ -312,3 +312,28 @@ test('a pull or normalisation that cannot get the ESIID lock answers 409 busy, t
   assert.equal(ok.status, 200, ok.text);
   assert.deepEqual(ok.json.summary, { rawCount: 96, insertedCount: 0, updatedCount: 0, unchangedCount: 96 });
 });
+
+test('a post of bytes another request is still loading answers 409 busy, then completes', async () => {
+  const esiid = '10443720000000312';
+  const f = intervalFile({ esiid, days: ['2025-10-05'] });
+  const sha = sha256(f.buf);
+  const send = () => upload(`filename=claimed.csv&esiid=${esiid}`, f.buf);
+  // The claim of a concurrent pull: an uncommitted raw_smt_files row with the sha256.
+  const c = new pg.Client({ host: process.env.IW_TEST_PGHOST, user: 'postgres', database: stack.dbs.master });
+  await c.connect();
+  let r;
+  try {
+    await c.query('BEGIN');
+    await c.query("INSERT INTO raw_smt_files (filename, size_bytes, sha256) VALUES ('other.csv', 1, $1)", [sha]);
+    r = await Promise.race([send(), new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 5 s')), 5000).unref())]);
+  } finally {
+    await c.query('ROLLBACK');
+    await c.end();
+  }
+  assert.equal(r.status, 409, r.text);
+  assert.equal(r.json.error, 'busy');
+  assert.match(r.json.message, new RegExp(`lock raw_smt_files:${sha} is held by another request`));
+  assert.equal(r.headers.get('retry-after'), '5');
+  assert.deepEqual(await counts(esiid, sha), { usage: 0, master: 0, raw: 0 });
+  await assertResendCompletes(esiid, f, send);
+});
