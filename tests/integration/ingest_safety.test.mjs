@@ -20,8 +20,13 @@ let stack;
 // table raise for that ESIID (both databases have the table).
 const FAULT_SQL = `
   CREATE TABLE IF NOT EXISTS ingsafe_fault (tbl text, esiid text);
+  CREATE TABLE IF NOT EXISTS ingsafe_seen (tbl text, lock_timeout text, statement_timeout text);
   CREATE OR REPLACE FUNCTION ingsafe_fail() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
+    IF EXISTS (SELECT 1 FROM ingsafe_fault WHERE tbl = 'seen' AND esiid = NEW.esiid) THEN
+      INSERT INTO ingsafe_seen VALUES (TG_TABLE_NAME, current_setting('lock_timeout'),
+        current_setting('statement_timeout'));
+    END IF;
     IF EXISTS (SELECT 1 FROM ingsafe_fault WHERE tbl = TG_TABLE_NAME AND esiid = NEW.esiid) THEN
       RAISE EXCEPTION 'ingsafe: injected fault on % for %', TG_TABLE_NAME, NEW.esiid;
     END IF;
@@ -271,6 +276,27 @@ test('Latin-1 bytes in an interval CSV are not a 500', async () => {
   assert.equal(r.json.malformedRows, 1);
   assert.equal(r.json.malformed[0].line, 3);
   assert.ok(!/[^\x20-\x7e]/.test(r.json.malformed[0].reason), 'reasons quote printable ASCII only');
+});
+
+test('the pull and normalize transactions run with their lock and statement timeouts', async () => {
+  const esiid = '10443720000000313';
+  const f = intervalFile({ esiid, days: ['2025-11-10'] });
+  await fault('usage', 'seen', esiid);
+  await fault('master', 'seen', esiid);
+  const r = await upload(`filename=limits.csv&esiid=${esiid}`, f.buf);
+  assert.equal(r.status, 200, r.text);
+  const seen = async (db) => stack.sql(db, 'SELECT DISTINCT tbl, lock_timeout, statement_timeout FROM ingsafe_seen ORDER BY 1');
+  assert.deepEqual(await seen('usage'), [{ tbl: 'UsageIntervalModule', lock_timeout: `${LOCK_MS}ms`, statement_timeout: '4min' }]);
+  assert.deepEqual(await seen('master'), [{ tbl: 'SmtInterval', lock_timeout: `${LOCK_MS}ms`, statement_timeout: '4min' },
+    { tbl: 'raw_smt_files', lock_timeout: `${LOCK_MS}ms`, statement_timeout: '4min' }]);
+  // normalize: rewrite SmtInterval rows so the upsert touches them.
+  await stack.sql('master', 'UPDATE "SmtInterval" SET kwh = kwh + 1 WHERE esiid = $1', [esiid]);
+  await stack.sql('master', 'DELETE FROM ingsafe_seen');
+  const n = await stack.post('/api/admin/usage/normalize', { esiid }, { admin: true });
+  assert.equal(n.status, 200, n.text);
+  assert.equal(n.json.summary.updatedCount, 96);
+  assert.deepEqual(await seen('master'), [{ tbl: 'SmtInterval', lock_timeout: `${LOCK_MS}ms`, statement_timeout: '9min' }]);
+  await clearFaults();
 });
 
 // The per-ESIID lock as usage_normalize.c takes it (IW_USAGE_SQL_LOCK_ESIIDS).
