@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "pg_limits.h"
 #include "utf8_fix.h"
 #include "validate.h"
 
@@ -458,6 +459,7 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 			params[1] = id;
 			res = PQexecParams(master, SQL_REPLACE, 2, NULL, params, NULL, NULL, 0);
 			if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+				iw_pg_sqlstate(res, st->sqlstate);
 				snprintf(err, errlen, "%s", PQresultErrorMessage(res));
 				rc = IW_SMT_BILLING_EDB;
 				goto out;
@@ -513,6 +515,7 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 		rc = IW_SMT_BILLING_EDB;
 	while ((res = PQgetResult(master))) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == IW_SMT_BILLING_OK) {
+			iw_pg_sqlstate(res, st->sqlstate);
 			snprintf(err, errlen, "%s", PQresultErrorMessage(res));
 			rc = IW_SMT_BILLING_EDB;
 		}

@@ -39,6 +39,7 @@ struct iw_smt_billing_stats {
 	long blank;      /* empty lines */
 	long replaced;   /* rows of earlier versions of this file deleted */
 	long transcoded; /* lines whose invalid UTF-8 was read as Latin-1 */
+	char sqlstate[6]; /* of a database refusal (lock timeout: 55P03) */
 	int nreasons;
 	struct {
 		long line;

@@ -1288,7 +1288,8 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 		}
 		if (brc != 0) {
 			iw_logf("error", "billing load failed: %s", err);
-			rc = iw_error(resp, 500, "internal_error", "loading the billing rows failed");
+			if (!(rc = iw_pg_limit_error(resp, bs.sqlstate, "on SmtBillingRead rows")))
+				rc = iw_error(resp, 500, "internal_error", "loading the billing rows failed");
 			goto out;
 		}
 	} else {

@@ -363,3 +363,34 @@ test('a post of bytes another request is still loading answers 409 busy, then co
   assert.deepEqual(await counts(esiid, sha), { usage: 0, master: 0, raw: 0 });
   await assertResendCompletes(esiid, f, send);
 });
+
+test('a billing file whose earlier rows another transaction holds answers 409 busy, then loads', async () => {
+  const esiid = '10443720000000314';
+  const name = 'MonthlyBilling_busy.csv';
+  const v1 = Buffer.from(billingFile({ esiid }));
+  const first = await inline({ filename: name, content_b64: v1.toString('base64') });
+  assert.equal(first.status, 200, first.text);
+  const v2 = Buffer.from(billingFile({ esiid, months: [['01/02/2025', '01/31/2025', '1300']] }));
+  const send = () => inline({ filename: name, content_b64: v2.toString('base64') });
+  const c = new pg.Client({ host: process.env.IW_TEST_PGHOST, user: 'postgres', database: stack.dbs.master });
+  await c.connect();
+  let r;
+  try {
+    await c.query('BEGIN');
+    await c.query('SELECT 1 FROM "SmtBillingRead" WHERE esiid = $1 FOR UPDATE', [esiid]);
+    r = await Promise.race([send(), new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 5 s')), 5000).unref())]);
+  } finally {
+    await c.query('ROLLBACK');
+    await c.end();
+  }
+  assert.equal(r.status, 409, r.text);
+  assert.equal(r.json.error, 'busy');
+  assert.match(r.json.message, /lock on SmtBillingRead rows is held by another request/);
+  assert.equal(r.headers.get('retry-after'), '5');
+  const ok = await send();
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.json.duplicate, false);
+  assert.equal(ok.json.billingReplaced, 1);
+  const rows = await stack.sql('master', 'SELECT "kwhTotal"::text AS k FROM "SmtBillingRead" WHERE esiid = $1', [esiid]);
+  assert.deepEqual(rows, [{ k: '1300.00000' }]);
+});
