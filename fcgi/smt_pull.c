@@ -342,8 +342,9 @@ static int pull(struct iw_request *req, struct iw_response *resp)
 	return pull_trigger(req, resp, mode);
 }
 
-/* Each statement of the route's own transactions: below the nginx waits 300 s (fastcgi_read_timeout)
- * so the route still answers; a pull or normalisation moves up to 256 MiB. */
+/* statement_timeout of the route's own transactions: room for 256 MiB of
+ * rows, yet below nginx's fastcgi_read_timeout (300 s), so the route answers
+ * before nginx gives up on it. */
 #define STATEMENT_TIMEOUT_MS 240000
 
 int main(void)

@@ -168,8 +168,9 @@ out:
 	return rc;
 }
 
-/* Each statement of the route's own transactions: below the nginx waits 600 s (fastcgi_read_timeout)
- * so the route still answers; a pull or normalisation moves up to 256 MiB. */
+/* statement_timeout of the route's own transactions: room for 256 MiB of
+ * rows, yet below nginx's fastcgi_read_timeout (600 s), so the route answers
+ * before nginx gives up on it. */
 #define STATEMENT_TIMEOUT_MS 540000
 
 int main(void)
