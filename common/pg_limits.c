@@ -26,7 +26,7 @@ long iw_pg_lock_timeout_ms(void)
 
 long iw_pg_statement_timeout_ms(void)
 {
-	return statement_ms;
+	return (long)iw_env_int("IW_STATEMENT_TIMEOUT_MS", statement_ms, 1, 3600000);
 }
 
 void iw_pg_sqlstate(const PGresult *r, char out[6])
@@ -45,7 +45,7 @@ int iw_pg_tx_limits(PGconn *conn, char *err, size_t errlen)
 	int rc;
 
 	snprintf(lock, sizeof lock, "%ld", iw_pg_lock_timeout_ms());
-	snprintf(stmt, sizeof stmt, "%ld", statement_ms);
+	snprintf(stmt, sizeof stmt, "%ld", iw_pg_statement_timeout_ms());
 	r = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
 	rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
 	if (rc)
@@ -65,7 +65,7 @@ int iw_pg_limit_error(struct iw_response *resp, const char *sqlstate, const char
 	if (sqlstate && strcmp(sqlstate, IW_SQLSTATE_CANCELED) == 0)
 		return iw_error(resp, 504, "upstream_timeout",
 				"a database statement ran past the route's %ld ms statement_timeout",
-				statement_ms);
+				iw_pg_statement_timeout_ms());
 	return 0;
 }
 

@@ -6,7 +6,8 @@
  *
  * lock_timeout: IW_LOCK_TIMEOUT_MS (default 10000). statement_timeout: the
  * route's own budget (iw_pg_limits_init), kept below nginx's read timeout so
- * the route answers before nginx gives up.
+ * the route answers before nginx gives up; IW_STATEMENT_TIMEOUT_MS overrides
+ * it (keep it below that read timeout).
  *
  * A lock not granted in time (SQLSTATE 55P03) answers 409 busy with
  * Retry-After, naming the lock; a statement cut by the timeout (57014)

@@ -20,7 +20,7 @@ BIN="$ROOT/$BUILD/bin"
 WORKERS=${IW_WORKERS:-2}
 
 # Settings of the contract that the caller's environment may override.
-SETTING_RE='^(ADMIN_TOKEN|CRON_SECRET|INTELLIWATT_[A-Z_]+|DROPLET_[A-Z_]+|DATABASE_URL|USAGE_DATABASE_URL|STORAGE_DIR|S3_[A-Z_]+|DO_SPACES_[A-Z_]+|SMT_[A-Z_]+|ERCOT_[A-Z_]+|IW_SESSION_[A-Z_]+|IW_NORMALIZE_[A-Z_]+|IW_LOCK_[A-Z_]+|LOG_[A-Z_]+)$'
+SETTING_RE='^(ADMIN_TOKEN|CRON_SECRET|INTELLIWATT_[A-Z_]+|DROPLET_[A-Z_]+|DATABASE_URL|USAGE_DATABASE_URL|STORAGE_DIR|S3_[A-Z_]+|DO_SPACES_[A-Z_]+|SMT_[A-Z_]+|ERCOT_[A-Z_]+|IW_SESSION_[A-Z_]+|IW_NORMALIZE_[A-Z_]+|IW_LOCK_[A-Z_]+|IW_STATEMENT_[A-Z_]+|LOG_[A-Z_]+)$'
 
 die() { echo "stack: $*" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

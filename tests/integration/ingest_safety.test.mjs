@@ -27,6 +27,9 @@ const FAULT_SQL = `
       INSERT INTO ingsafe_seen VALUES (TG_TABLE_NAME, current_setting('lock_timeout'),
         current_setting('statement_timeout'));
     END IF;
+    IF EXISTS (SELECT 1 FROM ingsafe_fault WHERE tbl = 'slow' AND esiid = NEW.esiid) THEN
+      PERFORM pg_sleep(1);
+    END IF;
     IF EXISTS (SELECT 1 FROM ingsafe_fault WHERE tbl = TG_TABLE_NAME AND esiid = NEW.esiid) THEN
       RAISE EXCEPTION 'ingsafe: injected fault on % for %', TG_TABLE_NAME, NEW.esiid;
     END IF;
@@ -393,4 +396,23 @@ test('a billing file whose earlier rows another transaction holds answers 409 bu
   assert.equal(ok.json.billingReplaced, 1);
   const rows = await stack.sql('master', 'SELECT "kwhTotal"::text AS k FROM "SmtBillingRead" WHERE esiid = $1', [esiid]);
   assert.deepEqual(rows, [{ k: '1300.00000' }]);
+});
+
+// Last: it restarts the stack with a short statement budget.
+test('a statement past the route\'s statement_timeout answers 504, then the resend completes', async () => {
+  await stack.restart({ IW_STATEMENT_TIMEOUT_MS: '300' });
+  const esiid = '10443720000000315';
+  const f = intervalFile({ esiid, days: ['2025-12-01'] });
+  const send = () => upload(`filename=slow.csv&esiid=${esiid}`, f.buf);
+  await fault('usage', 'slow', esiid); // each row sleeps 1 s
+  const t0 = Date.now();
+  const r = await send();
+  const took = Date.now() - t0;
+  await clearFaults();
+  assert.equal(r.status, 504, r.text);
+  assert.equal(r.json.error, 'upstream_timeout');
+  assert.match(r.json.message, /300 ms statement_timeout/);
+  assert.ok(took < 3000, `answered after ${took} ms`);
+  assert.deepEqual(await counts(esiid, sha256(f.buf)), { usage: 0, master: 0, raw: 0 });
+  await assertResendCompletes(esiid, f, send);
 });
