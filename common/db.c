@@ -28,6 +28,11 @@ long iw_db_lock_timeout_ms(void)
 	return lock_timeout_ms;
 }
 
+long iw_db_statement_timeout_ms(void)
+{
+	return statement_timeout_ms;
+}
+
 /* "SET LOCAL ..." for the current bounds (numbers only: no input reaches it). */
 static void timeouts_sql(char *out, size_t len)
 {
@@ -228,8 +233,8 @@ static int cancelled(const PGresult *res, struct iw_response *resp)
 	if (strcmp(state, "57014") == 0) { /* query_canceled: statement_timeout */
 		iw_logf("error", "statement cancelled after %ld ms", statement_timeout_ms);
 		if (resp)
-			iw_error(resp, 503, "database_timeout",
-				 "a database statement ran past this route's %ld ms limit",
+			iw_error(resp, 504, "upstream_timeout",
+				 "a database statement ran past this route's %ld ms statement_timeout",
 				 statement_timeout_ms);
 		return 1;
 	}

@@ -13,9 +13,10 @@ enum iw_db { IW_DB_MASTER, IW_DB_USAGE, IW_DB__MAX };
  * transaction this module opens or runs a statement in gets SET LOCAL
  * lock_timeout / statement_timeout. A lock not granted in time makes
  * iw_db_exec answer 409 busy with Retry-After; a statement past its limit,
- * 503 database_timeout. Set by the accept loop from the route. */
+ * 504 upstream_timeout. Set by the accept loop from the route. */
 void iw_db_set_timeouts(long lock_ms, long statement_ms);
 long iw_db_lock_timeout_ms(void);
+long iw_db_statement_timeout_ms(void);
 /* The connection to DB, connecting or resetting it when needed. NULL with a
  * 503 (database_unavailable / server_misconfigured) set in RESP (may be NULL). */
 PGconn *iw_db_conn(enum iw_db db, struct iw_response *resp);

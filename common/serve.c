@@ -402,15 +402,15 @@ static void write_response(struct iw_request *req, struct iw_response *resp)
 		FCGX_PutChar('\n', out);
 }
 
+/* The route's database bounds; an operator's explicit setting wins for every route. */
 static void bound_database_work(const struct iw_route *route)
 {
-	long lock = (long)iw_env_int("IW_DB_LOCK_TIMEOUT_MS", IW_DB_LOCK_TIMEOUT_MS_DEFAULT, 1,
-				     3600000);
-	long stmt = (long)iw_env_int("IW_DB_STATEMENT_TIMEOUT_MS",
-				     IW_DB_STATEMENT_TIMEOUT_MS_DEFAULT, 1, 3600000);
+	long lock = route->lock_timeout_ms ? route->lock_timeout_ms : IW_DB_LOCK_TIMEOUT_MS_DEFAULT;
+	long stmt = route->statement_timeout_ms ? route->statement_timeout_ms
+						: IW_DB_STATEMENT_TIMEOUT_MS_DEFAULT;
 
-	iw_db_set_timeouts(route->lock_timeout_ms ? route->lock_timeout_ms : lock,
-			   route->statement_timeout_ms ? route->statement_timeout_ms : stmt);
+	iw_db_set_timeouts((long)iw_env_int("IW_DB_LOCK_TIMEOUT_MS", lock, 1, 3600000),
+			   (long)iw_env_int("IW_DB_STATEMENT_TIMEOUT_MS", stmt, 1, 3600000));
 }
 
 static void handle(const struct iw_route *route, FCGX_Request *fcgi)

@@ -23,8 +23,8 @@ enum iw_body_kind {
 #define IW_JSON_BODY_MAX   (64 * 1024)  /* default cap for JSON routes */
 #define IW_JSON_DEPTH_MAX  32
 #define IW_HEADERS_MAX     2048
-/* Database bounds of a route that names none (IW_DB_LOCK_TIMEOUT_MS and
- * IW_DB_STATEMENT_TIMEOUT_MS override them for every route). */
+/* Database bounds of a route that names none. IW_DB_LOCK_TIMEOUT_MS and
+ * IW_DB_STATEMENT_TIMEOUT_MS, when set, override them for every route. */
 #define IW_DB_LOCK_TIMEOUT_MS_DEFAULT       5000
 #define IW_DB_STATEMENT_TIMEOUT_MS_DEFAULT 30000
 

@@ -14,6 +14,8 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "pg_limits.h"
+#include "utf8_fix.h"
 #include "validate.h"
 
 #define READ_CHUNK   (64 * 1024)
@@ -405,7 +407,22 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 		goto out;
 	}
 	while ((got = next_record(&r, &rec, &line)) == 1) {
-		char *p = rec.p;
+		char *p;
+		if (!iw_utf8_valid(rec.p, rec.n)) {
+			/* Postgres refuses invalid UTF-8: read such bytes as Latin-1. */
+			size_t n, cap = 2 * rec.n + 1;
+			char *fixed = iw_utf8_repair(rec.p, rec.n, &n);
+			if (!fixed) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			free(rec.p);
+			rec.p = fixed;
+			rec.n = n;
+			rec.cap = cap;
+			st->transcoded++;
+		}
+		p = rec.p;
 		if (!have_header && line == 1 && rec.n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
 			p += 3;
 		if (strspn(p, ", \t") == strlen(p)) {
@@ -442,6 +459,7 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 			params[1] = id;
 			res = PQexecParams(master, SQL_REPLACE, 2, NULL, params, NULL, NULL, 0);
 			if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+				iw_pg_sqlstate(res, st->sqlstate);
 				snprintf(err, errlen, "%s", PQresultErrorMessage(res));
 				rc = IW_SMT_BILLING_EDB;
 				goto out;
@@ -497,6 +515,7 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 		rc = IW_SMT_BILLING_EDB;
 	while ((res = PQgetResult(master))) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == IW_SMT_BILLING_OK) {
+			iw_pg_sqlstate(res, st->sqlstate);
 			snprintf(err, errlen, "%s", PQresultErrorMessage(res));
 			rc = IW_SMT_BILLING_EDB;
 		}

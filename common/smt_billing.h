@@ -14,7 +14,8 @@
  * The header must name a date (readStart or readEnd) and a kWh column.
  * Dates: M/D/YYYY or YYYY-MM-DD (a time after them is ignored); kWh: a
  * decimal, optionally negative, thousands commas allowed; empty -> NULL. A
- * row with a bad value is counted as malformed, never fatal. */
+ * row with a bad value is counted as malformed, never fatal. A line that is
+ * not valid UTF-8 has its stray bytes read as Latin-1 (utf8_fix.h). */
 #ifndef IW_SMT_BILLING_H
 #define IW_SMT_BILLING_H
 
@@ -37,6 +38,8 @@ struct iw_smt_billing_stats {
 	long malformed;  /* rows rejected */
 	long blank;      /* empty lines */
 	long replaced;   /* rows of earlier versions of this file deleted */
+	long transcoded; /* lines whose invalid UTF-8 was read as Latin-1 */
+	char sqlstate[6]; /* of a database refusal (lock timeout: 55P03) */
 	int nreasons;
 	struct {
 		long line;

@@ -1,21 +1,28 @@
 /* SMT file ingest; see smt_ingest.h.
  *
- * Order of work for a new file (a failure at any step leaves no
- * raw_smt_files row, so a retry of the same bytes redoes everything, and
- * every step is idempotent for the same bytes):
- *   1. master: BEGIN; claim the sha256 (INSERT raw_smt_files ... ON CONFLICT
- *      DO NOTHING): a concurrent post of the same bytes waits here, then sees
- *      the claim and answers duplicate.
- *   2. interval file: when no row of the file's ESIIDs is in its time window
+ * Order of work for a new file. Two databases cannot commit together, so
+ * every step is idempotent for the same bytes and the dedupe marker (the
+ * raw_smt_files row) becomes visible last, with the master rows: a failure at
+ * any step leaves either nothing or a state that posting the same bytes again
+ * completes exactly, and never a marker without all the rows.
+ *   1. store the decoded bytes (atomic put) at a key named by their sha256:
+ *      a storage failure leaves nothing anywhere; a later failure leaves an
+ *      object that the resend (same day) overwrites with the same bytes.
+ *   2. master: BEGIN; claim the sha256 (INSERT raw_smt_files ... ON CONFLICT
+ *      DO NOTHING, invisible until COMMIT): a concurrent post of the same
+ *      bytes waits here (up to lock_timeout), then answers duplicate.
+ *   3. interval file: when no row of the file's ESIIDs is in its time window
  *      yet, the direct load (see "direct load" below) COPYs the rows straight
  *      into UsageIntervalModule and, in parallel, SmtInterval. Otherwise, or
  *      when a unique key says the rows are not all new: usage: COPY the parsed
  *      rows into a temporary table, collapse repeats of an interval (the
  *      later row wins), upsert into UsageIntervalModule, COMMIT; then
  *      normalise the file's ESIIDs and time range into SmtInterval inside the
- *      master transaction.
+ *      master transaction. Usage rows committed before a master failure are
+ *      what the resend upserts again (unchanged) and normalises.
  *      billing file: replace the file's SmtBillingRead rows (master).
- *   3. store the decoded bytes (atomic put), record esiid/path, COMMIT. */
+ *   4. record esiid, COMMIT the master transaction (rows + marker at once).
+ * Every transaction gets lock_timeout and statement_timeout (pg_limits.h). */
 #include "smt_ingest.h"
 
 #include <ctype.h>
@@ -36,9 +43,11 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "pg_limits.h"
 #include "serve.h"
 #include "smt_billing.h"
 #include "smt_csv.h"
+#include "smt_store.h"
 #include "storage.h"
 #include "usage_normalize.h"
 
@@ -47,7 +56,6 @@
 #define COPY_BUF         (256 * 1024)  /* COPY data sent per PQputCopyData */
 #define COPY_BACKLOG_MAX (4 * 1024 * 1024) /* direct load: queued per connection */
 #define SNIFF_BYTES      4096
-#define STORAGE_PREFIX   "smt/raw"
 #define MAX_FILE_ESIIDS  4096          /* ESIIDs of one file normalised */
 
 /* ---- spool --------------------------------------------------------------- */
@@ -353,28 +361,7 @@ const char *iw_smt_spool_sha256(const struct iw_smt_spool *s)
 	return s->sha256;
 }
 
-/* ---- names ----------------------------------------------------------------- */
-
-void iw_smt_filename_sanitize(const char *name, char out[IW_SMT_FILENAME_MAX + 1])
-{
-	const char *base = name ? name : "";
-	size_t o = 0;
-
-	for (const char *p = base; *p; p++)
-		if (*p == '/' || *p == '\\')
-			base = p + 1;
-	for (const char *p = base; *p && o < IW_SMT_FILENAME_MAX; p++) {
-		char c = *p;
-		if (!(isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-'))
-			c = '_';
-		if (o == 0 && c == '.')
-			c = '_'; /* no hidden files, no "." or ".." */
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	if (o == 0 || strspn(out, "_") == o)
-		snprintf(out, IW_SMT_FILENAME_MAX + 1, "upload.csv");
-}
+/* ---- names (sanitising: smt_store.c) ------------------------------------------ */
 
 int iw_smt_is_billing_name(const char *name)
 {
@@ -427,6 +414,7 @@ struct load {
 	char *buf;
 	size_t n;
 	char err[256];
+	char state[6];           /* SQLSTATE of the first failure */
 };
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -626,8 +614,13 @@ static int load_intervals(int fd, const struct iw_smt_file *file, const char *me
 		rc = iw_error(resp, 400, "invalid_request", "esiid: not 17-22 digits");
 		goto out;
 	}
-	if (iw_db_run(IW_DB_USAGE, resp, "BEGIN", 0, NULL) != 0 ||
-	    iw_db_run(IW_DB_USAGE, resp, SQL_QUIET, 0, NULL) != 0 ||
+	if (iw_db_run(IW_DB_USAGE, resp, "BEGIN", 0, NULL) != 0) {
+		rc = resp->status;
+		goto out;
+	}
+	if (iw_pg_tx_limits(l.usage, l.err, sizeof l.err) != 0)
+		goto db_fail;
+	if (iw_db_run(IW_DB_USAGE, resp, SQL_QUIET, 0, NULL) != 0 ||
 	    iw_db_run(IW_DB_USAGE, resp, SQL_INGEST_TEMP, 0, NULL) != 0 ||
 	    iw_db_run(IW_DB_USAGE, resp, SQL_INGEST_CLEAR, 0, NULL) != 0) {
 		rc = resp->status;
@@ -663,15 +656,18 @@ static int load_intervals(int fd, const struct iw_smt_file *file, const char *me
 		goto db_fail;
 	}
 	while ((r = PQgetResult(l.usage))) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && !l.err[0])
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && !l.err[0]) {
+			iw_pg_sqlstate(r, l.state);
 			snprintf(l.err, sizeof l.err, "%s", PQresultErrorMessage(r));
+		}
 		PQclear(r);
 	}
 	if (l.err[0])
 		goto db_fail;
 	res->st = *iw_smt_csv_stats(p);
 	if (res->st.rows > 0) {
-		if (!(r = iw_db_exec(IW_DB_USAGE, resp, SQL_INGEST_UPSERT, 2, params))) {
+		if (!(r = iw_pg_exec(l.usage, SQL_INGEST_UPSERT, 2, params,
+				     "on UsageIntervalModule rows", resp))) {
 			rc = resp->status;
 			goto out;
 		}
@@ -706,9 +702,10 @@ io_fail:
 	snprintf(l.err, sizeof l.err, "reading the spooled file: %s", strerror(errno));
 db_fail:
 	iw_logf("error", "interval load failed: %s", l.err[0] ? l.err : "unknown");
-	rc = PQstatus(l.usage) == CONNECTION_OK
-		     ? iw_error(resp, 500, "internal_error", "loading the interval rows failed")
-		     : iw_error(resp, 503, "database_unavailable", "the usage database is unavailable");
+	if (PQstatus(l.usage) != CONNECTION_OK)
+		rc = iw_error(resp, 503, "database_unavailable", "the usage database is unavailable");
+	else if (!(rc = iw_pg_limit_error(resp, l.state, "on UsageIntervalModule rows")))
+		rc = iw_error(resp, 500, "internal_error", "loading the interval rows failed");
 out:
 	if (copying) {
 		PQputCopyEnd(l.usage, "ingest aborted");
@@ -847,7 +844,7 @@ enum copy_outcome { COPY_OK, COPY_CONFLICT, COPY_FAILED };
 
 /* Reads the result of the COPY IN ended on CONN. The first error message
  * goes to ERR when it is still empty. */
-static enum copy_outcome copy_result(PGconn *conn, char *err, size_t errlen)
+static enum copy_outcome copy_result(PGconn *conn, char *err, size_t errlen, char state[6])
 {
 	enum copy_outcome out = COPY_OK;
 	PGresult *r;
@@ -857,8 +854,10 @@ static enum copy_outcome copy_result(PGconn *conn, char *err, size_t errlen)
 			const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 			out = st && strcmp(st, SQLSTATE_UNIQUE_VIOLATION) == 0 ? COPY_CONFLICT
 									     : COPY_FAILED;
-			if (!err[0])
+			if (!err[0]) {
+				snprintf(state, 6, "%s", st ? st : "");
 				snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+			}
 		}
 		PQclear(r);
 	}
@@ -893,7 +892,7 @@ static void copy_direct(int fd, const char *esiid, char *chunk, struct load *l,
 		return;
 	if (l->master && copy_begin(l->master, SQL_MASTER_COPY_DIRECT, l->err, sizeof l->err) != 0) {
 		PQputCopyEnd(l->usage, COPY_ABORT_MSG);
-		copy_result(l->usage, l->err, sizeof l->err);
+		copy_result(l->usage, l->err, sizeof l->err, l->state);
 		return;
 	}
 	if (l->master && (PQsetnonblocking(l->usage, 1) != 0 || PQsetnonblocking(l->master, 1) != 0))
@@ -921,9 +920,9 @@ static void copy_direct(int fd, const char *esiid, char *chunk, struct load *l,
 	if ((!usage_ended || !master_ended) && !l->err[0])
 		snprintf(l->err, sizeof l->err, "%s",
 			 PQerrorMessage(usage_ended ? l->master : l->usage));
-	*usage_out = copy_result(l->usage, l->err, sizeof l->err);
+	*usage_out = copy_result(l->usage, l->err, sizeof l->err, l->state);
 	if (l->master)
-		*master_out = copy_result(l->master, l->err, sizeof l->err);
+		*master_out = copy_result(l->master, l->err, sizeof l->err, l->state);
 	if (abort_msg || !usage_ended)
 		*usage_out = COPY_FAILED;
 	if (abort_msg || !master_ended)
@@ -998,12 +997,15 @@ static int load_direct(int fd, const struct iw_smt_file *file, const char *meter
 	if (!(l.usage = iw_db_conn(IW_DB_USAGE, resp)) || iw_db_begin(IW_DB_USAGE, resp) != 0)
 		goto db_status;
 	usage_tx = 1;
+	if (iw_pg_tx_limits(l.usage, l.err, sizeof l.err) != 0)
+		goto db_fail;
 	if ((empty = query_true(IW_DB_USAGE, SQL_USAGE_WINDOW_EMPTY, params, resp)) < 0)
 		goto db_status;
 	if (!empty)
 		goto out; /* a re-pull or an overlap: the upsert decides row by row */
-	if (iw_db_run(IW_DB_MASTER, resp, IW_USAGE_SQL_LOCK_ESIIDS, 1, params) != 0 ||
-	    (empty = query_true(IW_DB_MASTER, SQL_MASTER_WINDOW_EMPTY, params, resp)) < 0)
+	if ((rc = iw_pg_lock_esiids(master, list, resp)) != 0)
+		goto out;
+	if ((empty = query_true(IW_DB_MASTER, SQL_MASTER_WINDOW_EMPTY, params, resp)) < 0)
 		goto db_status;
 	if (empty) {
 		if (iw_db_run(IW_DB_MASTER, resp, SQL_DIRECT_SAVEPOINT, 0, NULL) != 0)
@@ -1047,9 +1049,10 @@ static int load_direct(int fd, const struct iw_smt_file *file, const char *meter
 	goto out;
 db_fail:
 	iw_logf("error", "direct interval load failed: %s", l.err[0] ? l.err : "unknown");
-	rc = PQstatus(l.usage) == CONNECTION_OK && PQstatus(master) == CONNECTION_OK
-		     ? iw_error(resp, 500, "internal_error", "loading the interval rows failed")
-		     : iw_error(resp, 503, "database_unavailable", "a database connection was lost");
+	if (PQstatus(l.usage) != CONNECTION_OK || PQstatus(master) != CONNECTION_OK)
+		rc = iw_error(resp, 503, "database_unavailable", "a database connection was lost");
+	else if (!(rc = iw_pg_limit_error(resp, l.state, "on interval rows")))
+		rc = iw_error(resp, 500, "internal_error", "loading the interval rows failed");
 	goto out;
 db_status:
 	rc = resp->status;
@@ -1068,50 +1071,6 @@ out:
 	free(l.buf);
 	return rc;
 }
-
-/* ---- storage ------------------------------------------------------------------ */
-
-static int store_spool(int fd, const char *key, const char *content_type,
-		       struct iw_response *resp)
-{
-	char err[512] = "", *chunk = malloc(SPOOL_CHUNK);
-	struct iw_storage_put *w = NULL;
-	int rc = 0;
-
-	if (!chunk)
-		return iw_error(resp, 500, "internal_error", "out of memory");
-	if (!(w = iw_storage_put_begin(key, content_type, err, sizeof err)))
-		goto fail;
-	if (lseek(fd, 0, SEEK_SET) != 0)
-		goto fail;
-	for (;;) {
-		ssize_t n = read(fd, chunk, SPOOL_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		if (iw_storage_put_write(w, chunk, (size_t)n) != 0)
-			goto fail;
-	}
-	if (iw_storage_put_commit(w, NULL) != 0) {
-		w = NULL;
-		goto fail;
-	}
-	free(chunk);
-	return 0;
-fail:
-	iw_storage_put_abort(w);
-	iw_logf("error", "storing %s failed: %s", key, err[0] ? err : strerror(errno));
-	if (strcmp(iw_storage_backend(), "s3") == 0)
-		rc = iw_error(resp, 502, "upstream_failed", "storing the file failed (s3 backend)");
-	else
-		rc = iw_error(resp, 500, "internal_error", "storing the file failed (local backend)");
-	free(chunk);
-	return rc;
-}
-
 
 /* ---- the whole file ------------------------------------------------------------------ */
 
@@ -1201,7 +1160,7 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 	char date[11], sniff[SNIFF_BYTES];
 	const char *meter = file->meter ? file->meter : IW_SMT_METER_DEFAULT;
 	const char *source = file->source ? file->source : IW_SMT_SOURCE_DEFAULT;
-	const char *ctype = file->content_type ? file->content_type : "text/csv";
+	const char *ctype = iw_smt_content_type(file->content_type);
 	struct interval_result ir = { 0 };
 	struct iw_smt_billing_stats bs = { 0 };
 	struct iw_usage_summary norm = { 0 };
@@ -1270,18 +1229,35 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%Y-%m-%d", &tm);
-	if (snprintf(key, sizeof key, "%s/%s/%s-%s", STORAGE_PREFIX, date, spool->sha256,
-		     filename) >= (int)sizeof key || !iw_storage_key_valid(key))
+	if (iw_smt_store_key(date, spool->sha256, filename, key, sizeof key) != 0)
 		return iw_error(resp, 400, "invalid_request", "filename: not usable in a storage key");
 
-	/* 1. Claim the sha256 in the master transaction. */
+	/* 1. Store first: nothing is written to a database unless the bytes are
+	 * kept. The key holds the sha256: a resend puts the same bytes there. */
+	t0 = now_ms();
+	if ((rc = iw_smt_store_spool(spool->fd, key, ctype, resp)) != 0)
+		return rc;
+	t_store = now_ms() - t0;
+
+	/* 2. Claim the sha256 in the master transaction. */
 	if (!(master = iw_db_conn(IW_DB_MASTER, resp)) || iw_db_begin(IW_DB_MASTER, resp) != 0)
 		return resp->status;
 	in_tx = 1;
 	{
+		char err[256];
+		if (iw_pg_tx_limits(master, err, sizeof err) != 0) {
+			iw_logf("error", "setting the master limits failed: %s", err);
+			rc = iw_error(resp, 500, "internal_error", "a database statement failed");
+			goto out;
+		}
+	}
+	{
 		const char *p[9] = { filename, size, spool->sha256, source, ctype, key,
 				     file->esiid, file->meter, file->captured_at };
-		if (!(r = iw_db_exec(IW_DB_MASTER, resp, SQL_CLAIM, 9, p))) {
+		char lock[80];
+		snprintf(lock, sizeof lock, "raw_smt_files:%s", spool->sha256);
+		/* A concurrent post of the same bytes holds the claim until it ends. */
+		if (!(r = iw_pg_exec(master, SQL_CLAIM, 9, p, lock, resp))) {
 			rc = resp->status;
 			goto out;
 		}
@@ -1298,7 +1274,7 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 		r = NULL;
 	}
 
-	/* 2. Rows. */
+	/* 3. Rows. */
 	t0 = now_ms();
 	if (billing) {
 		struct iw_smt_billing_file bf = { .fd = spool->fd, .raw_file_id = strtoll(id, NULL, 10),
@@ -1312,7 +1288,8 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 		}
 		if (brc != 0) {
 			iw_logf("error", "billing load failed: %s", err);
-			rc = iw_error(resp, 500, "internal_error", "loading the billing rows failed");
+			if (!(rc = iw_pg_limit_error(resp, bs.sqlstate, "on SmtBillingRead rows")))
+				rc = iw_error(resp, 500, "internal_error", "loading the billing rows failed");
 			goto out;
 		}
 	} else {
@@ -1335,9 +1312,7 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 		t_load = now_ms() - t0;
 	t0 = now_ms();
 
-	/* 3. Store, record, commit. */
-	if ((rc = store_spool(spool->fd, key, ctype, resp)) != 0)
-		goto out;
+	/* 4. Record, commit: the rows and the marker become visible at once. */
 	{
 		const char *fesiid = billing ? file->esiid : (ir.st.esiid[0] ? ir.st.esiid : file->esiid);
 		const char *p[2] = { id, fesiid };
@@ -1348,7 +1323,7 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 		}
 		in_tx = 0;
 	}
-	t_store = now_ms() - t0;
+	t_store += now_ms() - t0;
 
 	if (!(body = base_body(file, filename, spool, key, 0))) {
 		rc = iw_error(resp, 500, "internal_error", "out of memory");
@@ -1372,6 +1347,7 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 		}
 		json_object_object_add(body, "billingInserted", json_object_new_int64(bs.rows));
 		json_object_object_add(body, "billingReplaced", json_object_new_int64(bs.replaced));
+		json_object_object_add(body, "latin1Lines", json_object_new_int64(bs.transcoded));
 	} else {
 		json_object *loaded = json_object_new_object();
 		json_object_object_add(body, "esiid", ir.st.esiid[0] ? json_object_new_string(ir.st.esiid) : NULL);

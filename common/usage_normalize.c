@@ -26,6 +26,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "pg_limits.h"
 #include "serve.h"
 
 #define ESIID_LIST_MAX (IW_USAGE_ESIIDS_MAX * (IW_ESIID_MAX + 1) + 1)
@@ -92,6 +93,10 @@ static const char SQL_UPSERT[] =
 	"       (EXCLUDED.kwh, EXCLUDED.estimated, EXCLUDED.source, EXCLUDED.filled)"
 	" RETURNING (t.xmax = 0) AS inserted) "
 	"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM changed";
+
+/* SQLSTATE of the last failed statement: a lock or statement timeout is
+ * answered as such (pg_limits.h), anything else as 500. */
+static char last_state[6];
 
 static long long now_ms(void)
 {
@@ -174,8 +179,9 @@ static int copy_in_end(PGconn *conn, const char *abort_msg, char sqlstate[6], ch
 	}
 	while ((r = PQgetResult(conn))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
-			const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-			snprintf(sqlstate, 6, "%s", st ? st : "");
+			iw_pg_sqlstate(r, sqlstate);
+			if (!abort_msg) /* an aborted COPY fails as 57014 too */
+				memcpy(last_state, sqlstate, sizeof last_state);
 			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 			rc = -1;
 		}
@@ -210,6 +216,7 @@ static int pump(PGconn *usage, PGconn *master, long long *rows, char *err, size_
 	}
 	while ((r = PQgetResult(usage))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
+			iw_pg_sqlstate(r, last_state);
 			snprintf(err, errlen, "usage: %s", PQresultErrorMessage(r));
 			rc = -1;
 		}
@@ -225,6 +232,7 @@ static int exec_ok(PGconn *conn, const char *sql, int n, const char *const *para
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		iw_pg_sqlstate(r, last_state);
 		snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
 		PQclear(r);
 		return -1;
@@ -245,6 +253,7 @@ static int stream_window(PGconn *usage, PGconn *master, const char *const fparam
 
 	sqlstate[0] = '\0';
 	if (exec_ok(usage, SQL_USAGE_BEGIN, 0, NULL, NULL, err, errlen) != 0 ||
+	    iw_pg_tx_limits(usage, err, errlen) != 0 ||
 	    exec_ok(usage, SQL_USAGE_FILTER, 3, fparams, NULL, err, errlen) != 0)
 		goto out;
 	if (copy_start(master, target_copy, PGRES_COPY_IN, err, errlen) != 0)
@@ -301,10 +310,16 @@ int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
 
 	if (!(usage = iw_db_conn(IW_DB_USAGE, resp)) || !(master = iw_db_conn(IW_DB_MASTER, resp)))
 		return resp->status;
-	if (own_tx && exec_ok(master, "BEGIN", 0, NULL, NULL, err, sizeof err) != 0)
+	last_state[0] = '\0';
+	if (own_tx && (exec_ok(master, "BEGIN", 0, NULL, NULL, err, sizeof err) != 0 ||
+		       iw_pg_tx_limits(master, err, sizeof err) != 0))
 		goto fail;
-	if (exec_ok(master, IW_USAGE_SQL_LOCK_ESIIDS, 1, fparams, NULL, err, sizeof err) != 0 ||
-	    exec_ok(master, SQL_WINDOW_EMPTY, 3, fparams, &r, err, sizeof err) != 0)
+	if ((rc = iw_pg_lock_esiids(master, esiids, resp)) != 0) {
+		if (own_tx)
+			iw_db_rollback(IW_DB_MASTER);
+		return rc;
+	}
+	if (exec_ok(master, SQL_WINDOW_EMPTY, 3, fparams, &r, err, sizeof err) != 0)
 		goto fail;
 	empty = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
@@ -365,7 +380,7 @@ fail:
 		iw_db_rollback(IW_DB_MASTER);
 	if (PQstatus(usage) != CONNECTION_OK || PQstatus(master) != CONNECTION_OK)
 		rc = iw_error(resp, 503, "database_unavailable", "a database connection was lost");
-	else
+	else if (!(rc = iw_pg_limit_error(resp, last_state, "on SmtInterval rows")))
 		rc = iw_error(resp, 500, "internal_error", "normalisation failed");
 	return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "pg_limits.h"
 #include "serve.h"
 #include "smt_ingest.h"
 
@@ -120,8 +121,8 @@ static int pull_inline(struct iw_request *req, struct iw_response *resp)
 		return iw_error(resp, 400, "invalid_request", "meter/source: printable ASCII only");
 	if (iw_arg_int(req, "sizeBytes", &size))
 		file.size_expected = size;
-	/* Whatever the mime says, the decoded bytes of a gzip upload are CSV. */
-	file.content_type = mime && plain_text(mime) ? mime : "text/csv";
+	/* Only a type of the allow-list is stored (iw_smt_content_type). */
+	file.content_type = mime;
 	if (!(s = iw_smt_spool_new(gzip ? IW_SMT_GZIP : IW_SMT_PLAIN, IW_SMT_INLINE_DECODED_MAX,
 				   err, sizeof err)))
 		return iw_error(resp, 500, "internal_error", "content: %s", err);
@@ -341,6 +342,10 @@ static int pull(struct iw_request *req, struct iw_response *resp)
 	return pull_trigger(req, resp, mode);
 }
 
+/* statement_timeout of the route's own transactions: room for 256 MiB of
+ * rows, yet below nginx's fastcgi_read_timeout (300 s), so the route answers
+ * before nginx gives up on it. */
+
 int main(void)
 {
 	static const struct iw_route route = {
@@ -351,6 +356,7 @@ int main(void)
 		.max_body = IW_SMT_UPLOAD_MAX,
 		.fields = fields,
 		.handler = pull,
+		.lock_timeout_ms = 10000,
 		.statement_timeout_ms = 240000, /* nginx waits 300 s */
 	};
 	return iw_serve(&route);

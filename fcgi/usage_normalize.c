@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "pg_limits.h"
 #include "serve.h"
 #include "usage_normalize.h"
 
@@ -167,6 +168,10 @@ out:
 	return rc;
 }
 
+/* statement_timeout of the route's own transactions: room for 256 MiB of
+ * rows, yet below nginx's fastcgi_read_timeout (600 s), so the route answers
+ * before nginx gives up on it. */
+
 int main(void)
 {
 	static const struct iw_route route = {
@@ -176,6 +181,7 @@ int main(void)
 		.body = IW_BODY_JSON,
 		.fields = fields,
 		.handler = normalize,
+		.lock_timeout_ms = 10000,
 		.statement_timeout_ms = 540000, /* nginx waits 600 s */
 	};
 	return iw_serve(&route);

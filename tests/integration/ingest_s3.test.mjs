@@ -58,3 +58,14 @@ test('a bucket that refuses the upload leaves no raw_smt_files row, and a retry 
   assert.equal(ok.json.duplicate, false);
   assert.deepEqual((await s3.getObject(ok.json.storagePath)).body, f.buf);
 });
+
+test('the object is stored with a content type from the allow-list, not the request\'s', async () => {
+  const f = intervalFile({ esiid: '10443720000000203', days: ['2025-06-02'] });
+  const r = await stack.post('/api/admin/smt/pull',
+    { mode: 'inline', filename: 'typed.csv', mime: 'text/html', content_b64: f.buf.toString('base64') }, { admin: true });
+  assert.equal(r.status, 200, r.text);
+  const put = s3.requests.filter((q) => q.method === 'PUT' && q.path.includes(sha256(f.buf))).pop();
+  assert.equal(put.contentType, 'application/octet-stream');
+  const got = await s3.getObject(r.json.storagePath);
+  assert.equal(got.headers['content-type'], 'application/octet-stream');
+});
