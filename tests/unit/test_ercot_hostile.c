@@ -1,0 +1,215 @@
+/* Parsers of upstream ERCOT data on hostile input: the HTML link scan, the
+ * EWS SOAP reply parser and the extract CSV parser must cost time linear in
+ * their input. Each shape is timed at 1 MiB and 4 MiB (min of 3 runs each, in
+ * this run): the 4 MiB one must cost under 5x the 1 MiB one (plus 2 ms of
+ * timer slack) and finish well under a second. The listings' caps, and the
+ * redirect policy of the outgoing handles, are checked here too. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ercot_ews.h"
+#include "ercot_ingest.h"
+#include "ercot_mis.h"
+#include "http.h"
+#include "unit.h"
+
+#define MIB       (1024u * 1024)
+#define RUNS      3
+#define MAX_RATIO 5.0
+#define SLACK_S   0.002
+#define MAX_S     1.0
+#define PAGE_URL  "https://www.ercot.com/mp/data-products/data-product-details?id=ZP15-612"
+
+/* HEAD, then BODY repeated up to LEN bytes, then TAIL; NUL-terminated. */
+static char *shape(const char *head, const char *body, const char *tail, size_t len)
+{
+	size_t hl = strlen(head), bl = strlen(body), tl = strlen(tail), n = hl;
+	char *s = malloc(len + hl + tl + bl + 1);
+
+	if (!s)
+		abort();
+	memcpy(s, head, hl);
+	while (n + bl <= len) {
+		memcpy(s + n, body, bl);
+		n += bl;
+	}
+	memcpy(s + n, tail, tl);
+	s[n + tl] = '\0';
+	return s;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+enum parser { PAGE, EWS, CSV };
+
+static int csv_sink(const char *buf, size_t len, void *ctx)
+{
+	(void)buf;
+	*(size_t *)ctx += len;
+	return 0;
+}
+
+/* One parse of S; returns its duration in seconds. */
+static double parse_once(enum parser which, const char *s)
+{
+	double t0 = now_s();
+
+	if (which == PAGE) {
+		struct iw_ercot_docs d = { 0 };
+		(void)iw_ercot_page_parse(s, PAGE_URL, NULL, NULL, &d);
+		iw_ercot_docs_free(&d);
+	} else if (which == EWS) {
+		struct iw_ews_report *r = NULL;
+		size_t n = 0;
+		char err[256];
+		if (iw_ews_parse_reply(s, strlen(s), &r, &n, err, sizeof err) == 0)
+			iw_ews_reports_free(r, n);
+	} else {
+		size_t out = 0, len = strlen(s);
+		struct iw_ercot_csv *p = iw_ercot_csv_new(csv_sink, &out);
+		for (size_t off = 0; p && off < len; off += 65536)
+			if (iw_ercot_csv_feed(p, s + off, len - off < 65536 ? len - off : 65536) != 0)
+				break;
+		if (p)
+			(void)iw_ercot_csv_finish(p);
+		iw_ercot_csv_free(p);
+	}
+	return now_s() - t0;
+}
+
+static double min_of_runs(enum parser which, const char *s)
+{
+	double best = 1e9;
+	for (int i = 0; i < RUNS; i++) {
+		double t = parse_once(which, s);
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+static void check_linear(enum parser which, const char *label, const char *head,
+			 const char *body, const char *tail)
+{
+	char *small = shape(head, body, tail, MIB), *big = shape(head, body, tail, 4 * MIB);
+	double t1 = min_of_runs(which, small), t4 = min_of_runs(which, big);
+	int linear = t4 < MAX_RATIO * t1 + SLACK_S, fast = t4 < MAX_S;
+
+	printf("%-34s 1 MiB %8.2f ms   4 MiB %8.2f ms   ratio %5.2f\n", label, t1 * 1e3, t4 * 1e3,
+	       t1 > 0 ? t4 / t1 : 0.0);
+	CHECK(linear);
+	CHECK(fast);
+	if (!linear || !fast)
+		fprintf(stderr, "  ^ %s: not linear or too slow\n", label);
+	free(small);
+	free(big);
+}
+
+static void test_page_scan(void)
+{
+	check_linear(PAGE, "page: <a  repeated", "", "<a ", "");
+	check_linear(PAGE, "page: <a  repeated, then >", "", "<a ", ">");
+	check_linear(PAGE, "page: <a href=\" unterminated", "", "<a href=\"", "");
+	check_linear(PAGE, "page: <a href=\" repeated, then \">", "", "<a href=\"", "\">");
+	check_linear(PAGE, "page: many href= in one tag", "<a ", "href=x.zip ", ">t</a>");
+	check_linear(PAGE, "page: many href= in one tag, no >", "<a ", "href=\"x.zip\" ", "");
+	check_linear(PAGE, "page: nested quotes", "<a title='", "\"'\"'", "'>");
+	check_linear(PAGE, "page: nested quotes, no end", "<a title=\"", "'\"'", "");
+	check_linear(PAGE, "page: links without </a", "", "<a href=a.zip>t", "");
+	check_linear(PAGE, "page: tags inside link text", "<a href=a.zip>", "<b>", "</a>");
+	check_linear(PAGE, "page: < without >", "<a href=a.zip>", "<x", "");
+	check_linear(PAGE, "page: hrefs not ending in .zip", "", "<a href=\"/x/y\">z</a>", "");
+}
+
+static void test_ews_scan(void)
+{
+	check_linear(EWS, "ews: <Report> unterminated", "<Envelope>", "<Report>", "");
+	check_linear(EWS, "ews: <Report><URL> repeated", "<Envelope>", "<Report><URL>", "");
+	check_linear(EWS, "ews: attribute quote unterminated", "<Envelope>", "<x a=\"", "");
+	check_linear(EWS, "ews: comments unterminated", "<Envelope>", "<!--", "");
+	check_linear(EWS, "ews: &# without ;", "<Envelope><ReplyCode>", "&#", "</ReplyCode>");
+	check_linear(EWS, "ews: entities in a report", "<Envelope><Reports><Report><URL>",
+		     "&amp;&#x41;", "</URL></Report></Reports>");
+	check_linear(EWS, "ews: CDATA unterminated", "<Envelope><ReplyCode>", "<![CDATA[", "");
+}
+
+static void test_csv_scan(void)
+{
+	check_linear(CSV, "csv: quotes", "", "\"", "");
+	check_linear(CSV, "csv: commas", "1", ",", "\n");
+	check_linear(CSV, "csv: short rows", "", "10443720000000001,A,\"B,\"\"C\"\"\",D\r\n", "");
+}
+
+/* A listing may offer at most IW_ERCOT_OFFERS_MAX entries and keep at most
+ * IW_ERCOT_DOCS_MAX documents; past that, a clear error. */
+static void test_listing_caps(void)
+{
+	struct iw_ercot_docs d = { 0 };
+	char name[64], url[128];
+	int rc = 0, i;
+
+	for (i = 0; i < IW_ERCOT_DOCS_MAX + 10 && rc >= 0; i++) {
+		snprintf(name, sizeof name, "ONCOR_%d.zip", i);
+		snprintf(url, sizeof url, "https://x/%d.zip", i);
+		rc = iw_ercot_docs_add(&d, NULL, NULL, name, NULL, url, NULL, -1);
+	}
+	CHECK_INT(rc, -1);
+	CHECK_INT(d.n, IW_ERCOT_DOCS_MAX);
+	CHECK(strstr(iw_ercot_docs_error(&d), "more than " IW_ERCOT_STR(IW_ERCOT_DOCS_MAX) " documents") != NULL);
+	iw_ercot_docs_free(&d);
+
+	/* The same link offered over and over. */
+	for (i = 0, rc = 0; i < IW_ERCOT_OFFERS_MAX + 10 && rc >= 0; i++)
+		rc = iw_ercot_docs_add(&d, NULL, NULL, "ONCOR.zip", NULL, "https://x/o.zip", NULL, -1);
+	CHECK_INT(rc, -1);
+	CHECK_INT(i, IW_ERCOT_OFFERS_MAX + 1);
+	CHECK_INT(d.n, 1);
+	CHECK(strstr(iw_ercot_docs_error(&d), "offers more than") != NULL);
+	iw_ercot_docs_free(&d);
+	CHECK_STR(iw_ercot_docs_error(&d), "out of memory");
+
+	/* A page of distinct links stops at the cap too (-1, not a partial list). */
+	{
+		char *page = shape("", "<a href=\"/f/ONCOR_x.zip\">", "", 2 * MIB);
+		size_t k = 0;
+		for (char *p = page; (p = strstr(p, "_x.zip")); p += 6, k++)
+			p[1] = "0123456789abcdef"[k % 16], p[0] = 'A' + (char)((k / 16) % 26);
+		CHECK_INT(iw_ercot_page_parse(page, PAGE_URL, NULL, NULL, &d), -1);
+		CHECK(d.full);
+		iw_ercot_docs_free(&d);
+		free(page);
+	}
+}
+
+/* A redirect never leaves https for http; plain http may go either way. */
+static void test_redirect_policy(void)
+{
+	CURL *h = curl_easy_init();
+
+	CHECK_STR(iw_http_redir_protocols("https://www.ercot.com/x"), "https");
+	CHECK_STR(iw_http_redir_protocols("HTTPS://api.ercot.com/x"), "https");
+	CHECK_STR(iw_http_redir_protocols("http://127.0.0.1:1/x"), "http,https");
+	CHECK_STR(iw_http_redir_protocols(NULL), "http,https");
+	CHECK(h != NULL);
+	if (h) {
+		CHECK_INT(iw_http_redirects(h, "https://www.ercot.com/x", 1), 0);
+		curl_easy_cleanup(h);
+	}
+}
+
+int main(void)
+{
+	test_page_scan();
+	test_ews_scan();
+	test_csv_scan();
+	test_listing_caps();
+	test_redirect_policy();
+	return unit_report("ercot_hostile");
+}
