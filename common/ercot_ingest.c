@@ -27,9 +27,9 @@
 #define ERCOT_SORT_MEM      "256MB"  /* server-side, per run */
 /* The load transaction: waits for a lock at most this long (then the file
  * fails naming the lock), and no statement runs longer than ERCOT_STATEMENT_MS
- * (under nginx's 900 s). IW_ERCOT_LOCK_TIMEOUT_MS / _STATEMENT_TIMEOUT_MS
+ * (under nginx's 900 s). ERCOT_LOCK_TIMEOUT_MS / ERCOT_STATEMENT_TIMEOUT_MS
  * lower them (tests). */
-#define ERCOT_LOCK_TIMEOUT_MS    30000LL
+#define ERCOT_LOCK_WAIT_MS       30000LL
 #define ERCOT_STATEMENT_MS       600000LL
 
 /* ---- names, days, times ------------------------------------------------ */
@@ -476,7 +476,7 @@ static int open_spool(void)
 
 static long long ercot_lock_timeout_ms(void)
 {
-	return iw_env_int("IW_ERCOT_LOCK_TIMEOUT_MS", ERCOT_LOCK_TIMEOUT_MS, 10, ERCOT_STATEMENT_MS);
+	return iw_env_int("ERCOT_LOCK_TIMEOUT_MS", ERCOT_LOCK_WAIT_MS, 10, ERCOT_STATEMENT_MS);
 }
 
 static const char SQL_KNOWN[] =
@@ -628,7 +628,7 @@ static int load_members(struct job *j, zip_t *za)
 	zip_int64_t n = zip_get_num_entries(za, 0);
 	char *buf = malloc(ERCOT_ZIP_CHUNK);
 	int rc = -1, members = 0;
-	long long cap = iw_env_int("IW_ERCOT_MEMBER_MAX_BYTES", IW_ERCOT_MEMBER_MAX, 1,
+	long long cap = iw_env_int("ERCOT_MEMBER_MAX_BYTES", IW_ERCOT_MEMBER_MAX, 1,
 				   IW_ERCOT_MEMBER_MAX);
 
 	if (!buf || !(csv = iw_ercot_csv_new(copy_emit, j))) {
@@ -863,7 +863,7 @@ static int tx_settings(struct job *j)
 
 	snprintf(lock_ms, sizeof lock_ms, "%lld", ercot_lock_timeout_ms());
 	snprintf(stmt_ms, sizeof stmt_ms, "%lld",
-		 iw_env_int("IW_ERCOT_STATEMENT_TIMEOUT_MS", ERCOT_STATEMENT_MS, 100, ERCOT_STATEMENT_MS));
+		 iw_env_int("ERCOT_STATEMENT_TIMEOUT_MS", ERCOT_STATEMENT_MS, 100, ERCOT_STATEMENT_MS));
 	return tx_exec(j, "SELECT set_config('lock_timeout', $1, true),"
 		       " set_config('statement_timeout', $2, true),"
 		       " set_config('work_mem', '" ERCOT_SORT_MEM "', true)", 2, p) < 0 ? -1 : 0;

@@ -30,7 +30,7 @@
 #define IW_ERCOT_DOCS_MAX       1000
 #define IW_ERCOT_OFFERS_MAX     20000
 /* Inflated bytes of the zip's CSV members, each and together (a zip bomb
- * stops there); IW_ERCOT_MEMBER_MAX_BYTES overrides it (tests). */
+ * stops there); ERCOT_MEMBER_MAX_BYTES overrides it (tests). */
 #define IW_ERCOT_MEMBER_MAX     (4LL * 1024 * 1024 * 1024)
 /* The run lock: a lease longer than nginx's 900 s read timeout for the
  * route, renewed per file and step. */
