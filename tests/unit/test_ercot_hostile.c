@@ -1,8 +1,8 @@
 /* Parsers of upstream ERCOT data on hostile input: the HTML link scan, the
  * EWS SOAP reply parser and the extract CSV parser must cost time linear in
  * their input. Each shape is timed at 1 MiB and 4 MiB (min of 3 runs each, in
- * this run): the 4 MiB one must cost under 5x the 1 MiB one (plus 2 ms of
- * timer slack) and finish well under a second. The listings' caps, and the
+ * this run, up to 3 tries): the 4 MiB one must cost under 5x the 1 MiB one
+ * (plus 2 ms of timer slack) and finish well under a second. The listings' caps, and the
  * redirect policy of the outgoing handles, are checked here too. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 
 #define MIB       (1024u * 1024)
 #define RUNS      3
+#define ATTEMPTS  3
 #define MAX_RATIO 5.0
 #define SLACK_S   0.002
 #define MAX_S     1.0
@@ -84,26 +85,48 @@ static double parse_once(enum parser which, const char *s)
 	return now_s() - t0;
 }
 
-static double min_of_runs(enum parser which, const char *s)
+/* Min of RUNS runs of each size, interleaved so that a burst of load on the
+ * shared machine hits both sizes alike. */
+static void min_of_runs(enum parser which, const char *small, const char *big,
+			double *t1, double *t4)
 {
-	double best = 1e9;
+	*t1 = *t4 = 1e9;
 	for (int i = 0; i < RUNS; i++) {
-		double t = parse_once(which, s);
-		if (t < best)
-			best = t;
+		double a = parse_once(which, small), b;
+		if (a < *t1)
+			*t1 = a;
+		if (a > MAX_S) { /* already too slow at 1 MiB: no need to wait for 4 */
+			*t4 = 1e9;
+			return;
+		}
+		b = parse_once(which, big);
+		if (b < *t4)
+			*t4 = b;
 	}
-	return best;
 }
 
 static void check_linear(enum parser which, const char *label, const char *head,
 			 const char *body, const char *tail)
 {
 	char *small = shape(head, body, tail, MIB), *big = shape(head, body, tail, 4 * MIB);
-	double t1 = min_of_runs(which, small), t4 = min_of_runs(which, big);
-	int linear = t4 < MAX_RATIO * t1 + SLACK_S, fast = t4 < MAX_S;
+	double t1, t4;
+	int linear = 0, fast = 0;
 
-	printf("%-34s 1 MiB %8.2f ms   4 MiB %8.2f ms   ratio %5.2f\n", label, t1 * 1e3, t4 * 1e3,
-	       t1 > 0 ? t4 / t1 : 0.0);
+	/* A linear parser passes a second try after a noisy one; a quadratic one
+	 * (16x for 4x the input) fails every try. */
+	for (int attempt = 0; attempt < ATTEMPTS && !(linear && fast); attempt++) {
+		min_of_runs(which, small, big, &t1, &t4);
+		if (t1 > MAX_S)
+			break;
+		linear = t4 < MAX_RATIO * t1 + SLACK_S;
+		fast = t4 < MAX_S;
+	}
+
+	if (t1 > MAX_S)
+		printf("%-34s 1 MiB %8.2f ms   4 MiB not run\n", label, t1 * 1e3);
+	else
+		printf("%-34s 1 MiB %8.2f ms   4 MiB %8.2f ms   ratio %5.2f\n", label, t1 * 1e3,
+		       t4 * 1e3, t1 > 0 ? t4 / t1 : 0.0);
 	CHECK(linear);
 	CHECK(fast);
 	if (!linear || !fast)
