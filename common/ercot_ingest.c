@@ -14,10 +14,8 @@
 #include <openssl/evp.h>
 #include <zip.h>
 
-#include "buf.h"
 #include "config.h"
 #include "db.h"
-#include "http.h"
 #include "log.h"
 #include "storage.h"
 

@@ -197,7 +197,16 @@ static int run(struct iw_request *req, struct iw_response *resp)
 		/* Another run may have taken an expired lease: stop, it owns the work. */
 		if (iw_run_lock_renew(&run_lock) == 0) {
 			iw_logf("error", "ercot: the run lock " IW_ERCOT_LOCK_NAME " was lost; stopping");
-			failed += (long long)(docs.n - i);
+			for (; i < docs.n; i++, failed++) {
+				if (!(r = json_object_new_object()))
+					break;
+				json_object_object_add(r, "tdsp", json_object_new_string(docs.v[i].tdsp));
+				json_object_object_add(r, "filename", json_object_new_string(docs.v[i].filename));
+				json_object_object_add(r, "error", json_object_new_string(
+					"not tried: the lease of the run lock " IW_ERCOT_LOCK_NAME " ran out"
+					" and another run took it"));
+				json_object_array_add(results, r);
+			}
 			break;
 		}
 		if (!(r = iw_ercot_ingest(&docs.v[i], day, &fetcher)))
