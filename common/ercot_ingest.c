@@ -296,6 +296,14 @@ static int doc_time(const char *name, const char *posted, time_t *t)
 	return -1;
 }
 
+static unsigned long long fnv1a(const char *s)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
 int iw_ercot_docs_add(struct iw_ercot_docs *docs, const char *day, const char *tdsp,
 		      const char *name, const char *tdsp_name, const char *url,
 		      const char *posted, long long size)
@@ -327,9 +335,13 @@ int iw_ercot_docs_add(struct iw_ercot_docs *docs, const char *day, const char *t
 		if (day && strncmp(when, day, IW_ERCOT_DAY_LEN) != 0)
 			return 0;
 	}
-	/* The same file listed twice (links repeated on a page) counts once. */
+	/* The same file listed twice (links repeated on a page) counts once;
+	 * hashes first, so each offer costs little even against many documents. */
+	d.name_hash = fnv1a(file);
+	d.url_hash = fnv1a(url);
 	for (size_t i = 0; i < docs->n; i++)
-		if (!strcmp(docs->v[i].filename, file) || !strcmp(docs->v[i].url, url))
+		if ((docs->v[i].name_hash == d.name_hash && !strcmp(docs->v[i].filename, file)) ||
+		    (docs->v[i].url_hash == d.url_hash && !strcmp(docs->v[i].url, url)))
 			return 0;
 	if (docs->n >= IW_ERCOT_DOCS_MAX) {
 		docs->full = 1;

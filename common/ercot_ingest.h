@@ -47,6 +47,7 @@ struct iw_ercot_doc {
 	char *url;        /* where to download it */
 	char *posted;     /* UTC "YYYY-MM-DD HH:MM:SS" of the post, or NULL */
 	long long size;   /* announced size, -1 unknown */
+	unsigned long long name_hash, url_hash;  /* quick duplicate check */
 };
 
 struct iw_ercot_docs {
