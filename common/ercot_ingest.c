@@ -28,6 +28,7 @@
  * (under nginx's 900 s). ERCOT_LOCK_TIMEOUT_MS / ERCOT_STATEMENT_TIMEOUT_MS
  * lower them (tests). */
 #define ERCOT_LOCK_WAIT_MS       30000LL
+#define ERCOT_RENEW_S            60   /* lease renewal while downloading, at most every ... */
 #define ERCOT_STATEMENT_MS       600000LL
 
 /* ---- names, days, times ------------------------------------------------ */
@@ -419,6 +420,9 @@ struct job {
 	PGconn *conn;
 	int copy_failed;
 	char sqlstate[6];               /* of the last failed statement in the load */
+	struct iw_run_lock *lock;       /* the run's lease, renewed while downloading */
+	time_t renewed;
+	int lock_lost;
 };
 
 static void progress(const struct job *j, const char *phase, int done)
@@ -461,6 +465,15 @@ static size_t spool(const void *buf, size_t len, void *ctx)
 	if (j->bytes >= j->next_progress) {
 		progress(j, "download", 0);
 		j->next_progress += IW_ERCOT_PROGRESS_BYTES;
+	}
+	/* A download may outlast the lease (30 min allowed): renew it on the way
+	 * (no transaction is open while downloading). */
+	if (j->lock && time(NULL) - j->renewed >= ERCOT_RENEW_S) {
+		j->renewed = time(NULL);
+		if (iw_run_lock_renew(j->lock) == 0) {
+			j->lock_lost = 1;
+			return 0;
+		}
 	}
 	return len;
 }
@@ -950,8 +963,15 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 		goto out;
 	}
 	progress(&j, "start", 0);
+	j.lock = fetcher->lock;
+	j.renewed = time(NULL);
 	if (fetcher->download(fetcher->self, doc->url, spool, &j, derr, sizeof derr) != 0) {
 		char e[600];
+		if (j.lock_lost) {
+			fail(&j, 0, "run lock lost", "the lease of " IW_ERCOT_LOCK_NAME
+			     " ran out and another run took it");
+			goto out;
+		}
 		snprintf(e, sizeof e, "download failed: %s", derr);
 		fail(&j, 0, e, derr);
 		goto out;
