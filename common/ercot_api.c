@@ -234,7 +234,7 @@ static int list_page(struct iw_ercot_api *s, const char *day, const char *tdsp, 
 		snprintf(dl, sizeof dl, "%s/archive/%s?download=%s", s->base, s->product, id);
 		if (iw_ercot_docs_add(out, day, tdsp, name, friendly, dl,
 				      str_of(a, "postDatetime", posted, sizeof posted), -1) < 0) {
-			snprintf(err, errlen, "out of memory");
+			snprintf(err, errlen, "archive listing: %s", iw_ercot_docs_error(out));
 			goto out;
 		}
 	}

@@ -307,6 +307,10 @@ static CURL *ews_handle(char *errbuf, char *err, size_t errlen)
 	SET(CURLOPT_ERRORBUFFER, errbuf);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, IW_EWS_CONNECT_TIMEOUT_MS);
 	SET(CURLOPT_PROTOCOLS_STR, "https");
+	/* Not followed unless a call turns it on; then never down to http. */
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_MAXREDIRS, DOWNLOAD_MAX_REDIRS);
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (creds.p12) {
@@ -531,6 +535,9 @@ static size_t entity(const char *p, const char *end, char *o, size_t *olen)
 	const char *semi;
 	unsigned long cp;
 	char *stop;
+	/* A character reference is short: looking further for its ';' would make
+	 * text full of "&#" quadratic. */
+	size_t room = (size_t)(end - p) < 13 ? (size_t)(end - p) : 13;
 
 	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
 		if (starts(p, end, named[i].name)) {
@@ -539,7 +546,7 @@ static size_t entity(const char *p, const char *end, char *o, size_t *olen)
 			return strlen(named[i].name);
 		}
 	}
-	if (!starts(p, end, "&#") || !(semi = memchr(p, ';', end - p)) || semi - p > 12)
+	if (!starts(p, end, "&#") || !(semi = memchr(p, ';', room)))
 		return 0;
 	if (p[2] == 'x' || p[2] == 'X')
 		cp = strtoul(p + 3, &stop, 16);

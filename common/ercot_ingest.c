@@ -14,32 +14,22 @@
 #include <openssl/evp.h>
 #include <zip.h>
 
-#include "buf.h"
 #include "config.h"
 #include "db.h"
-#include "http.h"
 #include "log.h"
 #include "storage.h"
 
-#define ERCOT_LOCK_KEY      "5288439383"              /* advisory lock id of the cron */
 #define ERCOT_FILE_MAX      (8LL * 1024 * 1024 * 1024) /* refuse larger downloads */
 #define ERCOT_ZIP_CHUNK     (64u * 1024)
 #define ERCOT_UPLOAD_CHUNK  (256u * 1024)
-#define ERCOT_COPY_FLUSH    (128u * 1024)
-#define ERCOT_COPY_CAP      (ERCOT_COPY_FLUSH + 2 * IW_ERCOT_ROW_MAX + 512)
 #define ERCOT_SORT_MEM      "256MB"  /* server-side, per run */
-#define ERCOT_ERRSNIP       256
-#define ERCOT_REDIRECTS     5L
-#define ERCOT_LOW_SPEED     1024L  /* bytes/s under which ... */
-#define ERCOT_LOW_SPEED_S   60L    /* ... for this long a download fails */
-
-const char *const iw_ercot_column_names[IW_ERCOT_COLUMNS] = {
-	"ESIID", "ADDRESS", "ADDRESS_OVERFLOW", "CITY", "STATE", "ZIPCODE", "COUNTY", "DUNS",
-	"METER_READ_CYCLE", "STATUS", "PREMISE_TYPE", "POWER_REGION", "STATIONCODE",
-	"STATIONNAME", "METERED", "OPEN_SERVICE_ORDERS", "POLR_CUSTOMER_CLASS",
-	"SETTLEMENT_AMS_INDICATOR", "TDSP_AMS_INDICATOR", "SWITCH_HOLD_INDICATOR",
-	"PREMISE_SUB_TYPE_1", "PREMISE_SUB_TYPE_2",
-};
+/* The load transaction: waits for a lock at most this long (then the file
+ * fails naming the lock), and no statement runs longer than ERCOT_STATEMENT_MS
+ * (under nginx's 900 s). ERCOT_LOCK_TIMEOUT_MS / ERCOT_STATEMENT_TIMEOUT_MS
+ * lower them (tests). */
+#define ERCOT_LOCK_WAIT_MS       30000LL
+#define ERCOT_RENEW_S            60   /* lease renewal while downloading, at most every ... */
+#define ERCOT_STATEMENT_MS       600000LL
 
 /* ---- names, days, times ------------------------------------------------ */
 
@@ -307,6 +297,14 @@ static int doc_time(const char *name, const char *posted, time_t *t)
 	return -1;
 }
 
+static unsigned long long fnv1a(const char *s)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
 int iw_ercot_docs_add(struct iw_ercot_docs *docs, const char *day, const char *tdsp,
 		      const char *name, const char *tdsp_name, const char *url,
 		      const char *posted, long long size)
@@ -316,6 +314,10 @@ int iw_ercot_docs_add(struct iw_ercot_docs *docs, const char *day, const char *t
 	time_t t;
 	struct tm tm;
 
+	if (++docs->offered > IW_ERCOT_OFFERS_MAX) {
+		docs->full = 1;
+		return -1;
+	}
 	if (!name || !url || iw_ercot_safe_filename(name, file, sizeof file) != 0)
 		return 0;
 	/* A known TDSP wins, from the friendly name or link text first; generic
@@ -334,10 +336,18 @@ int iw_ercot_docs_add(struct iw_ercot_docs *docs, const char *day, const char *t
 		if (day && strncmp(when, day, IW_ERCOT_DAY_LEN) != 0)
 			return 0;
 	}
-	/* The same file listed twice (links repeated on a page) counts once. */
+	/* The same file listed twice (links repeated on a page) counts once;
+	 * hashes first, so each offer costs little even against many documents. */
+	d.name_hash = fnv1a(file);
+	d.url_hash = fnv1a(url);
 	for (size_t i = 0; i < docs->n; i++)
-		if (!strcmp(docs->v[i].filename, file) || !strcmp(docs->v[i].url, url))
+		if ((docs->v[i].name_hash == d.name_hash && !strcmp(docs->v[i].filename, file)) ||
+		    (docs->v[i].url_hash == d.url_hash && !strcmp(docs->v[i].url, url)))
 			return 0;
+	if (docs->n >= IW_ERCOT_DOCS_MAX) {
+		docs->full = 1;
+		return -1;
+	}
 	if (docs->n == docs->cap) {
 		size_t cap = docs->cap ? docs->cap * 2 : 16;
 		struct iw_ercot_doc *v = realloc(docs->v, cap * sizeof *v);
@@ -356,6 +366,15 @@ int iw_ercot_docs_add(struct iw_ercot_docs *docs, const char *day, const char *t
 	}
 	docs->v[docs->n++] = d;
 	return 1;
+}
+
+const char *iw_ercot_docs_error(const struct iw_ercot_docs *docs)
+{
+	if (!docs->full)
+		return "out of memory";
+	return docs->offered > IW_ERCOT_OFFERS_MAX
+		? "the listing offers more than " IW_ERCOT_STR(IW_ERCOT_OFFERS_MAX) " entries"
+		: "the listing holds more than " IW_ERCOT_STR(IW_ERCOT_DOCS_MAX) " documents";
 }
 
 void iw_ercot_docs_keep_latest_day(struct iw_ercot_docs *docs, char day[IW_ERCOT_DAY_LEN + 1])
@@ -381,421 +400,6 @@ void iw_ercot_docs_keep_latest_day(struct iw_ercot_docs *docs, char day[IW_ERCOT
 	docs->n = kept;
 }
 
-/* ---- HTTP ------------------------------------------------------------------ */
-
-struct http_sink {
-	CURL *h;
-	iw_ercot_sink sink;
-	void *ctx;
-	struct iw_ercot_reply *reply;   /* buffered mode: into body */
-	struct iw_buf body;
-	long status;
-	long retry_after;
-	int refused;                    /* the sink stopped the transfer */
-	int too_big;
-	char snippet[ERCOT_ERRSNIP];    /* start of a non-2xx body */
-	size_t snip_len;
-};
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct http_sink *s = arg;
-	size_t n = size * nmemb;
-
-	if (n >= 5 && !strncmp(data, "HTTP/", 5))
-		s->retry_after = -1; /* a new response (after a redirect or 100) */
-	else if (n > 12 && !strncasecmp(data, "Retry-After:", 12)) {
-		char buf[32];
-		size_t l = n - 12 < sizeof buf - 1 ? n - 12 : sizeof buf - 1;
-		char *end;
-		long v;
-		memcpy(buf, data + 12, l);
-		buf[l] = '\0';
-		v = strtol(buf, &end, 10);
-		if (end != buf && v >= 0)
-			s->retry_after = v;
-	}
-	return n;
-}
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct http_sink *s = arg;
-	size_t n = size * nmemb;
-
-	if (!s->status)
-		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
-	if (s->reply) {
-		if (n > s->body.max - s->body.len) {
-			s->too_big = 1;
-			return 0;
-		}
-		return iw_buf_put(&s->body, data, n) == 0 ? n : 0;
-	}
-	if (s->status < 200 || s->status > 299) {
-		size_t k = sizeof s->snippet - 1 - s->snip_len;
-		if (k > n)
-			k = n;
-		memcpy(s->snippet + s->snip_len, data, k);
-		s->snip_len += k;
-		s->snippet[s->snip_len] = '\0';
-		return n; /* drained, never passed on */
-	}
-	if (s->sink(data, n, s->ctx) != n) {
-		s->refused = 1;
-		return 0;
-	}
-	return n;
-}
-
-static CURL *prepare(const char *url, const struct curl_slist *headers, struct http_sink *s,
-		     char *errbuf, long timeout_ms)
-{
-	CURL *h = iw_http_handle();
-
-	if (!h)
-		return NULL;
-	s->h = h;
-	s->retry_after = -1;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, IW_ERCOT_CONNECT_MS);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, ERCOT_LOW_SPEED);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, ERCOT_LOW_SPEED_S);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "iw-admin/1 (ERCOT daily ingest)");
-	if (headers) {
-		/* Our headers carry credentials: never follow a redirect with them. */
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	} else {
-		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(h, CURLOPT_MAXREDIRS, ERCOT_REDIRECTS);
-		curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	}
-	return h;
-}
-
-int iw_ercot_http_get(const char *url, const struct curl_slist *headers, const char *body,
-		      struct iw_ercot_reply *reply)
-{
-	struct http_sink s = { .reply = reply, .body.max = IW_ERCOT_LIST_MAX };
-	CURL *h;
-	CURLcode rc;
-
-	memset(reply, 0, sizeof *reply);
-	reply->retry_after = -1;
-	if (!(h = prepare(url, headers, &s, reply->error, IW_ERCOT_LIST_MS))) {
-		snprintf(reply->error, sizeof reply->error, "could not create a curl handle");
-		return -1;
-	}
-	if (body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-	}
-	rc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
-	reply->retry_after = s.retry_after;
-	if (s.too_big)
-		snprintf(reply->error, sizeof reply->error, "reply larger than %u bytes",
-			 IW_ERCOT_LIST_MAX);
-	if (rc != CURLE_OK || s.too_big) {
-		if (!reply->error[0])
-			snprintf(reply->error, sizeof reply->error, "%s", curl_easy_strerror(rc));
-		iw_buf_free(&s.body);
-		return -1;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply->status);
-	return (reply->body = iw_buf_take(&s.body, &reply->len)) ? 0 : -1;
-}
-
-void iw_ercot_reply_free(struct iw_ercot_reply *reply)
-{
-	free(reply->body);
-	reply->body = NULL;
-	reply->len = 0;
-}
-
-/* Keeps a printable, one-line prefix of an upstream error body. */
-static void printable(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			*s = ' ';
-}
-
-int iw_ercot_http_stream(const char *url, const struct curl_slist *headers,
-			 iw_ercot_sink sink, void *ctx, long *status, long *retry_after,
-			 char *err, size_t errlen)
-{
-	struct http_sink s = { .sink = sink, .ctx = ctx };
-	char errbuf[CURL_ERROR_SIZE] = "";
-	CURL *h;
-	CURLcode rc;
-
-	*status = 0;
-	*retry_after = -1;
-	if (!(h = prepare(url, headers, &s, errbuf, IW_ERCOT_DOWNLOAD_MS))) {
-		snprintf(err, errlen, "could not create a curl handle");
-		return -1;
-	}
-	rc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-	*retry_after = s.retry_after;
-	if (s.refused) {
-		snprintf(err, errlen, "download stopped: the file could not be spooled");
-		return -1;
-	}
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		return -1;
-	}
-	if (*status < 200 || *status > 299) {
-		printable(s.snippet);
-		snprintf(err, errlen, "HTTP %ld%s%.120s", *status, s.snip_len ? ": " : "", s.snippet);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- run lock -------------------------------------------------------------- */
-
-int iw_ercot_lock(void)
-{
-	PGresult *r = iw_db_exec(IW_DB_MASTER, NULL,
-				 "SELECT pg_try_advisory_lock(" ERCOT_LOCK_KEY ")", 0, NULL);
-	int got;
-
-	if (!r)
-		return -1;
-	got = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
-	PQclear(r);
-	return got;
-}
-
-void iw_ercot_unlock(void)
-{
-	PGresult *r = iw_db_exec(IW_DB_MASTER, NULL,
-				 "SELECT pg_advisory_unlock(" ERCOT_LOCK_KEY ")", 0, NULL);
-	if (r)
-		PQclear(r);
-}
-
-/* ---- extract CSV ------------------------------------------------------------ */
-
-enum csv_state { CSV_FIELD, CSV_BARE, CSV_QUOTED, CSV_QUOTE };
-
-struct iw_ercot_csv {
-	int (*emit)(const char *, size_t, void *);
-	void *ctx;
-	enum csv_state state;
-	char row[IW_ERCOT_ROW_MAX];
-	size_t rlen;
-	size_t start[IW_ERCOT_COLUMNS], end[IW_ERCOT_COLUMNS];
-	int nf;             /* fields ended in this record */
-	int any;            /* the record has a character */
-	long long seen;     /* input bytes, for the BOM */
-	long long bom;      /* BOM bytes dropped */
-	long long rows, bad;
-	int columns;
-	int failed;
-	char *out;
-	size_t olen;
-};
-
-struct iw_ercot_csv *iw_ercot_csv_new(int (*emit)(const char *, size_t, void *), void *ctx)
-{
-	struct iw_ercot_csv *p = calloc(1, sizeof *p);
-	if (!p)
-		return NULL;
-	if (!(p->out = malloc(ERCOT_COPY_CAP))) {
-		free(p);
-		return NULL;
-	}
-	p->emit = emit;
-	p->ctx = ctx;
-	return p;
-}
-
-void iw_ercot_csv_free(struct iw_ercot_csv *p)
-{
-	if (!p)
-		return;
-	free(p->out);
-	free(p);
-}
-
-long long iw_ercot_csv_rows(const struct iw_ercot_csv *p) { return p->rows; }
-long long iw_ercot_csv_bad_rows(const struct iw_ercot_csv *p) { return p->bad; }
-int iw_ercot_csv_columns(const struct iw_ercot_csv *p) { return p->columns; }
-
-static int csv_flush(struct iw_ercot_csv *p)
-{
-	if (p->olen && p->emit(p->out, p->olen, p->ctx) != 0)
-		return -1;
-	p->olen = 0;
-	return 0;
-}
-
-static void field_end(struct iw_ercot_csv *p)
-{
-	if (p->nf < IW_ERCOT_COLUMNS)
-		p->end[p->nf] = p->rlen;
-	p->nf++;
-	if (p->nf < IW_ERCOT_COLUMNS)
-		p->start[p->nf] = p->rlen;
-}
-
-static void copy_text(struct iw_ercot_csv *p, const char *s, size_t n)
-{
-	/* Trim the padding fixed-width exports leave. */
-	while (n && (*s == ' ' || *s == '\t'))
-		s++, n--;
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	if (!n) {
-		memcpy(p->out + p->olen, "\\N", 2);
-		p->olen += 2;
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		switch (c) {
-		case '\\': p->out[p->olen++] = '\\'; p->out[p->olen++] = '\\'; break;
-		case '\t': p->out[p->olen++] = '\\'; p->out[p->olen++] = 't'; break;
-		case '\n': p->out[p->olen++] = '\\'; p->out[p->olen++] = 'n'; break;
-		case '\r': p->out[p->olen++] = '\\'; p->out[p->olen++] = 'r'; break;
-		default: p->out[p->olen++] = c;
-		}
-	}
-}
-
-static int record_end(struct iw_ercot_csv *p)
-{
-	int nf;
-	size_t esiid_len;
-	const char *esiid;
-
-	field_end(p);
-	nf = p->nf;
-	if (!p->any) {              /* blank line */
-		goto reset;
-	}
-	esiid = p->row + p->start[0];
-	esiid_len = p->end[0] - p->start[0];
-	while (esiid_len && (*esiid == ' ' || *esiid == '\''))
-		esiid++, esiid_len--;
-	if (nf < IW_ERCOT_COLUMNS_OLD || !esiid_len) {
-		p->bad++;
-		goto reset;
-	}
-	if (p->olen > ERCOT_COPY_FLUSH && csv_flush(p) != 0)
-		return -1;
-	if (nf > p->columns)
-		p->columns = nf > IW_ERCOT_COLUMNS ? IW_ERCOT_COLUMNS : nf;
-	for (int i = 0; i < IW_ERCOT_COLUMNS; i++) {
-		if (i)
-			p->out[p->olen++] = '\t';
-		if (i == 0)
-			copy_text(p, esiid, esiid_len);
-		else if (i < nf)
-			copy_text(p, p->row + p->start[i], p->end[i] - p->start[i]);
-		else
-			copy_text(p, "", 0);
-	}
-	p->rows++;
-	p->olen += (size_t)snprintf(p->out + p->olen, 32, "\t%lld\n", p->rows);
-reset:
-	p->rlen = 0;
-	p->nf = 0;
-	p->any = 0;
-	p->start[0] = 0;
-	p->state = CSV_FIELD;
-	return 0;
-}
-
-static int put_char(struct iw_ercot_csv *p, char c)
-{
-	p->any = 1;
-	if (p->nf >= IW_ERCOT_COLUMNS)
-		return 0; /* extra columns: ignored */
-	if (p->rlen >= sizeof p->row)
-		return -1;
-	p->row[p->rlen++] = c;
-	return 0;
-}
-
-int iw_ercot_csv_feed(struct iw_ercot_csv *p, const char *buf, size_t len)
-{
-	for (size_t i = 0; i < len && !p->failed; i++, p->seen++) {
-		char c = buf[i];
-		int rc = 0;
-
-		/* A UTF-8 byte order mark at the very start is dropped. */
-		if (p->seen < 3 && p->seen == p->bom && (unsigned char)c == (unsigned char)"\xEF\xBB\xBF"[p->seen]) {
-			p->bom++;
-			continue;
-		}
-		switch (p->state) {
-		case CSV_FIELD:
-		case CSV_BARE:
-			if (c == '"' && p->state == CSV_FIELD) {
-				p->state = CSV_QUOTED;
-				p->any = 1;
-			} else if (c == ',') {
-				p->any = 1;
-				field_end(p);
-				p->state = CSV_FIELD;
-			} else if (c == '\n') {
-				rc = record_end(p);
-			} else if (c != '\r') {
-				rc = put_char(p, c);
-				p->state = CSV_BARE;
-			}
-			break;
-		case CSV_QUOTED:
-			if (c == '"')
-				p->state = CSV_QUOTE;
-			else
-				rc = put_char(p, c);
-			break;
-		case CSV_QUOTE:
-			if (c == '"') {
-				rc = put_char(p, c);
-				p->state = CSV_QUOTED;
-			} else if (c == ',') {
-				field_end(p);
-				p->state = CSV_FIELD;
-			} else if (c == '\n') {
-				rc = record_end(p);
-			} else if (c != '\r') {
-				rc = put_char(p, c); /* lenient: text after a closing quote */
-				p->state = CSV_BARE;
-			}
-			break;
-		}
-		if (rc)
-			p->failed = 1;
-	}
-	return p->failed ? -1 : 0;
-}
-
-int iw_ercot_csv_finish(struct iw_ercot_csv *p)
-{
-	if (p->failed)
-		return -1;
-	if ((p->any || p->nf) && record_end(p) != 0)
-		return -1;
-	return csv_flush(p);
-}
-
 /* ---- one file --------------------------------------------------------------- */
 
 struct job {
@@ -815,6 +419,10 @@ struct job {
 	char err[512];
 	PGconn *conn;
 	int copy_failed;
+	char sqlstate[6];               /* of the last failed statement in the load */
+	struct iw_run_lock *lock;       /* the run's lease, renewed while downloading */
+	time_t renewed;
+	int lock_lost;
 };
 
 static void progress(const struct job *j, const char *phase, int done)
@@ -858,6 +466,15 @@ static size_t spool(const void *buf, size_t len, void *ctx)
 		progress(j, "download", 0);
 		j->next_progress += IW_ERCOT_PROGRESS_BYTES;
 	}
+	/* A download may outlast the lease (30 min allowed): renew it on the way
+	 * (no transaction is open while downloading). */
+	if (j->lock && time(NULL) - j->renewed >= ERCOT_RENEW_S) {
+		j->renewed = time(NULL);
+		if (iw_run_lock_renew(j->lock) == 0) {
+			j->lock_lost = 1;
+			return 0;
+		}
+	}
 	return len;
 }
 
@@ -878,6 +495,11 @@ static int open_spool(void)
 	if (fd >= 0)
 		unlink(path); /* nothing left behind, whatever happens to the process */
 	return fd;
+}
+
+static long long ercot_lock_timeout_ms(void)
+{
+	return iw_env_int("ERCOT_LOCK_TIMEOUT_MS", ERCOT_LOCK_WAIT_MS, 10, ERCOT_STATEMENT_MS);
 }
 
 static const char SQL_KNOWN[] =
@@ -1029,6 +651,8 @@ static int load_members(struct job *j, zip_t *za)
 	zip_int64_t n = zip_get_num_entries(za, 0);
 	char *buf = malloc(ERCOT_ZIP_CHUNK);
 	int rc = -1, members = 0;
+	long long cap = iw_env_int("ERCOT_MEMBER_MAX_BYTES", IW_ERCOT_MEMBER_MAX, 1,
+				   IW_ERCOT_MEMBER_MAX);
 
 	if (!buf || !(csv = iw_ercot_csv_new(copy_emit, j))) {
 		snprintf(j->err, sizeof j->err, "out of memory");
@@ -1038,9 +662,18 @@ static int load_members(struct job *j, zip_t *za)
 		const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
 		zip_file_t *zf;
 		zip_int64_t got;
+		zip_stat_t st;
 
 		if (!name || (*name && name[strlen(name) - 1] == '/'))
 			continue;
+		/* The declared size refuses an honest bomb before any inflating; the
+		 * bytes counted below catch one whose header lies. */
+		if (zip_stat_index(za, (zip_uint64_t)i, 0, &st) == 0 && (st.valid & ZIP_STAT_SIZE) &&
+		    st.size > (zip_uint64_t)(cap - j->csv_bytes)) {
+			snprintf(j->err, sizeof j->err, "zip member %.100s declares %llu bytes inflated:"
+				 " over the cap of %lld bytes", name, (unsigned long long)st.size, cap);
+			goto out;
+		}
 		if (!(zf = zip_fopen_index(za, (zip_uint64_t)i, 0))) {
 			snprintf(j->err, sizeof j->err, "zip member %.100s: %s", name,
 				 zip_error_strerror(zip_get_error(za)));
@@ -1048,6 +681,12 @@ static int load_members(struct job *j, zip_t *za)
 		}
 		members++;
 		while ((got = zip_fread(zf, buf, ERCOT_ZIP_CHUNK)) > 0) {
+			if (got > cap - j->csv_bytes) {
+				snprintf(j->err, sizeof j->err, "zip member %.100s inflates past the cap"
+					 " of %lld bytes", name, cap);
+				zip_fclose(zf);
+				goto out;
+			}
 			if (iw_ercot_csv_feed(csv, buf, (size_t)got) != 0) {
 				snprintf(j->err, sizeof j->err, "%s", j->copy_failed
 					 ? "the database refused the rows"
@@ -1112,6 +751,8 @@ static int copy_in(struct job *j, zip_t *za)
 	}
 	while ((r = PQgetResult(j->conn))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) {
+			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			snprintf(j->sqlstate, sizeof j->sqlstate, "%s", state ? state : "");
 			snprintf(j->err, sizeof j->err, "COPY failed: %.200s",
 				 PQresultErrorMessage(r));
 			rc = -1;
@@ -1210,26 +851,75 @@ static zip_t *open_zip(struct job *j)
 	return za;
 }
 
+/* One statement of the load on the raw connection (its SQLSTATE is kept:
+ * a lock or statement timeout becomes a clear per-file error). Returns the
+ * rows it touched, or -1 with j->sqlstate and j->err set. */
+static long long tx_exec(struct job *j, const char *sql, int n, const char *const *p)
+{
+	PGresult *r;
+	long long rows = -1;
+	const char *state;
+
+	if (!j->conn && !(j->conn = iw_db_conn(IW_DB_MASTER, NULL))) {
+		snprintf(j->err, sizeof j->err, "the database is unavailable");
+		return -1;
+	}
+	r = PQexecParams(j->conn, sql, n, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK) {
+		rows = atoll(PQcmdTuples(r));
+	} else {
+		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(j->sqlstate, sizeof j->sqlstate, "%s", state ? state : "");
+		snprintf(j->err, sizeof j->err, "%.200s", r ? PQresultErrorMessage(r)
+							 : PQerrorMessage(j->conn));
+	}
+	PQclear(r);
+	return rows;
+}
+
+/* Timeouts of this transaction (the route's nginx read timeout is 900 s; an
+ * index load takes ~20 s per 2M rows) and the memory of its dedupe sort. */
+static int tx_settings(struct job *j)
+{
+	char lock_ms[24], stmt_ms[24];
+	const char *p[2] = { lock_ms, stmt_ms };
+
+	snprintf(lock_ms, sizeof lock_ms, "%lld", ercot_lock_timeout_ms());
+	snprintf(stmt_ms, sizeof stmt_ms, "%lld",
+		 iw_env_int("ERCOT_STATEMENT_TIMEOUT_MS", ERCOT_STATEMENT_MS, 100, ERCOT_STATEMENT_MS));
+	return tx_exec(j, "SELECT set_config('lock_timeout', $1, true),"
+		       " set_config('statement_timeout', $2, true),"
+		       " set_config('work_mem', '" ERCOT_SORT_MEM "', true)", 2, p) < 0 ? -1 : 0;
+}
+
 /* Dedupe, then update the ESIIDs already indexed and insert the new ones;
  * adds "indexed" (rows written) to the result. 0 or -1. */
 static int index_rows(struct job *j, const char *const *p)
 {
-	long long n = 0;
-	PGresult *r;
+	long long n, m;
 
-	if (iw_db_run(IW_DB_MASTER, NULL, SQL_DEDUP, 0, NULL) != 0 ||
-	    iw_db_run(IW_DB_MASTER, NULL, "ANALYZE ercot_rows", 0, NULL) != 0)
+	if (tx_exec(j, SQL_DEDUP, 0, NULL) < 0 || tx_exec(j, "ANALYZE ercot_rows", 0, NULL) < 0 ||
+	    (n = tx_exec(j, SQL_UPDATE, 3, p)) < 0 || (m = tx_exec(j, SQL_INSERT, 3, p)) < 0)
 		return -1;
-	if (!(r = iw_db_exec(IW_DB_MASTER, NULL, SQL_UPDATE, 3, p)))
-		return -1;
-	n += atoll(PQcmdTuples(r));
-	PQclear(r);
-	if (!(r = iw_db_exec(IW_DB_MASTER, NULL, SQL_INSERT, 3, p)))
-		return -1;
-	n += atoll(PQcmdTuples(r));
-	PQclear(r);
-	json_object_object_add(j->result, "indexed", json_object_new_int64(n));
+	json_object_object_add(j->result, "indexed", json_object_new_int64(n + m));
 	return 0;
+}
+
+/* The per-file error of a failed load step: timeouts say which. */
+static void fail_load(struct job *j, const char *what)
+{
+	char e[600];
+
+	if (!strcmp(j->sqlstate, "55P03")) {
+		snprintf(e, sizeof e, "database busy: a lock on \"ErcotEsiidIndex\" was not granted"
+			 " within %lld ms (lock_timeout)", ercot_lock_timeout_ms());
+		fail(j, 1, e, "another session holds a lock on the ESIID index; nothing was stored");
+	} else if (!strcmp(j->sqlstate, "57014")) {
+		fail(j, 1, "database timeout: the index load exceeded statement_timeout", j->err);
+	} else {
+		snprintf(e, sizeof e, "%s: %s", what, j->err);
+		fail(j, 1, "database error", e);
+	}
 }
 
 json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
@@ -1273,8 +963,15 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 		goto out;
 	}
 	progress(&j, "start", 0);
+	j.lock = fetcher->lock;
+	j.renewed = time(NULL);
 	if (fetcher->download(fetcher->self, doc->url, spool, &j, derr, sizeof derr) != 0) {
 		char e[600];
+		if (j.lock_lost) {
+			fail(&j, 0, "run lock lost", "the lease of " IW_ERCOT_LOCK_NAME
+			     " ran out and another run took it");
+			goto out;
+		}
 		snprintf(e, sizeof e, "download failed: %s", derr);
 		fail(&j, 0, e, derr);
 		goto out;
@@ -1282,6 +979,11 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 	EVP_DigestFinal_ex(j.md, digest, &dlen);
 	hex(digest, dlen, j.sha);
 	progress(&j, "download", 1);
+	/* Downloads take minutes: extend the run's lease before the load. */
+	if (fetcher->lock && iw_run_lock_renew(fetcher->lock) == 0) {
+		fail(&j, 1, "run lock lost", "the lease of " IW_ERCOT_LOCK_NAME " ran out and another run took it");
+		goto out;
+	}
 	json_object_object_add(j.result, "sha256", json_object_new_string(j.sha));
 
 	p[0] = j.sha;
@@ -1309,27 +1011,22 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 		goto out;
 	}
 	in_tx = 1;
-	if (iw_db_run(IW_DB_MASTER, NULL, SQL_TEMP, 0, NULL) != 0) {
+	if (tx_settings(&j) != 0 || tx_exec(&j, SQL_TEMP, 0, NULL) < 0) {
 		iw_db_rollback(IW_DB_MASTER);
 		in_tx = 0;
-		fail(&j, 1, "database error", "could not create the load table");
+		fail_load(&j, "could not create the load table");
 		goto out;
 	}
 	if (copy_in(&j, za) != 0) {
 		iw_db_rollback(IW_DB_MASTER);
 		in_tx = 0;
-		fail(&j, 1, j.err, "the extract could not be loaded; nothing was stored");
+		if (j.sqlstate[0])
+			fail_load(&j, "COPY failed");
+		else
+			fail(&j, 1, j.err, "the extract could not be loaded; nothing was stored");
 		goto out;
 	}
 	progress(&j, "load", 1);
-	/* The dedupe sort of a full extract (millions of rows) in memory, for
-	 * this transaction only. */
-	if (iw_db_run(IW_DB_MASTER, NULL, "SET LOCAL work_mem = '" ERCOT_SORT_MEM "'", 0, NULL) != 0) {
-		iw_db_rollback(IW_DB_MASTER);
-		in_tx = 0;
-		fail(&j, 1, "database error", "SET work_mem failed");
-		goto out;
-	}
 	snprintf(posted_ts, sizeof posted_ts, "%s", j.posted);
 	p[0] = doc->tdsp;
 	p[1] = posted_ts;
@@ -1337,7 +1034,7 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 	if (index_rows(&j, p) != 0) {
 		iw_db_rollback(IW_DB_MASTER);
 		in_tx = 0;
-		fail(&j, 1, "database error", "the ESIID index update failed");
+		fail_load(&j, "the ESIID index update failed");
 		goto out;
 	}
 	progress(&j, "indexed", 1);

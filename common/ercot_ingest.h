@@ -12,6 +12,8 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "run_lock.h"
+
 #define IW_ERCOT_TDSP_MAX       48
 #define IW_ERCOT_FILENAME_MAX   200
 #define IW_ERCOT_DAY_LEN        10                    /* YYYY-MM-DD */
@@ -20,6 +22,20 @@
 #define IW_ERCOT_COLUMNS        22                    /* current extract layout */
 #define IW_ERCOT_COLUMNS_OLD    19                    /* older files */
 #define IW_ERCOT_LIST_MAX       (16u * 1024 * 1024)   /* listing replies */
+#define IW_ERCOT_PAGE_MAX       (8u * 1024 * 1024)    /* the ERCOT_PAGE_URL page */
+/* Every listing is bounded: documents kept, and entries offered (each offer
+ * costs at most one pass over the kept ones), per run. */
+#define IW_ERCOT_STR_(x)        #x
+#define IW_ERCOT_STR(x)         IW_ERCOT_STR_(x)
+#define IW_ERCOT_DOCS_MAX       1000
+#define IW_ERCOT_OFFERS_MAX     20000
+/* Inflated bytes of the zip's CSV members, each and together (a zip bomb
+ * stops there); ERCOT_MEMBER_MAX_BYTES overrides it (tests). */
+#define IW_ERCOT_MEMBER_MAX     (4LL * 1024 * 1024 * 1024)
+/* The run lock: a lease longer than nginx's 900 s read timeout for the
+ * route, renewed per file and step. */
+#define IW_ERCOT_LOCK_NAME      "ercot-run"
+#define IW_ERCOT_LEASE_S        960L
 #define IW_ERCOT_CONNECT_MS     10000L
 #define IW_ERCOT_LIST_MS        60000L
 #define IW_ERCOT_DOWNLOAD_MS    (30L * 60 * 1000)
@@ -31,12 +47,18 @@ struct iw_ercot_doc {
 	char *url;        /* where to download it */
 	char *posted;     /* UTC "YYYY-MM-DD HH:MM:SS" of the post, or NULL */
 	long long size;   /* announced size, -1 unknown */
+	unsigned long long name_hash, url_hash;  /* quick duplicate check */
 };
 
 struct iw_ercot_docs {
 	struct iw_ercot_doc *v;
 	size_t n, cap;
+	size_t offered;   /* iw_ercot_docs_add calls */
+	int full;         /* over IW_ERCOT_DOCS_MAX / IW_ERCOT_OFFERS_MAX */
 };
+
+/* Why iw_ercot_docs_add failed: "out of memory" or the cap it hit. */
+const char *iw_ercot_docs_error(const struct iw_ercot_docs *docs);
 
 /* Keeps the documents of the latest posting day in DOCS (and those without a
  * date) and writes that day to DAY; DAY is left alone when no document has a
@@ -48,7 +70,8 @@ void iw_ercot_docs_keep_latest_day(struct iw_ercot_docs *docs, char day[IW_ERCOT
  * TDSP_NAME, when set, is a better source of the TDSP (a friendly name).
  * POSTED is an ISO-8601 timestamp (offset honoured; none means UTC) or NULL
  * (then the date in an ERCOT constructed name is used, else the document is
- * taken as current). Returns 1 added, 0 filtered out, -1 out of memory. */
+ * taken as current). Returns 1 added, 0 filtered out, -1 out of memory or
+ * over a cap (docs->full; see iw_ercot_docs_error). */
 int iw_ercot_docs_add(struct iw_ercot_docs *docs, const char *day, const char *tdsp,
 		      const char *name, const char *tdsp_name, const char *url,
 		      const char *posted, long long size);
@@ -79,6 +102,7 @@ struct iw_ercot_fetcher {
 	int (*download)(void *self, const char *url, iw_ercot_sink sink, void *ctx,
 			char *err, size_t errlen);
 	void *self;
+	struct iw_run_lock *lock;   /* the run's lock, renewed per step (NULL: none) */
 };
 
 /* A reply of iw_ercot_http_get. */
@@ -94,6 +118,9 @@ struct iw_ercot_reply {
  * 0 when a reply arrived (any status), -1 on a transport failure. */
 int iw_ercot_http_get(const char *url, const struct curl_slist *headers, const char *body,
 		      struct iw_ercot_reply *reply);
+/* The same with a reply cap of MAX bytes (a longer reply fails, saying so). */
+int iw_ercot_http_get_max(const char *url, const struct curl_slist *headers, const char *body,
+			  size_t max, struct iw_ercot_reply *reply);
 void iw_ercot_reply_free(struct iw_ercot_reply *reply);
 /* Streams a GET of URL into SINK (only a 2xx body reaches it). STATUS gets
  * the HTTP status and RETRY_AFTER the Retry-After seconds (or -1). 0 when a
@@ -102,10 +129,6 @@ int iw_ercot_http_stream(const char *url, const struct curl_slist *headers,
 			 iw_ercot_sink sink, void *ctx, long *status, long *retry_after,
 			 char *err, size_t errlen);
 
-/* Run lock (pg_try_advisory_lock on the master connection): 1 taken, 0 busy,
- * -1 database error. */
-int iw_ercot_lock(void);
-void iw_ercot_unlock(void);
 
 /* Downloads, checks, stores and indexes DOC for DAY; always records an
  * "ErcotIngest" row. Returns the per-file result object

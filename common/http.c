@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "log.h"
@@ -22,6 +23,20 @@ CURL *iw_http_handle(void)
 	if (handle)
 		curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
 	return handle;
+}
+
+const char *iw_http_redir_protocols(const char *url)
+{
+	return url && !strncasecmp(url, "https://", 8) ? "https" : "http,https";
+}
+
+int iw_http_redirects(CURL *h, const char *url, int follow)
+{
+	if (curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_MAXREDIRS, follow ? IW_HTTP_MAX_REDIRS : 0L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, iw_http_redir_protocols(url)) != CURLE_OK)
+		return -1;
+	return 0;
 }
 
 void iw_http_cleanup(void)
@@ -68,6 +83,7 @@ int iw_http_do(const struct iw_http_call *call, struct iw_http_reply *reply)
 			 call->connect_timeout_ms ? call->connect_timeout_ms : IW_HTTP_CONNECT_MS);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, call->timeout_ms ? call->timeout_ms : IW_HTTP_TOTAL_MS);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	iw_http_redirects(c, call->url, 0);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
 	if (call->headers)

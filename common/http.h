@@ -35,6 +35,15 @@ void iw_http_reply_free(struct iw_http_reply *reply);
  * naming UPSTREAM in the message; returns the status. */
 int iw_http_fail(struct iw_response *resp, const struct iw_http_reply *reply,
 		 const char *upstream);
+/* Redirects: at most this many hops, and never from https down to http. */
+#define IW_HTTP_MAX_REDIRS 5L
+/* The protocols a redirect of a transfer of URL may go to: "https" when URL
+ * is https (a downgrade would expose the request and its answer), else
+ * "http,https". */
+const char *iw_http_redir_protocols(const char *url);
+/* Applies that policy to H for URL: FOLLOW turns following on (bounded by
+ * IW_HTTP_MAX_REDIRS), else redirects are answered, not followed. 0 or -1. */
+int iw_http_redirects(CURL *h, const char *url, int follow);
 /* The process's reused handle, reset to defaults plus NOSIGNAL. */
 CURL *iw_http_handle(void);
 void iw_http_cleanup(void);

@@ -594,7 +594,8 @@ static int s3_request(CURL *h, const struct s3_conf *c, const char *key,
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT, S3_CONNECT_TIMEOUT_S);
 	SETOPT(h, CURLOPT_TIMEOUT, call->timeout_s);
 	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is an error, never followed */
+	SETOPT(h, CURLOPT_MAXREDIRS, 0L);
 	SETOPT(h, CURLOPT_AWS_SIGV4, sigv4);
 	SETOPT(h, CURLOPT_USERNAME, c->key_id);
 	SETOPT(h, CURLOPT_PASSWORD, c->secret);

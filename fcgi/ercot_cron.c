@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "log.h"
 #include "ercot_api.h"
 #include "ercot_config.h"
 #include "ercot_ews.h"
@@ -38,7 +39,7 @@ static int list_ews(const char *day, const char *tdsp, struct iw_ercot_docs *doc
 			continue;
 		if (iw_ercot_docs_add(docs, day, tdsp, reports[i].filename, NULL, reports[i].url,
 				      reports[i].created, reports[i].size) < 0) {
-			snprintf(err, errlen, "out of memory");
+			snprintf(err, errlen, "%s", iw_ercot_docs_error(docs));
 			rc = -1;
 		}
 	}
@@ -91,6 +92,21 @@ static int read_query(struct iw_request *req, struct iw_response *resp, char *da
 	return 0;
 }
 
+/* 409 busy naming the lock, its holder and age; Retry-After: the seconds
+ * left on the holder's lease. */
+static int busy_error(struct iw_response *resp, const struct iw_run_lock_busy *b)
+{
+	char after[24];
+
+	snprintf(after, sizeof after, "%lld",
+		 b->expires_in_s > 0 && b->expires_in_s <= IW_ERCOT_LEASE_S ? b->expires_in_s
+									   : IW_ERCOT_LEASE_S);
+	iw_header(resp, "Retry-After", after);
+	return iw_error(resp, 409, "busy",
+			"an ERCOT run is already in progress: lock \"" IW_ERCOT_LOCK_NAME
+			"\" held by %s for %lld s", b->holder[0] ? b->holder : "another run", b->age_s);
+}
+
 static int run(struct iw_request *req, struct iw_response *resp)
 {
 	char day[IW_ERCOT_DAY_LEN + 1], tdsp[IW_ERCOT_TDSP_MAX], err[512] = "";
@@ -99,6 +115,8 @@ static int run(struct iw_request *req, struct iw_response *resp)
 	struct iw_ercot_fetcher fetcher = { .method = iw_ercot_method_name(method) };
 	struct iw_ercot_docs docs = { 0 };
 	struct iw_ercot_api *api = NULL;
+	struct iw_run_lock run_lock = { 0 };
+	struct iw_run_lock_busy busy;
 	json_object *body = NULL, *results = NULL;
 	const char *source = fetcher.method;
 	long long ok = 0, skipped = 0, failed = 0;
@@ -119,10 +137,11 @@ static int run(struct iw_request *req, struct iw_response *resp)
 				 i ? ", " : "", missing[i]);
 		return iw_error(resp, 503, "server_misconfigured", "missing settings: %s", names);
 	}
-	if ((lock = iw_ercot_lock()) < 0)
+	if ((lock = iw_run_lock_acquire(&run_lock, IW_ERCOT_LOCK_NAME, IW_ERCOT_LEASE_S, &busy)) < 0)
 		return iw_error(resp, 503, "database_unavailable", "the master database is unavailable");
 	if (!lock)
-		return iw_error(resp, 409, "busy", "an ERCOT run is already in progress");
+		return busy_error(resp, &busy);
+	fetcher.lock = &run_lock;
 	iw_log_str(req, "fetch", fetcher.method);
 
 	switch (method) {
@@ -174,8 +193,23 @@ static int run(struct iw_request *req, struct iw_response *resp)
 		goto out;
 	}
 	for (size_t i = 0; i < docs.n; i++) {
-		json_object *r = iw_ercot_ingest(&docs.v[i], day, &fetcher), *v;
-		if (!r)
+		json_object *r, *v;
+		/* Another run may have taken an expired lease: stop, it owns the work. */
+		if (iw_run_lock_renew(&run_lock) == 0) {
+			iw_logf("error", "ercot: the run lock " IW_ERCOT_LOCK_NAME " was lost; stopping");
+			for (; i < docs.n; i++, failed++) {
+				if (!(r = json_object_new_object()))
+					break;
+				json_object_object_add(r, "tdsp", json_object_new_string(docs.v[i].tdsp));
+				json_object_object_add(r, "filename", json_object_new_string(docs.v[i].filename));
+				json_object_object_add(r, "error", json_object_new_string(
+					"not tried: the lease of the run lock " IW_ERCOT_LOCK_NAME " ran out"
+					" and another run took it"));
+				json_object_array_add(results, r);
+			}
+			break;
+		}
+		if (!(r = iw_ercot_ingest(&docs.v[i], day, &fetcher)))
 			continue;
 		if (json_object_object_get_ex(r, "error", &v))
 			failed++;
@@ -202,7 +236,7 @@ out:
 	json_object_put(body);
 	iw_ercot_api_close(api);
 	iw_ercot_docs_free(&docs);
-	iw_ercot_unlock();
+	iw_run_lock_release(&run_lock);
 	return resp->status;
 }
 
