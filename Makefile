@@ -60,10 +60,13 @@ deps:
 
 # Start the local stack in the background (Postgres, programs, nginx); returns once /healthz answers.
 # `make run PGBOUNCER=1`: the programs reach Postgres through pgbouncer (transaction pooling).
+# Settings given once (SMT_PROXY_URL=... make run) persist in var/env and are listed by name at
+# each start; `make run RESET=1` drops them (generated secrets, databases and var/storage kept).
 PGBOUNCER ?= 0
+RESET     ?= 0
 run: deps
 	@$(MAKE) -s -j2 --no-print-directory all
-	@IW_PGBOUNCER=$(PGBOUNCER) tools/stack.sh run
+	@IW_PGBOUNCER=$(PGBOUNCER) IW_RESET=$(RESET) tools/stack.sh run
 
 stop:
 	@tools/stack.sh stop

@@ -8,7 +8,11 @@
 # reloads systemd. Nothing is enabled or started: see docs/deploy.md.
 #
 # Layout (overridable from the environment):
-#   IW_LIBDIR   /usr/lib/iw-admin     fcgi/<program>, bin/{iw-migrate,iw-workers,iw-call}, smt/, smoke/
+#   IW_LIBDIR   /usr/lib/iw-admin     fcgi/<program>, bin/{iw,iw-migrate,iw-workers,iw-call}, smt/, smoke/
+#   IW_BINDIR   /usr/local/bin        iw -> $IW_LIBDIR/bin/iw (the operator's command; /usr/local/bin
+#                                     comes before /usr/sbin in root's and sudo's PATH, where
+#                                     Debian's wireless tool `iw` lives)
+#   IW_COMPLETIONDIR /usr/share/bash-completion/completions   iw (bash completion)
 #   IW_SHAREDIR /usr/share/iw-admin   sql/{master,usage}/migrations, env examples, deploy.md
 #   IW_UNITDIR  /lib/systemd/system   iw-admin-<program>.{socket,service}, timers, iw-admin.target
 #   IW_NGINXDIR /etc/nginx            iw-admin/ (shared files), sites-available/iw-admin.conf
@@ -25,6 +29,8 @@ DESTDIR=${DESTDIR%/}
 
 LIBDIR=${IW_LIBDIR:-/usr/lib/iw-admin}
 SHAREDIR=${IW_SHAREDIR:-/usr/share/iw-admin}
+BINDIR=${IW_BINDIR:-/usr/local/bin}
+COMPLETIONDIR=${IW_COMPLETIONDIR:-/usr/share/bash-completion/completions}
 UNITDIR=${IW_UNITDIR:-/lib/systemd/system}
 NGINXDIR=${IW_NGINXDIR:-/etc/nginx}
 RUNDIR=${IW_RUNDIR:-/run/iw-admin}
@@ -76,6 +82,18 @@ for p in $progs; do
 done
 install -m 0755 "$BUILD/bin/iw-migrate" "$DESTDIR$LIBDIR/bin/iw-migrate"
 install -m 0755 "$ROOT/tools/systemd/iw-workers" "$ROOT/tools/systemd/iw-call" "$DESTDIR$LIBDIR/bin/"
+# The operator's command (README "The iw command"): rendered for this layout,
+# linked into BINDIR unless something else already has that name there.
+render "$ROOT/tools/iw" >"$DESTDIR$LIBDIR/bin/iw"
+chmod 0755 "$DESTDIR$LIBDIR/bin/iw"
+install -d -m 0755 "$DESTDIR$BINDIR" "$DESTDIR$COMPLETIONDIR"
+if [ -e "$DESTDIR$BINDIR/iw" ] && [ ! -L "$DESTDIR$BINDIR/iw" ]; then
+	say "warning: $BINDIR/iw exists and is not ours: left alone; run $LIBDIR/bin/iw"
+else
+	# Relative, so a staged tree (DESTDIR) resolves within itself.
+	ln -sfn "$(realpath -m --relative-to="$BINDIR" "$LIBDIR/bin/iw")" "$DESTDIR$BINDIR/iw"
+fi
+install -m 0644 "$ROOT/tools/iw.bash-completion" "$DESTDIR$COMPLETIONDIR/iw"
 install -m 0755 "$ROOT/tools/smt/fetch_and_post.sh" "$DESTDIR$LIBDIR/smt/fetch_and_post.sh"
 install -m 0755 "$ROOT"/tools/smoke/*.sh "$DESTDIR$LIBDIR/smoke/"
 

@@ -10,7 +10,8 @@
 #   stack.sh app-stop DIR
 #
 # Settings: DIR/env holds KEY=value lines; generated secrets are kept across
-# restarts, and any contract setting in this script's environment wins.
+# restarts, and any contract setting in this script's environment wins and
+# persists (listed by name at each start); IW_RESET=1 drops those.
 # IW_PGBOUNCER=1 puts pgbouncer (pool_mode = transaction, IW_PGBOUNCER_POOL
 # server connections per database, default 10) between the programs and the
 # local cluster; migrations still connect directly.
@@ -128,29 +129,59 @@ pgb_stop() {
 secret() { openssl rand -hex 24; }
 
 # Writes DIR/env: previous values, then generated defaults for what is
-# missing, then the caller's environment on top.
+# missing, then the caller's environment on top. Settings given once persist:
+# the names of those that differ from the generated defaults are listed at
+# every start (never their values), and a comment line in DIR/env remembers
+# which names an environment gave (a given secret looks like a generated one).
+# IW_RESET=1 (make run RESET=1) drops every earlier override and keeps the
+# generated secrets (the databases and storage stay where the defaults point).
+GIVEN_MARK='# given by an environment:'
 write_env() {
 	local dir=$1 pghost=$2 prefix=$3
-	declare -A kv=()
-	local order=() k v line
+	declare -A kv=() def=() given=() now=()
+	local order=() k v line generated=" ADMIN_TOKEN CRON_SECRET INTELLIWATT_WEBHOOK_SECRET IW_SESSION_SECRET "
+	local reset=${IW_RESET:-0}
+	[ "$reset" = 0 ] && reset=""
+	# The stack's own knobs are no contract settings: never kept.
+	local knob='^(IW_DB_PREFIX|IW_DB_SUFFIX)$'
+	# Non-secret defaults, in the form this start writes them.
+	def[DATABASE_URL]="postgresql://postgres@/${prefix}_master_${IW_DB_SUFFIX:-dev}?host=$pghost"
+	def[USAGE_DATABASE_URL]="postgresql://postgres@/${prefix}_usage_${IW_DB_SUFFIX:-dev}?host=$pghost"
+	# The DB explorer's read-only role (iw-migrate explorer-role), trust auth locally.
+	def[EXPLORER_DATABASE_URL]="postgresql://iw_explorer@/${prefix}_master_${IW_DB_SUFFIX:-dev}?host=$pghost"
+	def[EXPLORER_USAGE_DATABASE_URL]="postgresql://iw_explorer@/${prefix}_usage_${IW_DB_SUFFIX:-dev}?host=$pghost"
+	def[STORAGE_DIR]="$dir/storage"
 	if [ -f "$dir/env" ]; then
 		while IFS= read -r line; do
+			if [[ $line == "$GIVEN_MARK"* ]]; then
+				for k in ${line#"$GIVEN_MARK"}; do given[$k]=1; done
+				continue
+			fi
 			[[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
 			k=${BASH_REMATCH[1]}; v=${BASH_REMATCH[2]}
+			[[ $k =~ $knob ]] && continue
 			[ -n "${kv[$k]+x}" ] || order+=("$k")
 			kv[$k]=$v
 		done <"$dir/env"
+	fi
+	if [ -n "$reset" ]; then
+		# Keep only the generated secrets (no environment gave them); the
+		# default URLs and paths are written afresh below.
+		local keep=()
+		for k in "${order[@]}"; do
+			if [[ $generated == *" $k "* && -z ${given[$k]+x} ]]; then keep+=("$k"); else unset "kv[$k]"; fi
+		done
+		order=("${keep[@]}")
+		given=()
 	fi
 	set_default() { if [ -z "${kv[$1]+x}" ]; then order+=("$1"); kv[$1]=$2; fi; }
 	set_default ADMIN_TOKEN "$(secret)"
 	set_default CRON_SECRET "$(secret)"
 	set_default INTELLIWATT_WEBHOOK_SECRET "$(secret)"
 	set_default IW_SESSION_SECRET "$(secret)"
-	set_default DATABASE_URL "postgresql://postgres@/${prefix}_master_${IW_DB_SUFFIX:-dev}?host=$pghost"
-	set_default USAGE_DATABASE_URL "postgresql://postgres@/${prefix}_usage_${IW_DB_SUFFIX:-dev}?host=$pghost"
-	# The DB explorer's read-only role (iw-migrate explorer-role), trust auth locally.
-	set_default EXPLORER_DATABASE_URL "postgresql://iw_explorer@/${prefix}_master_${IW_DB_SUFFIX:-dev}?host=$pghost"
-	set_default EXPLORER_USAGE_DATABASE_URL "postgresql://iw_explorer@/${prefix}_usage_${IW_DB_SUFFIX:-dev}?host=$pghost"
+	for k in DATABASE_URL USAGE_DATABASE_URL EXPLORER_DATABASE_URL EXPLORER_USAGE_DATABASE_URL; do
+		set_default "$k" "${def[$k]}"
+	done
 	# Through pgbouncer or straight to the local cluster, as this start asks.
 	for k in DATABASE_URL USAGE_DATABASE_URL; do
 		if [ -n "${PGB_HOST:-}" ] && [[ ${kv[$k]} == *"?host=$pghost" ]]; then
@@ -158,17 +189,40 @@ write_env() {
 		elif [ -z "${PGB_HOST:-}" ] && [[ ${kv[$k]} == *"&port=$PGB_PORT" ]]; then
 			kv[$k]="${kv[$k]%\?host=*}?host=$pghost"
 		fi
+		[ -n "${PGB_HOST:-}" ] && def[$k]="${def[$k]%\?host=*}?host=$PGB_HOST&port=$PGB_PORT"
 	done
-	set_default STORAGE_DIR "$dir/storage"
+	set_default STORAGE_DIR "${def[STORAGE_DIR]}"
 	while IFS='=' read -r k v; do
 		[[ $k =~ $SETTING_RE ]] || continue
+		[[ $k =~ $knob ]] && continue
 		[ -n "${kv[$k]+x}" ] || order+=("$k")
 		kv[$k]=${!k}
+		given[$k]=1 now[$k]=1
 	done < <(env)
+	# What differs from the generated defaults: names only, secrets never shown.
+	local differ=() kept=()
+	for k in "${order[@]}"; do
+		if [ -n "${def[$k]+x}" ]; then
+			[ "${kv[$k]}" = "${def[$k]}" ] && continue
+		elif [[ $generated == *" $k "* ]]; then
+			[ -n "${given[$k]+x}" ] || continue
+		fi
+		differ+=("$k")
+		[ -n "${now[$k]+x}" ] || kept+=("$k")
+	done
 	umask 077
-	: >"$dir/env.tmp"
-	for k in "${order[@]}"; do printf '%s=%s\n' "$k" "${kv[$k]}" >>"$dir/env.tmp"; done
+	{
+		[ ${#differ[@]} -gt 0 ] && echo "$GIVEN_MARK ${differ[*]}"
+		for k in "${order[@]}"; do printf '%s=%s\n' "$k" "${kv[$k]}"; done
+	} >"$dir/env.tmp"
 	mv "$dir/env.tmp" "$dir/env"
+	[ -n "$reset" ] && echo "stack: settings reset to the generated defaults (secrets and data kept)"
+	if [ ${#differ[@]} -gt 0 ]; then
+		echo "stack: settings that differ from the generated defaults (values in $dir/env): ${differ[*]}"
+		[ ${#kept[@]} -gt 0 ] &&
+			echo "stack:   kept from an earlier start (not in this environment): ${kept[*]}; RESET=1 (IW_RESET=1) drops them"
+	fi
+	return 0
 }
 
 # Reads DIR/env into the array ENV_ARGS (KEY=value words for env -i).
@@ -329,7 +383,9 @@ run)
 	token=$(env_value "$VAR" ADMIN_TOKEN)
 	cat <<MSG
 iw-admin is running at http://127.0.0.1:$PORT (settings in var/env, logs in var/log, stop with: make stop)
+Settings given to make run persist in var/env (listed above by name); make run RESET=1 drops them.
 Try:
+  tools/iw health; tools/iw help
   curl -s http://127.0.0.1:$PORT/healthz
   curl -s -H "x-admin-token: \$(grep ^ADMIN_TOKEN= var/env | cut -d= -f2-)" http://127.0.0.1:$PORT/api/admin/ercot/cron/health
 MSG
