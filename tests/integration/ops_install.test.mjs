@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -47,7 +47,13 @@ test('make install puts every program, tool, migration and unit in place', () =>
     assert.ok(existsSync(path.join(UNITS, `iw-admin-${p}.socket`)), `${p}.socket`);
     assert.ok(existsSync(path.join(UNITS, `iw-admin-${p}.service`)), `${p}.service`);
   }
-  for (const t of ['iw-migrate', 'iw-workers', 'iw-call']) assert.ok(mode(`usr/lib/iw-admin/bin/${t}`) & 0o111, t);
+  for (const t of ['iw', 'iw-migrate', 'iw-workers', 'iw-call']) assert.ok(mode(`usr/lib/iw-admin/bin/${t}`) & 0o111, t);
+  // The operator's command: on PATH through a relative link, with its completion.
+  assert.equal(readlinkSync(path.join(DEST, 'usr/local/bin/iw')), '../../lib/iw-admin/bin/iw');
+  assert.equal(realpathSync(path.join(DEST, 'usr/local/bin/iw')), realpathSync(path.join(DEST, 'usr/lib/iw-admin/bin/iw')));
+  assert.match(read('usr/share/bash-completion/completions/iw'), /^complete -F _iw_admin iw$/m);
+  assert.match(read('usr/lib/iw-admin/bin/iw'), /^INSTALLED_ENV_FILE='\/etc\/default\/iw-admin'$/m);
+  assert.match(read('usr/lib/iw-admin/bin/iw'), /^INSTALLED_SHAREDIR='\/usr\/share\/iw-admin'$/m);
   assert.ok(mode('usr/lib/iw-admin/smt/fetch_and_post.sh') & 0o111);
   assert.ok(mode('usr/lib/iw-admin/smoke/smt_inline_post_test.sh') & 0o111);
   assert.ok(mode('usr/lib/iw-admin/smoke/test_webhook.sh') & 0o111);
@@ -209,6 +215,10 @@ launcher=$(cat /run/iw-admin/healthz.pid)
 echo "workers: $(pgrep -c -P "$launcher")"
 health=$(eval "$(unit_exec iw-admin-health.service)"); echo "probe rc=$? $health"
 cron=$(eval "$(unit_exec iw-admin-ercot-cron.service | sed 's#/api/admin/ercot/cron$#/api/admin/ercot/cron/health#')"); echo "cron rc=$? $cron"
+# The installed iw: settings from /etc/default/iw-admin, nginx's loopback listener.
+echo "iw-health: $("$DEST/usr/local/bin/iw" health) rc=$?"
+echo "iw-ercot: $("$DEST/usr/local/bin/iw" ercot health --json) rc=$?"
+"$DEST/usr/local/bin/iw" migrate --db usage status >/dev/null 2>&1; echo "iw-migrate rc=$?"
 echo "https: $(curl -sk -o /dev/null -w '%{http_code}' --resolve iw-admin.example.com:443:127.0.0.1 https://iw-admin.example.com/healthz)"
 echo "http: $(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: iw-admin.example.com' http://127.0.0.1/healthz)"
 echo "vercel-cron-public: $(curl -sk -o /dev/null -w '%{http_code}' --interface 127.0.0.2 -H 'x-vercel-cron: 1' --resolve iw-admin.example.com:443:127.0.0.1 https://iw-admin.example.com/api/admin/ercot/cron/health)"
@@ -231,6 +241,9 @@ echo "orphans: $(pgrep -c -f "^/usr/lib/iw-admin/fcgi/healthz\$" || true)"
   assert.match(out, /^workers: 2$/m, 'iw-workers runs IW_WORKERS=2 copies on the shared socket');
   assert.match(out, /^probe rc=0 iw-call: GET \/healthz -> 200 in [0-9.]+s: \{"ok":true,"db":"ok"\}/m, out);
   assert.match(out, /^cron rc=0 iw-call: GET \/api\/admin\/ercot\/cron\/health -> 200 /m, out);
+  assert.match(out, /^iw-health: healthy: database ok at http:\/\/127\.0\.0\.1:8080 rc=0$/m, out);
+  assert.match(out, /^iw-ercot: \{"ok":true,"missing":\[\],.* rc=0$/m, out);
+  assert.match(out, /^iw-migrate rc=0$/m, 'iw migrate finds the installed migrations (IW_MIGRATE_ROOT)');
   assert.match(out, /^https: 200$/m, out);
   assert.match(out, /^http: 308 https:\/\/iw-admin\.example\.com\/healthz$/m, out);
   assert.match(out, /^vercel-cron-public: 401$/m, 'x-vercel-cron from a non-loopback client is cleared');
