@@ -478,3 +478,43 @@ test('both app hosts\' timers at once: one ERCOT run and one SMT status run', { 
   const synced = await stack.sql('master', `SELECT count(*)::int AS n FROM "SmtAuthorization" WHERE "smtLastSyncAt" IS NOT NULL`);
   assert.equal(synced[0].n, 2);
 });
+
+test('make install for several hosts: TCP socket units with the allow-list, upstreams nginx accepts', async () => {
+  const dest = `/tmp/iw-mh-install-${process.pid}`;
+  rmSync(dest, { recursive: true, force: true });
+  const install = (env) => spawnSync(path.join(ROOT, 'tools/install.sh'), [dest, BUILD],
+    { env: { ...process.env, ...env }, encoding: 'utf8' });
+  try {
+    const refused = install({ IW_FCGI_LISTEN: '10.9.0.2' });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /IW_FCGI_LISTEN needs IW_NGINX_ADDRS/);
+    const r = install({ IW_HOSTS: '10.9.0.2,10.9.0.3', IW_FCGI_LISTEN: '10.9.0.2', IW_NGINX_ADDRS: '10.9.0.1' });
+    assert.equal(r.status, 0, r.stderr);
+    const unit = (f) => readFileSync(`${dest}/lib/systemd/system/${f}`, 'utf8');
+    assert.match(unit('iw-admin-ercot_cron.socket'), new RegExp(`^ListenStream=10\\.9\\.0\\.2:${PORTS.ercot_cron}$`, 'm'));
+    assert.match(unit('iw-admin-ercot_cron.service'), /^Environment=FCGI_WEB_SERVER_ADDRS=10\.9\.0\.1$/m);
+    const conf = `${dest}/etc/nginx/iw-admin`;
+    const up = readFileSync(`${conf}/iw-upstreams.conf`, 'utf8');
+    assert.match(up, new RegExp(`upstream iw_healthz \\{\\n    zone iw_healthz 64k;\\n    server 10\\.9\\.0\\.2:${PORTS.healthz} max_fails=1 fail_timeout=10s;\\n    server 10\\.9\\.0\\.3:${PORTS.healthz} `));
+    assert.doesNotMatch(up, /^\s*keepalive\s/m);
+    const ercot = readFileSync(`${conf}/routes.d/40-ercot.conf`, 'utf8');
+    assert.doesNotMatch(ercot, /unix:/);
+    assert.match(ercot, /fastcgi_pass iw_ercot_cron;\n\s+fastcgi_next_upstream off;/);
+    const health = readFileSync(`${conf}/routes.d/00-health.conf`, 'utf8');
+    assert.match(health, /fastcgi_pass iw_healthz;\n\s+fastcgi_next_upstream error timeout;/);
+    // Every writing route inherits `off` from iw-http.conf; only read-only locations retry.
+    const retrying = spawnSync('grep', ['-rl', 'fastcgi_next_upstream error', conf], { encoding: 'utf8' }).stdout.trim().split('\n').map((f) => path.relative(conf, f)).sort();
+    assert.deepEqual(retrying, ['iw-server.conf', 'routes.d/00-health.conf', 'routes.d/50-explorer.conf']);
+    assert.match(readFileSync(`${conf}/iw-http.conf`, 'utf8'), /^fastcgi_next_upstream off;$/m);
+    // nginx accepts the rendered configuration (the paths are rewritten under DESTDIR).
+    const main = `${dest}/nginx-test.conf`;
+    const fix = (f) => writeFileSync(f, readFileSync(f, 'utf8').replaceAll('/etc/nginx/iw-admin', conf));
+    for (const f of readdirSync(conf).filter((x) => x.endsWith('.conf'))) fix(`${conf}/${f}`);
+    for (const f of readdirSync(`${conf}/routes.d`)) fix(`${conf}/routes.d/${f}`);
+    writeFileSync(main, `pid ${dest}/nginx.pid; error_log stderr; events {} http { include ${conf}/iw-http.conf; server { listen 127.0.0.1:1; include ${conf}/iw-server.conf; } }\n`);
+    const t = spawnSync('nginx', ['-t', '-p', dest, '-c', main], { encoding: 'utf8' });
+    assert.equal(t.status, 0, t.stderr);
+  } finally {
+    rmSync(dest, { recursive: true, force: true });
+  }
+});
