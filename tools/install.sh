@@ -148,6 +148,11 @@ done
 for f in "$ROOT"/tools/systemd/*.service "$ROOT"/tools/systemd/*.timer; do
 	render "$f" >"$DESTDIR$UNITDIR/$(basename "$f")"
 done
+# An app host without nginx: its timers call the nginx host (IW_LOCAL_URL in
+# the settings file), where only CRON_SECRET, not x-vercel-cron, is honoured.
+if [ -n "${IW_FCGI_LISTEN:-}" ]; then
+	sed -i 's#iw-call --vercel-cron #iw-call --cron #' "$DESTDIR$UNITDIR/iw-admin-ercot-cron.service"
+fi
 wants+=(iw-admin-health.timer iw-admin-ercot-cron.timer iw-admin-smt-status.timer)
 {
 	echo "# Everything iw-admin runs on the web host: one socket per route program"

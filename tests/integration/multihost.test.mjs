@@ -493,6 +493,7 @@ test('make install for several hosts: TCP socket units with the allow-list, upst
     const unit = (f) => readFileSync(`${dest}/lib/systemd/system/${f}`, 'utf8');
     assert.match(unit('iw-admin-ercot_cron.socket'), new RegExp(`^ListenStream=10\\.9\\.0\\.2:${PORTS.ercot_cron}$`, 'm'));
     assert.match(unit('iw-admin-ercot_cron.service'), /^Environment=FCGI_WEB_SERVER_ADDRS=10\.9\.0\.1$/m);
+    assert.match(unit('iw-admin-ercot-cron.service'), /iw-call --cron --timeout 1800 GET \/api\/admin\/ercot\/cron$/m);
     const conf = `${dest}/etc/nginx/iw-admin`;
     const up = readFileSync(`${conf}/iw-upstreams.conf`, 'utf8');
     assert.match(up, new RegExp(`upstream iw_healthz \\{\\n    zone iw_healthz 64k;\\n    server 10\\.9\\.0\\.2:${PORTS.healthz} max_fails=1 fail_timeout=10s;\\n    server 10\\.9\\.0\\.3:${PORTS.healthz} `));
