@@ -231,14 +231,41 @@ async function request(method, route, { body, admin = false, headers = {} } = {}
   return { status: res.status, text, json };
 }
 
+// CPU ticks (user + system) of every process on this machine, by command name.
+function ticksByCommand() {
+  const out = {};
+  for (const pid of readdirSync('/proc').filter((f) => /^\d+$/.test(f))) {
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      out[`${pid}:${comm}`] = Number(f[11]) + Number(f[12]);
+    } catch { /* exited */ }
+  }
+  return out;
+}
+
+// Where the CPU went between two ticksByCommand() samples: top commands, % of all.
+function cpuSplit(a, b, total) {
+  const by = {};
+  for (const [k, v] of Object.entries(b)) {
+    const comm = k.slice(k.indexOf(':') + 1);
+    by[comm] = (by[comm] || 0) + v - (a[k] || 0);
+  }
+  return Object.entries(by).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]).slice(0, 8)
+    .map(([c, v]) => `${c} ${Math.round((v / total) * 100)}%`).join(', ');
+}
+
 // wrk for SECS on ROUTE; also the share of CPU time this machine was busy.
 async function wrk(route, secs, headers = []) {
   const stat = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
   const s0 = stat();
+  const p0 = ticksByCommand();
   const args = ['-t2', '-c16', `-d${secs}s`, '--latency'];
   for (const h of headers) args.push('-H', h);
   const { stdout } = await run('wrk', [...args, BASE + route]);
   const s1 = stat();
+  const p1 = ticksByCommand();
   const d = s1.map((v, i) => v - s0[i]);
   const total = d.reduce((a, b) => a + b, 0);
   const idle = d[3] + d[4];
@@ -249,6 +276,7 @@ async function wrk(route, secs, headers = []) {
     non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
     socketErrors: sock ? sock.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0,
     p99: /99%\s+(\S+)/.exec(stdout)?.[1], busy: Math.round((1 - idle / total) * 100), stdout,
+    split: cpuSplit(p0, p1, total),
   };
 }
 
@@ -366,7 +394,9 @@ test('throughput: two app hosts against one (GET /healthz, both databases)', { s
   const line = `GET /healthz wrk -t2 -c16 ${BENCH_S}s: two hosts ${two.rps} req/s p99 ${two.p99} (CPU ${two.busy}% busy); `
     + `one host ${one.rps} req/s p99 ${one.p99} (CPU ${one.busy}% busy); ratio ${(two.rps / one.rps).toFixed(2)}`;
   t.diagnostic(line);
-  writeFileSync(`${dir}/throughput.txt`, `${line}\n`);
+  t.diagnostic(`CPU by command, two hosts: ${two.split}`);
+  t.diagnostic(`CPU by command, one host: ${one.split}`);
+  writeFileSync(`${dir}/throughput.txt`, `${line}\ntwo: ${two.split}\none: ${one.split}\n`);
   await new Promise((r) => setTimeout(r, 2100)); // b's fail_timeout passes
 });
 
