@@ -336,8 +336,11 @@ async function teardown() {
     await stopPrograms('b');
   }
   if (pgbDir && existsSync(`${pgbDir}/pgbouncer.pid`)) {
-    try { process.kill(Number(readFileSync(`${pgbDir}/pgbouncer.pid`, 'utf8')), 'SIGINT'); } catch { /* gone */ }
+    const pid = Number(readFileSync(`${pgbDir}/pgbouncer.pid`, 'utf8'));
+    try { process.kill(pid, 'SIGINT'); } catch { /* gone */ }
+    for (let i = 0; i < 30 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
   }
+  if (pgbDir) rmSync(pgbDir, { recursive: true, force: true });
   for (const s of forwarders.splice(0)) s.close();
   removeNetwork();
 }
