@@ -16,6 +16,7 @@
 #include "config.h"
 #include "db.h"
 #include "http.h"
+#include "listen_guard.h"
 
 #define IW_REQUEST_ID_MAX 64
 
@@ -542,7 +543,8 @@ int iw_serve(const struct iw_route *route)
 		rc = 1;
 		goto out;
 	}
-	if (FCGX_InitRequest(&fcgi, 0, 0) != 0) {
+	/* fd 0: the listening socket from systemd or spawn-fcgi (unix or TCP). */
+	if (iw_listen_check(0) != 0 || FCGX_InitRequest(&fcgi, 0, 0) != 0) {
 		rc = 1;
 		goto out;
 	}

@@ -21,6 +21,7 @@
 #include "explorer_page.h"
 #include "explorer_query.h"
 #include "explorer_render.h"
+#include "explorer_replica.h"
 #include "explorer_sqlguard.h"
 #include "serve.h"
 
@@ -59,6 +60,7 @@ struct view {
 struct nav {
 	struct iw_table_info *tables[IW_DB__MAX];
 	int n[IW_DB__MAX]; /* -1: that database is unavailable */
+	char replica[IW_DB__MAX][64]; /* "replica, 1.2 s behind", or "" */
 };
 
 /* --- answers ------------------------------------------------------------- */
@@ -233,12 +235,15 @@ static void load_nav(struct nav *nav)
 	for (int d = 0; d < IW_DB__MAX; d++) {
 		nav->tables[d] = NULL;
 		nav->n[d] = -1;
+		nav->replica[d][0] = '\0';
 		PGconn *conn = iw_query_begin((enum iw_db)d, NULL);
 		if (!conn)
 			continue;
 		nav->n[d] = iw_catalog_tables(conn, &nav->tables[d], err, sizeof err);
 		if (nav->n[d] < 0)
 			iw_logf("error", "listing the %s tables: %s", db_names[d], err);
+		else
+			iw_replica_note(conn, nav->replica[d], sizeof nav->replica[d]);
 		iw_query_end((enum iw_db)d);
 	}
 }
@@ -262,6 +267,8 @@ static void render_nav(struct iw_buf *b, const struct nav *nav, const struct vie
 	iw_buf_puts(b, "<nav>");
 	for (int d = 0; d < IW_DB__MAX; d++) {
 		iw_buf_printf(b, "<h2>%s</h2>", db_names[d]);
+		if (nav->replica[d][0]) /* our own text: digits and words */
+			iw_buf_printf(b, "<p class=\"muted replica\">%s</p>", nav->replica[d]);
 		if (nav->n[d] < 0) {
 			iw_buf_puts(b, "<p class=\"err\">unavailable</p>");
 			continue;

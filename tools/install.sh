@@ -19,6 +19,14 @@
 #   IW_RUNDIR   /run/iw-admin         the program sockets
 #   IW_SERVER_NAME (iw-admin.example.com), IW_LOCAL_PORT (8080), IW_USER (iw-admin),
 #   IW_NGINX_GROUP (www-data: nginx workers connect to the sockets)
+#
+# Several hosts (docs/scale.md):
+#   IW_HOSTS         on the nginx host: the app hosts' IPv4 addresses; nginx gets one
+#                    upstream block per route program (tools/nginx-upstreams.sh)
+#   IW_FCGI_LISTEN   on an app host: its IPv4 address; each program's socket unit
+#                    listens on IW_FCGI_LISTEN:<port> (tools/fcgi-ports), not a unix socket
+#   IW_NGINX_ADDRS   with IW_FCGI_LISTEN: the nginx hosts' IPv4 addresses, comma-separated
+#                    (FCGI_WEB_SERVER_ADDRS: the programs accept no other peer)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -118,6 +126,12 @@ for f in "$ROOT"/nginx/*.conf "$ROOT"/nginx/routes.d/*.conf; do
 	render "$f" >"$DESTDIR$CONFDIR/$rel"
 	chmod 0644 "$DESTDIR$CONFDIR/$rel"
 done
+rm -f "$DESTDIR$CONFDIR/iw-upstreams.conf"
+if [ -n "${IW_HOSTS:-}" ]; then
+	IW_HOSTS=$IW_HOSTS "$ROOT/tools/nginx-upstreams.sh" "$DESTDIR$CONFDIR" || die "IW_HOSTS: see above"
+	chmod 0644 "$DESTDIR$CONFDIR/iw-upstreams.conf"
+	say "nginx: route programs on $IW_HOSTS"
+fi
 render "$ROOT/nginx/site.conf.in" >"$DESTDIR$NGINXDIR/sites-available/iw-admin.conf"
 chmod 0644 "$DESTDIR$NGINXDIR/sites-available/iw-admin.conf"
 
@@ -131,14 +145,32 @@ for f in "$DESTDIR$UNITDIR"/iw-admin-*.socket; do
 	fi
 done
 wants=()
+if [ -n "${IW_FCGI_LISTEN:-}" ]; then
+	[[ $IW_FCGI_LISTEN =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "IW_FCGI_LISTEN: an IPv4 address"
+	[[ ${IW_NGINX_ADDRS:-} =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}(,[0-9]{1,3}(\.[0-9]{1,3}){3})*$ ]] ||
+		die "IW_FCGI_LISTEN needs IW_NGINX_ADDRS: the nginx hosts' IPv4 addresses, comma-separated"
+fi
 for p in $progs; do
 	render "$ROOT/tools/systemd/iw-admin-program.socket.in" "$p" >"$DESTDIR$UNITDIR/iw-admin-$p.socket"
 	render "$ROOT/tools/systemd/iw-admin-program.service.in" "$p" >"$DESTDIR$UNITDIR/iw-admin-$p.service"
+	if [ -n "${IW_FCGI_LISTEN:-}" ]; then
+		port=$(awk -v p="$p" '$1 == p { print $2; exit }' "$ROOT/tools/fcgi-ports")
+		[ -n "$port" ] || die "$p has no port in tools/fcgi-ports"
+		sed -i -e "s#^ListenStream=.*#ListenStream=$IW_FCGI_LISTEN:$port\nFreeBind=yes#" \
+			"$DESTDIR$UNITDIR/iw-admin-$p.socket"
+		sed -i -e "s#^EnvironmentFile=.*#&\nEnvironment=FCGI_WEB_SERVER_ADDRS=$IW_NGINX_ADDRS#" \
+			"$DESTDIR$UNITDIR/iw-admin-$p.service"
+	fi
 	wants+=("iw-admin-$p.socket")
 done
 for f in "$ROOT"/tools/systemd/*.service "$ROOT"/tools/systemd/*.timer; do
 	render "$f" >"$DESTDIR$UNITDIR/$(basename "$f")"
 done
+# An app host without nginx: its timers call the nginx host (IW_LOCAL_URL in
+# the settings file), where only CRON_SECRET, not x-vercel-cron, is honoured.
+if [ -n "${IW_FCGI_LISTEN:-}" ]; then
+	sed -i 's#iw-call --vercel-cron #iw-call --cron #' "$DESTDIR$UNITDIR/iw-admin-ercot-cron.service"
+fi
 wants+=(iw-admin-health.timer iw-admin-ercot-cron.timer iw-admin-smt-status.timer)
 {
 	echo "# Everything iw-admin runs on the web host: one socket per route program"
