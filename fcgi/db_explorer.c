@@ -12,17 +12,17 @@
 #include <strings.h>
 #include <time.h>
 
-#include "buf.h"
-#include "explorer_auth.h"
-#include "explorer_catalog.h"
-#include "explorer_conn.h"
-#include "explorer_form.h"
-#include "explorer_html.h"
-#include "explorer_page.h"
-#include "explorer_query.h"
-#include "explorer_render.h"
-#include "explorer_sqlguard.h"
-#include "serve.h"
+#include "core/buf.h"
+#include "explorer/auth.h"
+#include "explorer/catalog.h"
+#include "explorer/conn.h"
+#include "explorer/form.h"
+#include "explorer/html.h"
+#include "explorer/page.h"
+#include "explorer/query.h"
+#include "explorer/render.h"
+#include "explorer/sqlguard.h"
+#include "web/serve.h"
 
 #define PAGE_SIZE_DEFAULT 50
 #define PAGE_SIZE_MAX     500

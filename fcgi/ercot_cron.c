@@ -7,14 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
-#include "log.h"
-#include "ercot_api.h"
-#include "ercot_config.h"
-#include "ercot_ews.h"
-#include "ercot_ingest.h"
-#include "ercot_mis.h"
-#include "serve.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "ercot/api.h"
+#include "ercot/config.h"
+#include "ercot/ews.h"
+#include "ercot/ingest.h"
+#include "ercot/mis.h"
+#include "web/serve.h"
 
 #define TDSP_ARG_MAX 48
 

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "smt_admin.h"
-#include "serve.h"
-#include "validate.h"
+#include "io/db.h"
+#include "smt/admin.h"
+#include "web/serve.h"
+#include "core/validate.h"
 
 #define IW_TICKET_MAX 200
 #define IW_STATUS_OK  200

@@ -1,8 +1,8 @@
 /* POST /api/admin/smt/agreements/esiids {agreementNumber}: the ESIIDs SMT
  * lists for one agreement, as SMT gave them (data) and in SMT form (esiids). */
-#include "smt_proxy.h"
-#include "smt_records.h"
-#include "serve.h"
+#include "smt/proxy.h"
+#include "smt/records.h"
+#include "web/serve.h"
 
 static const struct iw_field fields[] = {
 	{ .name = "agreementNumber", .type = IW_T_AGREEMENT, .required = 1 },

@@ -2,8 +2,8 @@
  * statusReason?}: the CSP's agreements at SMT, each with its normalised
  * status. The filter goes to SMT and is applied again here, so a proxy that
  * ignores it still gives the operator what was asked for. */
-#include "smt_admin.h"
-#include "serve.h"
+#include "smt/admin.h"
+#include "web/serve.h"
 
 #include <string.h>
 

@@ -4,9 +4,9 @@
  * for the ESIID. Read-only. */
 #include <string.h>
 
-#include "smt_admin.h"
-#include "serve.h"
-#include "validate.h"
+#include "smt/admin.h"
+#include "web/serve.h"
+#include "core/validate.h"
 
 static const struct iw_field fields[] = {
 	{ .name = "esiid", .type = IW_T_ESIID, .required = 1 },

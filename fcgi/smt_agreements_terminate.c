@@ -2,9 +2,9 @@
  * retailCustomerEmail}: ends one agreement at SMT. Every attempt, failed or
  * not, leaves an SmtAdminAction row; local authorizations that carry the
  * agreement are marked EXPIRED. */
-#include "db.h"
-#include "smt_admin.h"
-#include "serve.h"
+#include "io/db.h"
+#include "smt/admin.h"
+#include "web/serve.h"
 
 #include <stdio.h>
 #include <stdlib.h>

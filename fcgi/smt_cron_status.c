@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "db.h"
-#include "smt_admin.h"
-#include "serve.h"
+#include "core/config.h"
+#include "io/db.h"
+#include "smt/admin.h"
+#include "web/serve.h"
 
 #define IW_CRON_LIMIT_DEFAULT   50
 #define IW_CRON_LIMIT_MAX       1000

@@ -11,11 +11,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "config.h"
-#include "http.h"
-#include "pg_limits.h"
-#include "serve.h"
-#include "smt_ingest.h"
+#include "core/config.h"
+#include "io/http.h"
+#include "io/db_raw.h"
+#include "web/serve.h"
+#include "smt/ingest.h"
 
 #define UPLOAD_CHUNK       (64 * 1024)
 #define QUERY_VALUE_MAX    512

@@ -4,9 +4,9 @@
  * depth and in any case; null when SMT gave none). */
 #include <string.h>
 
-#include "smt_proxy.h"
-#include "smt_records.h"
-#include "serve.h"
+#include "smt/proxy.h"
+#include "smt/records.h"
+#include "web/serve.h"
 
 #define IW_CORRELATION_MAX  128
 #define IW_SERVICE_TYPE_MAX 32

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "smt_admin.h"
-#include "serve.h"
+#include "smt/admin.h"
+#include "web/serve.h"
 
 #define IW_SERVICE_TYPE_MAX 32
 

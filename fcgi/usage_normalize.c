@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "pg_limits.h"
-#include "serve.h"
-#include "usage_normalize.h"
+#include "io/db.h"
+#include "io/db_raw.h"
+#include "web/serve.h"
+#include "usage/normalize.h"
 
 #define HOUSE_ID_MAX 128
 

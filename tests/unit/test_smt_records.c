@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smt_records.h"
+#include "smt/records.h"
 #include "unit.h"
 
 static void normalisation_table(void)

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <libpq-fe.h>
 
-#include "db.h"
+#include "io/db.h"
 
 #define MIG_NAME_MAX     255		/* migration_name VARCHAR(255) */
 #define MIG_SQL_MAX      (64u << 20)	/* largest migration.sql read */

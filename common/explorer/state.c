@@ -1,0 +1,108 @@
+#include "explorer/state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "io/db.h"
+
+#define WINDOW "interval '900 seconds'" /* IW_LOGIN_WINDOW_S */
+_Static_assert(IW_LOGIN_WINDOW_S == 900, "WINDOW must match IW_LOGIN_WINDOW_S");
+_Static_assert(IW_LOGIN_FAILURES_MAX == 5, "SQL_LIMITED's OFFSET must match");
+
+static const char SQL_SESSION_ADD[] =
+	"INSERT INTO \"ExplorerSession\" (id, \"expiresAt\") "
+	"VALUES ($1, now() + make_interval(secs => $2::int)) ON CONFLICT (id) DO NOTHING";
+static const char SQL_SESSION_ACTIVE[] =
+	"SELECT 1 FROM \"ExplorerSession\" WHERE id = $1 AND \"revokedAt\" IS NULL "
+	"AND \"expiresAt\" > now()";
+static const char SQL_SESSION_REVOKE[] =
+	"UPDATE \"ExplorerSession\" SET \"revokedAt\" = now() WHERE id = $1 AND \"revokedAt\" IS NULL";
+/* Sessions are kept a day past expiry, then go. */
+static const char SQL_SESSION_PRUNE[] =
+	"DELETE FROM \"ExplorerSession\" WHERE \"expiresAt\" < now() - interval '1 day'";
+
+/* Per address, across every worker and host; released at COMMIT/ROLLBACK. */
+static const char SQL_LOGIN_LOCK[] =
+	"SELECT pg_advisory_xact_lock(hashtextextended('iw-explorer-login ' || $1, 0))";
+static const char SQL_FAILURE_PRUNE[] =
+	"DELETE FROM \"ExplorerLoginFailure\" WHERE at <= now() - " WINDOW;
+/* The 5th newest failure inside the window decides: when it leaves the
+ * window, the address has 4 and may try again. */
+static const char SQL_LIMITED[] =
+	"SELECT greatest(1, ceil(extract(epoch FROM at + " WINDOW " - now())))::bigint "
+	"FROM \"ExplorerLoginFailure\" WHERE addr = $1 AND at > now() - " WINDOW " "
+	"ORDER BY at DESC OFFSET 4 LIMIT 1";
+static const char SQL_FAILURE_ADD[] =
+	"INSERT INTO \"ExplorerLoginFailure\" (addr) VALUES ($1)";
+static const char SQL_FAILURE_FORGET[] =
+	"DELETE FROM \"ExplorerLoginFailure\" WHERE addr = $1";
+
+int iw_xstate_session_add(struct iw_response *resp, const char *sid, long ttl)
+{
+	char secs[24];
+	const char *params[2] = { sid, secs };
+
+	snprintf(secs, sizeof secs, "%ld", ttl);
+	if (iw_db_run(IW_DB_MASTER, resp, SQL_SESSION_PRUNE, 0, NULL) != 0)
+		return -1;
+	return iw_db_run(IW_DB_MASTER, resp, SQL_SESSION_ADD, 2, params);
+}
+
+int iw_xstate_session_active(struct iw_response *resp, const char *sid)
+{
+	PGresult *res = iw_db_exec(IW_DB_MASTER, resp, SQL_SESSION_ACTIVE, 1, &sid);
+	int active;
+
+	if (!res)
+		return -1;
+	active = PQntuples(res) == 1;
+	PQclear(res);
+	return active;
+}
+
+int iw_xstate_session_revoke(struct iw_response *resp, const char *sid)
+{
+	return iw_db_run(IW_DB_MASTER, resp, SQL_SESSION_REVOKE, 1, &sid);
+}
+
+int iw_xstate_login_begin(struct iw_response *resp, const char *addr, long *retry_after)
+{
+	PGresult *res;
+
+	*retry_after = 0;
+	if (iw_db_begin(IW_DB_MASTER, resp) != 0)
+		return -1;
+	if (iw_db_run(IW_DB_MASTER, resp, SQL_LOGIN_LOCK, 1, &addr) != 0 ||
+	    iw_db_run(IW_DB_MASTER, resp, SQL_FAILURE_PRUNE, 0, NULL) != 0 ||
+	    !(res = iw_db_exec(IW_DB_MASTER, resp, SQL_LIMITED, 1, &addr))) {
+		iw_db_rollback(IW_DB_MASTER);
+		return -1;
+	}
+	if (PQntuples(res) == 1) {
+		*retry_after = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		/* The prune is kept: it is what bounds the table. */
+		if (iw_db_commit(IW_DB_MASTER, resp) != 0) {
+			iw_db_rollback(IW_DB_MASTER);
+			return -1;
+		}
+		return 1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+int iw_xstate_login_done(struct iw_response *resp, const char *addr, int ok)
+{
+	if (iw_db_run(IW_DB_MASTER, resp, ok ? SQL_FAILURE_FORGET : SQL_FAILURE_ADD, 1, &addr) != 0 ||
+	    iw_db_commit(IW_DB_MASTER, resp) != 0) {
+		iw_db_rollback(IW_DB_MASTER);
+		return -1;
+	}
+	return 0;
+}
+
+void iw_xstate_login_abort(void)
+{
+	iw_db_rollback(IW_DB_MASTER);
+}
