@@ -77,10 +77,10 @@ unit: all
 
 # Includes go one way between the layers of common/ (see docs/architecture.md).
 check-layers:
-	@tools/check-layers.sh --warn
+	@tools/check-layers.sh
 
 test:
-	@tools/check-layers.sh --warn
+	@tools/check-layers.sh
 	@IW_DEPS_TEST=1 tools/deps.sh
 	@$(MAKE) -s -j2 --no-print-directory all
 	@$(MAKE) -s -j2 --no-print-directory SAN=1 all

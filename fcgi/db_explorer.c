@@ -13,12 +13,12 @@
 #include <time.h>
 
 #include "core/buf.h"
-#include "explorer/auth.h"
+#include "web/xauth.h"
 #include "explorer/catalog.h"
 #include "explorer/conn.h"
-#include "explorer/form.h"
-#include "explorer/html.h"
-#include "explorer/page.h"
+#include "web/form.h"
+#include "core/html.h"
+#include "web/page.h"
 #include "explorer/query.h"
 #include "explorer/render.h"
 #include "explorer/sqlguard.h"
@@ -80,12 +80,13 @@ static int fail(struct iw_response *resp, enum format fmt, int status, const cha
 	return iw_page_fail(resp, fmt == FMT_HTML, status, code, message);
 }
 
-/* The error iw_query_begin set in RESP (JSON), as a page when FMT is HTML. */
+/* The error iw_query_begin left in resp->err (JSON), as a page when FMT is HTML. */
 static int fail_unavailable(struct iw_response *resp, enum format fmt)
 {
 	json_object *m = NULL;
 	char msg[512];
 
+	iw_fail(resp, &resp->err);
 	if (fmt != FMT_HTML)
 		return resp->status;
 	if (!resp->body || !json_object_object_get_ex(resp->body, "message", &m))
@@ -350,7 +351,7 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 	memset(&sel, 0, sizeof sel);
 	err[0] = '\0';
 	if (v->sql && v->sql[0]) {
-		if (!(conn = iw_query_begin(v->db, resp)))
+		if (!(conn = iw_query_begin(v->db, &resp->err)))
 			return fail_unavailable(resp, v->fmt);
 		ran = iw_query_select(conn, v->sql,
 				      v->fmt == FMT_HTML ? IW_RENDER_HTML_CHARS + 1 : IW_RENDER_EXPORT_CHARS,
@@ -643,7 +644,7 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 	struct iw_grid g = { 0 };
 
 	iw_log_str(req, "view", "table");
-	if (!(conn = iw_query_begin(v->db, resp)))
+	if (!(conn = iw_query_begin(v->db, &resp->err)))
 		return fail_unavailable(resp, v->fmt);
 	n = iw_catalog_columns(conn, v->table, &cols, err, sizeof err);
 	if (n < 0) {

@@ -55,10 +55,10 @@ struct cancel {
 static int load_authorizations(struct cancel *c, struct iw_response *resp)
 {
 	const char *params[1] = { c->smt };
-	PGresult *res = iw_db_exec(IW_DB_MASTER, resp, auth_sql, 1, params);
+	PGresult *res = iw_db_exec(IW_DB_MASTER, &resp->err, auth_sql, 1, params);
 
 	if (!res)
-		return resp->status;
+		return iw_fail(resp, &resp->err);
 	c->authorizations = PQntuples(res);
 	for (int i = 0; i < PQntuples(res) && !c->email[0]; i++) {
 		const char *e = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
@@ -117,7 +117,7 @@ static int terminate_one(struct cancel *c, const struct iw_smt_agreement *a,
 		return iw_error(resp, 500, "internal_error", "out of memory");
 	json_object_object_add(call, "agreementNumber", json_object_new_int64(a->number));
 	json_object_object_add(call, "retailCustomerEmail", json_object_new_string(c->email));
-	rc = iw_smt_call(IW_SMT_TERMINATE, call, &reply, resp);
+	rc = iw_failed(resp, iw_smt_call(IW_SMT_TERMINATE, call, &reply, &resp->err));
 	json_object_put(call);
 	if (!c->first_number)
 		c->first_number = a->number;
@@ -139,7 +139,7 @@ static int unsubscribe_one(struct cancel *c, const struct iw_smt_subscription *s
 	if (!call)
 		return iw_error(resp, 500, "internal_error", "out of memory");
 	json_object_object_add(call, "subscriptionNumber", subscription_value(s->number));
-	rc = iw_smt_call(IW_SMT_UNSUBSCRIBE, call, &reply, resp);
+	rc = iw_failed(resp, iw_smt_call(IW_SMT_UNSUBSCRIBE, call, &reply, &resp->err));
 	json_object_put(call);
 	c->status_code = reply.smt_status ? reply.smt_status : reply.http_status;
 	if (rc == 0)
@@ -183,11 +183,11 @@ static int cancel(struct iw_request *req, struct iw_response *resp)
 		rc = iw_error(resp, 500, "internal_error", "out of memory");
 		goto out;
 	}
-	if ((rc = iw_smt_configured(resp)) != 0 || (rc = load_authorizations(&c, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_smt_configured(&resp->err))) != 0 || (rc = load_authorizations(&c, resp)) != 0)
 		goto out;
 	called_smt = 1;
-	if ((rc = iw_smt_fetch_agreements(NULL, &areply, &list, resp)) != 0 ||
-	    (rc = iw_smt_fetch_subscriptions(&sreply, &subs, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_smt_fetch_agreements(NULL, &areply, &list, &resp->err))) != 0 ||
+	    (rc = iw_failed(resp, iw_smt_fetch_subscriptions(&sreply, &subs, &resp->err))) != 0)
 		goto fail;
 
 	for (size_t i = 0; i < list.n; i++) {
@@ -229,9 +229,9 @@ static int cancel(struct iw_request *req, struct iw_response *resp)
 
 	{
 		const char *params[2] = { c.smt, c.ticket };
-		PGresult *res = iw_db_exec(IW_DB_MASTER, resp, mark_sql, 2, params);
+		PGresult *res = iw_db_exec(IW_DB_MASTER, &resp->err, mark_sql, 2, params);
 		if (!res) {
-			rc = resp->status;
+			rc = iw_fail(resp, &resp->err);
 			goto fail;
 		}
 		marked = atoi(PQcmdTuples(res));
@@ -266,6 +266,8 @@ static int cancel(struct iw_request *req, struct iw_response *resp)
 	body = NULL;
 	goto out;
 fail:
+	if (resp->err.code != IW_ERR_NONE)
+		rc = iw_fail(resp, &resp->err);
 	/* Every cancel that reached SMT leaves a row, failed ones too. */
 	if (called_smt && (detail = json_object_new_object())) {
 		json_object *msg = NULL;

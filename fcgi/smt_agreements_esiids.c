@@ -20,7 +20,7 @@ static int esiids(struct iw_request *req, struct iw_response *resp)
 	if (!filter)
 		return iw_error(resp, 500, "internal_error", "out of memory");
 	json_object_object_add(filter, "agreementNumber", json_object_new_int64(number));
-	if ((rc = iw_smt_call(IW_SMT_ESIIDS, filter, &reply, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_smt_call(IW_SMT_ESIIDS, filter, &reply, &resp->err))) != 0)
 		goto out;
 	if (!(body = json_object_new_object()) || !(list = json_object_new_array()) ||
 	    iw_smt_collect_esiids(reply.payload, list) != 0) {

@@ -41,7 +41,7 @@ static int myagreements(struct iw_request *req, struct iw_response *resp)
 			json_object_object_add(sent, "agreementNumber", json_object_new_int64(number));
 		if (reason)
 			json_object_object_add(sent, "statusReason", json_object_new_string(reason));
-		rc = iw_smt_fetch_agreements(sent, &reply, &list, resp);
+		rc = iw_failed(resp, iw_smt_fetch_agreements(sent, &reply, &list, &resp->err));
 		json_object_put(sent);
 		if (rc != 0)
 			goto out;

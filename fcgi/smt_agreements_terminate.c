@@ -44,7 +44,7 @@ static int terminate(struct iw_request *req, struct iw_response *resp)
 	}
 	json_object_object_add(call, "agreementNumber", json_object_new_int64(number));
 	json_object_object_add(call, "retailCustomerEmail", json_object_new_string(email));
-	rc = iw_smt_call(IW_SMT_TERMINATE, call, &reply, resp);
+	rc = iw_failed(resp, iw_smt_call(IW_SMT_TERMINATE, call, &reply, &resp->err));
 
 	json_object_object_add(detail, "retailCustomerEmail", json_object_new_string(email));
 	json_object_object_add(detail, "httpStatus", json_object_new_int64(reply.http_status));
@@ -69,8 +69,8 @@ static int terminate(struct iw_request *req, struct iw_response *resp)
 	snprintf(text, sizeof text, "%lld", number);
 	{
 		const char *params[2] = { text, IW_TERMINATE_REASON };
-		if (!(res = iw_db_exec(IW_DB_MASTER, resp, mark_sql, 2, params))) {
-			rc = resp->status;
+		if (!(res = iw_db_exec(IW_DB_MASTER, &resp->err, mark_sql, 2, params))) {
+			rc = iw_fail(resp, &resp->err);
 			goto out;
 		}
 	}

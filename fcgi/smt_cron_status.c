@@ -185,17 +185,17 @@ static int cron_status(struct iw_request *req, struct iw_response *resp)
 	snprintf(cooldown_text, sizeof cooldown_text, "%lld",
 		 iw_env_int("SMT_STATUS_REFRESH_COOLDOWN_MS", IW_COOLDOWN_DEFAULT_MS, 0,
 			    IW_COOLDOWN_MAX_MS));
-	if ((rc = iw_smt_configured(resp)) != 0)
+	if ((rc = iw_failed(resp, iw_smt_configured(&resp->err))) != 0)
 		goto out;
-	if (iw_db_begin(IW_DB_MASTER, resp) != 0) {
-		rc = resp->status;
+	if (iw_db_begin(IW_DB_MASTER, &resp->err) != 0) {
+		rc = iw_fail(resp, &resp->err);
 		goto out;
 	}
 	{
 		const char *params[1] = { IW_CRON_LOCK_KEY };
 		int got;
-		if (!(res = iw_db_exec(IW_DB_MASTER, resp, lock_sql, 1, params))) {
-			rc = resp->status;
+		if (!(res = iw_db_exec(IW_DB_MASTER, &resp->err, lock_sql, 1, params))) {
+			rc = iw_fail(resp, &resp->err);
 			goto out;
 		}
 		got = PQgetvalue(res, 0, 0)[0] == 't';
@@ -210,8 +210,8 @@ static int cron_status(struct iw_request *req, struct iw_response *resp)
 	{
 		const char *params[3] = { limit_text, cooldown_text,
 					  scope && strcmp(scope, "ALL") == 0 ? "true" : "false" };
-		if (!(rows = iw_db_exec(IW_DB_MASTER, resp, rows_sql, 3, params))) {
-			rc = resp->status;
+		if (!(rows = iw_db_exec(IW_DB_MASTER, &resp->err, rows_sql, 3, params))) {
+			rc = iw_fail(resp, &resp->err);
 			goto out;
 		}
 	}
@@ -224,7 +224,7 @@ static int cron_status(struct iw_request *req, struct iw_response *resp)
 	}
 	if (pending) {
 		/* The whole CSP list once, not a call per row. */
-		if ((rc = iw_smt_fetch_agreements(NULL, &reply, &list, resp)) != 0) {
+		if ((rc = iw_failed(resp, iw_smt_fetch_agreements(NULL, &reply, &list, &resp->err))) != 0) {
 			r.failed = pending;
 			add_counts(resp->body, &r);
 			goto out;
@@ -246,14 +246,14 @@ static int cron_status(struct iw_request *req, struct iw_response *resp)
 		}
 		{
 			const char *params[4] = { r.ids.s, r.agreements.s, r.statuses.s, r.messages.s };
-			if (iw_db_run(IW_DB_MASTER, resp, update_sql, 4, params) != 0) {
-				rc = resp->status;
+			if (iw_db_run(IW_DB_MASTER, &resp->err, update_sql, 4, params) != 0) {
+				rc = iw_fail(resp, &resp->err);
 				goto out;
 			}
 		}
 	}
-	if (iw_db_commit(IW_DB_MASTER, resp) != 0) {
-		rc = resp->status;
+	if (iw_db_commit(IW_DB_MASTER, &resp->err) != 0) {
+		rc = iw_fail(resp, &resp->err);
 		goto out;
 	}
 	if (!(body = json_object_new_object())) {

@@ -132,7 +132,7 @@ static int pull_inline(struct iw_request *req, struct iw_response *resp)
 		rc = spool_error(resp, s, rc, err);
 		goto out;
 	}
-	if ((rc = iw_smt_ingest(&file, s, &body, resp)) == 0)
+	if ((rc = iw_failed(resp, iw_smt_ingest(&file, s, &body, &resp->err))) == 0)
 		rc = answer(req, resp, body);
 out:
 	iw_smt_spool_free(s);
@@ -232,7 +232,7 @@ static int pull_upload(struct iw_request *req, struct iw_response *resp)
 		rc = spool_error(resp, s, rc, err);
 		goto out;
 	}
-	if ((rc = iw_smt_ingest(&file, s, &body, resp)) == 0)
+	if ((rc = iw_failed(resp, iw_smt_ingest(&file, s, &body, &resp->err))) == 0)
 		rc = answer(req, resp, body);
 out:
 	free(chunk);
@@ -288,7 +288,8 @@ static int pull_trigger(struct iw_request *req, struct iw_response *resp, const 
 	call.timeout_ms = TRIGGER_TIMEOUT_MS;
 	call.max_reply = TRIGGER_REPLY_MAX;
 	if (iw_http_do(&call, &reply) != 0) {
-		rc = iw_http_fail(resp, &reply, "droplet webhook");
+		iw_http_fail(&resp->err, &reply, "droplet webhook");
+		rc = iw_fail(resp, &resp->err);
 		goto out;
 	}
 	parsed = reply.body && reply.len ? json_tokener_parse(reply.body) : NULL;

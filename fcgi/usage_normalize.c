@@ -42,10 +42,10 @@ static int house_esiids(const char *house, struct esiid_set *set, long long *ski
 			struct iw_response *resp)
 {
 	const char *params[1] = { house };
-	PGresult *r = iw_db_exec(IW_DB_MASTER, resp, SQL_HOUSE_ESIIDS, 1, params);
+	PGresult *r = iw_db_exec(IW_DB_MASTER, &resp->err, SQL_HOUSE_ESIIDS, 1, params);
 
 	if (!r)
-		return resp->status;
+		return iw_fail(resp, &resp->err);
 	*skipped = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		char id[IW_ESIID_MAX + 1];
@@ -123,7 +123,7 @@ static int normalize(struct iw_request *req, struct iw_response *resp)
 	}
 	f.esiids = set->ptrs;
 	f.nesiids = set->n;
-	if ((rc = iw_usage_normalize(&f, 0, &sum, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_usage_normalize(&f, 0, &sum, &resp->err))) != 0)
 		goto out;
 
 	body = json_object_new_object();

@@ -1,4 +1,5 @@
 #include "core/validate.h"
+#include "core/time.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -109,13 +110,6 @@ int64_t iw_days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-static int days_in_month(int y, int m)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 ? 28 + leap : days[m - 1];
-}
-
 static int digits(const char **p, int n, int *out)
 {
 	int v = 0;
@@ -173,7 +167,7 @@ int iw_timestamp_parse(const char *s, int64_t *ms)
 		return -1; /* a zone is required */
 	}
 	if (*p || y < 1900 || y > 2200 || mo < 1 || mo > 12 || d < 1 ||
-	    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
+	    d > iw_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
 		return -1;
 	*ms = ((iw_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
 		sec - sign * (oh * 3600 + om * 60)) * 1000) + frac;

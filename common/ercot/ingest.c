@@ -18,6 +18,8 @@
 #include "io/db.h"
 #include "core/log.h"
 #include "io/storage.h"
+#include "core/time.h"
+#include "core/codec.h"
 
 #define ERCOT_FILE_MAX      (8LL * 1024 * 1024 * 1024) /* refuse larger downloads */
 #define ERCOT_ZIP_CHUNK     (64u * 1024)
@@ -176,14 +178,6 @@ int iw_ercot_safe_filename(const char *name, char *out, size_t len)
 	return 0;
 }
 
-static int days_in_month(int y, int m)
-{
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return d[m - 1];
-}
-
 int iw_ercot_day_valid(const char *day)
 {
 	int y, m, d;
@@ -193,7 +187,7 @@ int iw_ercot_day_valid(const char *day)
 	y = atoi(day);
 	m = atoi(day + 5);
 	d = atoi(day + 8);
-	return y >= 2000 && y <= 2999 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
+	return y >= 2000 && y <= 2999 && m >= 1 && m <= 12 && d >= 1 && d <= iw_days_in_month(y, m);
 }
 
 static int num(const char *s, int n)
@@ -811,16 +805,6 @@ fail:
 	return -1;
 }
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* Opens the spooled download with libzip (its own FILE*): NULL with j->err. */
 static zip_t *open_zip(struct job *j)
 {
@@ -977,7 +961,7 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 		goto out;
 	}
 	EVP_DigestFinal_ex(j.md, digest, &dlen);
-	hex(digest, dlen, j.sha);
+	iw_hex_encode(digest, dlen, j.sha);
 	progress(&j, "download", 1);
 	/* Downloads take minutes: extend the run's lease before the load. */
 	if (fetcher->lock && iw_run_lock_renew(fetcher->lock) == 0) {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/config.h"
-#include "web/serve.h"
+#include "core/err.h"
 
 #define XCONN_CONNECT_TIMEOUT "5"
 
@@ -66,8 +66,8 @@ static int exec_ok(PGconn *conn, const char *sql)
 	return ok;
 }
 
-/* 0 when the session's role is least-privilege, else -1 with RESP set. */
-static int check_role(PGconn *conn, enum iw_db db, struct iw_response *resp)
+/* 0 when the session's role is least-privilege, else -1 with ERROR set. */
+static int check_role(PGconn *conn, enum iw_db db, struct iw_error *error)
 {
 	PGresult *res = PQexec(conn, SQL_PRIVILEGED);
 	int rc = -1;
@@ -75,16 +75,16 @@ static int check_role(PGconn *conn, enum iw_db db, struct iw_response *resp)
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		iw_logf("error", "%s: checking the role failed: %s", settings[db],
 			res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
-		if (resp)
-			iw_error(resp, 503, "database_unavailable", "the %s database is unavailable",
+		if (error)
+			iw_err_set(error, IW_ERR_DB_DOWN, "the %s database is unavailable",
 				 db == IW_DB_USAGE ? "usage" : "master");
 	} else if (strcmp(PQgetvalue(res, 0, 0), "f") != 0 || *PQgetvalue(res, 0, 1)) {
 		iw_logf("error", "%s connects as role %s, which is privileged (%s): the explorer "
 			"refuses it; run `iw-migrate explorer-role` and use that role",
 			settings[db], PQuser(conn), *PQgetvalue(res, 0, 1) ? PQgetvalue(res, 0, 1)
 									 : "a role attribute");
-		if (resp)
-			iw_error(resp, 503, "server_misconfigured", "%s names a privileged role; the "
+		if (error)
+			iw_err_set(error, IW_ERR_MISCONFIG, "%s names a privileged role; the "
 				 "explorer needs its read-only role (iw-migrate explorer-role)",
 				 settings[db]);
 	} else {
@@ -94,7 +94,7 @@ static int check_role(PGconn *conn, enum iw_db db, struct iw_response *resp)
 	return rc;
 }
 
-static PGconn *connect_db(enum iw_db db, struct iw_response *resp)
+static PGconn *connect_db(enum iw_db db, struct iw_error *error)
 {
 	const char *url = iw_env(settings[db]);
 	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
@@ -103,14 +103,14 @@ static PGconn *connect_db(enum iw_db db, struct iw_response *resp)
 
 	if (!url) {
 		iw_logf("error", "%s is not set", settings[db]);
-		if (resp)
-			iw_error(resp, 503, "server_misconfigured", "%s is not set: the explorer reads "
+		if (error)
+			iw_err_set(error, IW_ERR_MISCONFIG, "%s is not set: the explorer reads "
 				 "through its own read-only role, never DATABASE_URL", settings[db]);
 		return NULL;
 	}
 	if (!(vals[0] = iw_db_conninfo(url))) {
-		if (resp)
-			iw_error(resp, 500, "internal_error", "out of memory");
+		if (error)
+			iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
 		return NULL;
 	}
 	conn = PQconnectdbParams(keys, vals, 1);
@@ -118,20 +118,20 @@ static PGconn *connect_db(enum iw_db db, struct iw_response *resp)
 	if (!conn || PQstatus(conn) != CONNECTION_OK) {
 		const char *why = conn ? PQerrorMessage(conn) : "out of memory";
 		iw_logf("error", "database %s unavailable: %s", settings[db], iw_db_hint(why));
-		if (resp)
-			iw_error(resp, 503, "database_unavailable", "the %s database is unavailable: %s",
+		if (error)
+			iw_err_set(error, IW_ERR_DB_DOWN, "the %s database is unavailable: %s",
 				 db == IW_DB_USAGE ? "usage" : "master", iw_db_hint(why));
 		PQfinish(conn);
 		return NULL;
 	}
-	if (check_role(conn, db, resp) != 0) {
+	if (check_role(conn, db, error) != 0) {
 		PQfinish(conn);
 		return NULL;
 	}
 	return conn;
 }
 
-PGconn *iw_xconn_begin(enum iw_db db, struct iw_response *resp)
+PGconn *iw_xconn_begin(enum iw_db db, struct iw_error *error)
 {
 	if (db >= IW_DB__MAX)
 		return NULL;
@@ -139,7 +139,7 @@ PGconn *iw_xconn_begin(enum iw_db db, struct iw_response *resp)
 		if (conns[db] && (PQstatus(conns[db]) != CONNECTION_OK ||
 				  PQtransactionStatus(conns[db]) != PQTRANS_IDLE))
 			drop(db);
-		if (!conns[db] && !(conns[db] = connect_db(db, resp)))
+		if (!conns[db] && !(conns[db] = connect_db(db, error)))
 			return NULL;
 		if (exec_ok(conns[db], SQL_BEGIN))
 			return conns[db];
@@ -147,8 +147,8 @@ PGconn *iw_xconn_begin(enum iw_db db, struct iw_response *resp)
 		iw_logf("warn", "%s: BEGIN failed: %s", settings[db], PQerrorMessage(conns[db]));
 		drop(db);
 	}
-	if (resp)
-		iw_error(resp, 503, "database_unavailable", "the %s database is unavailable",
+	if (error)
+		iw_err_set(error, IW_ERR_DB_DOWN, "the %s database is unavailable",
 			 db == IW_DB_USAGE ? "usage" : "master");
 	return NULL;
 }

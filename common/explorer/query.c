@@ -7,11 +7,11 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "explorer/sqlguard.h"
-#include "web/serve.h"
+#include "core/err.h"
 
-PGconn *iw_query_begin(enum iw_db db, struct iw_response *resp)
+PGconn *iw_query_begin(enum iw_db db, struct iw_error *error)
 {
-	return iw_xconn_begin(db, resp);
+	return iw_xconn_begin(db, error);
 }
 
 void iw_query_end(enum iw_db db)

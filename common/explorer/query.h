@@ -20,12 +20,12 @@
 #define IW_QUERY_COLS_MAX  200   /* columns the SELECT box accepts */
 #define IW_SQLSTATE_CANCELED "57014"
 
-struct iw_response;
+struct iw_error;
 
 /* Opens the read-only transaction on DB's explorer connection. NULL with
- * RESP (may be NULL) set (503 / 500) when the database cannot be reached or
+ * ERROR (may be NULL) set when the database cannot be reached or
  * its setting is missing. */
-PGconn *iw_query_begin(enum iw_db db, struct iw_response *resp);
+PGconn *iw_query_begin(enum iw_db db, struct iw_error *error);
 /* Ends it: nothing an explorer statement did is kept (iw_xconn_end). */
 void iw_query_end(enum iw_db db);
 /* Characters each of NCOLS cells may carry so that one row stays within

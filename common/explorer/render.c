@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "explorer/csv.h"
-#include "explorer/html.h"
+#include "core/csvout.h"
+#include "core/html.h"
 
 /* Byte length of the first MAX characters of the UTF-8 string S (LEN bytes);
  * *CUT says whether S is longer. */

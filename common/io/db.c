@@ -7,7 +7,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
-#include "web/serve.h"
+#include "core/err.h"
 
 #define IW_DB_CONNECT_TIMEOUT "5"
 
@@ -152,15 +152,15 @@ const char *iw_db_hint(const char *err)
 	return "check the URL and that the server is up";
 }
 
-static void set_unavailable(struct iw_response *resp, enum iw_db db, const char *why)
+static void set_unavailable(struct iw_error *error, enum iw_db db, const char *why)
 {
 	iw_logf("error", "database %s unavailable: %s", iw_db_setting(db), iw_db_hint(why));
-	if (resp)
-		iw_error(resp, 503, "database_unavailable", "the %s database is unavailable: %s",
+	if (error)
+		iw_err_set(error, IW_ERR_DB_DOWN, "the %s database is unavailable: %s",
 			 db == IW_DB_USAGE ? "usage" : "master", iw_db_hint(why));
 }
 
-static PGconn *connect_db(enum iw_db db, struct iw_response *resp)
+static PGconn *connect_db(enum iw_db db, struct iw_error *error)
 {
 	const char *url = iw_env(iw_db_setting(db));
 	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
@@ -169,26 +169,26 @@ static PGconn *connect_db(enum iw_db db, struct iw_response *resp)
 
 	if (!url) {
 		iw_logf("error", "%s is not set", iw_db_setting(db));
-		if (resp)
-			iw_error(resp, 503, "server_misconfigured", "%s is not set", iw_db_setting(db));
+		if (error)
+			iw_err_set(error, IW_ERR_MISCONFIG, "%s is not set", iw_db_setting(db));
 		return NULL;
 	}
 	if (!(vals[0] = iw_db_conninfo(url))) {
-		if (resp)
-			iw_error(resp, 500, "internal_error", "out of memory");
+		if (error)
+			iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
 		return NULL;
 	}
 	conn = PQconnectdbParams(keys, vals, 1);
 	free((char *)vals[0]);
 	if (!conn || PQstatus(conn) != CONNECTION_OK) {
-		set_unavailable(resp, db, conn ? PQerrorMessage(conn) : "out of memory");
+		set_unavailable(error, db, conn ? PQerrorMessage(conn) : "out of memory");
 		PQfinish(conn);
 		return NULL;
 	}
 	return conn;
 }
 
-PGconn *iw_db_conn(enum iw_db db, struct iw_response *resp)
+PGconn *iw_db_conn(enum iw_db db, struct iw_error *error)
 {
 	if (db >= IW_DB__MAX)
 		return NULL;
@@ -197,13 +197,13 @@ PGconn *iw_db_conn(enum iw_db db, struct iw_response *resp)
 		conns[db] = NULL;
 	}
 	if (!conns[db])
-		conns[db] = connect_db(db, resp);
+		conns[db] = connect_db(db, error);
 	return conns[db];
 }
 
 /* The 409/503 answers for a statement the server cancelled: a lock not
  * granted within lock_timeout, or a statement past statement_timeout. */
-static int cancelled(const PGresult *res, struct iw_response *resp)
+static int cancelled(const PGresult *res, struct iw_error *error)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *context = PQresultErrorField(res, PG_DIAG_CONTEXT);
@@ -220,20 +220,18 @@ static int cancelled(const PGresult *res, struct iw_response *resp)
 				 (int)strcspn(rel, "\"\n"), rel);
 		}
 		iw_logf("warn", "lock not granted within %ld ms: %s", lock_timeout_ms, what);
-		if (resp) {
-			char secs[24];
-			iw_error(resp, 409, "busy",
-				 "another request holds %s; waited %ld ms, retry later", what,
-				 lock_timeout_ms);
-			snprintf(secs, sizeof secs, "%ld", lock_timeout_ms / 1000 + 1);
-			iw_header(resp, "Retry-After", secs);
+		if (error) {
+			iw_err_set(error, IW_ERR_BUSY,
+				   "another request holds %s; waited %ld ms, retry later", what,
+				   lock_timeout_ms);
+			error->retry_after_s = lock_timeout_ms / 1000 + 1;
 		}
 		return 1;
 	}
 	if (strcmp(state, "57014") == 0) { /* query_canceled: statement_timeout */
 		iw_logf("error", "statement cancelled after %ld ms", statement_timeout_ms);
-		if (resp)
-			iw_error(resp, 504, "upstream_timeout",
+		if (error)
+			iw_err_set(error, IW_ERR_TIMEOUT,
 				 "a database statement ran past this route's %ld ms statement_timeout",
 				 statement_timeout_ms);
 		return 1;
@@ -329,11 +327,11 @@ static PGresult *exec_bounded(PGconn *conn, const char *sql, int nparams,
 	return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 }
 
-PGresult *iw_db_exec(enum iw_db db, struct iw_response *resp, const char *sql,
+PGresult *iw_db_exec(enum iw_db db, struct iw_error *error, const char *sql,
 		     int nparams, const char *const *params)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		PGconn *conn = iw_db_conn(db, resp);
+		PGconn *conn = iw_db_conn(db, error);
 		PGTransactionStatusType before;
 		PGresult *res;
 		ExecStatusType st;
@@ -353,42 +351,42 @@ PGresult *iw_db_exec(enum iw_db db, struct iw_response *resp, const char *sql,
 			/* Retry only a statement that ran outside a transaction. */
 			if (before == PQTRANS_IDLE && attempt == 0)
 				continue;
-			set_unavailable(resp, db, "server closed the connection unexpectedly");
+			set_unavailable(error, db, "server closed the connection unexpectedly");
 			return NULL;
 		}
-		if (res && cancelled(res, resp)) {
+		if (res && cancelled(res, error)) {
 			PQclear(res);
 			return NULL;
 		}
 		iw_logf("error", "SQL error (%s): %s", PQresultErrorField(res, PG_DIAG_SQLSTATE)
 			? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "?",
 			res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
-		if (resp)
-			iw_error(resp, 500, "internal_error", "a database statement failed");
+		if (error)
+			iw_err_set(error, IW_ERR_INTERNAL, "a database statement failed");
 		PQclear(res);
 		return NULL;
 	}
 	return NULL;
 }
 
-int iw_db_run(enum iw_db db, struct iw_response *resp, const char *sql,
+int iw_db_run(enum iw_db db, struct iw_error *error, const char *sql,
 	      int nparams, const char *const *params)
 {
-	PGresult *res = iw_db_exec(db, resp, sql, nparams, params);
+	PGresult *res = iw_db_exec(db, error, sql, nparams, params);
 	if (!res)
 		return -1;
 	PQclear(res);
 	return 0;
 }
 
-int iw_db_begin(enum iw_db db, struct iw_response *resp)
+int iw_db_begin(enum iw_db db, struct iw_error *error)
 {
-	return iw_db_run(db, resp, "BEGIN", 0, NULL);
+	return iw_db_run(db, error, "BEGIN", 0, NULL);
 }
 
-int iw_db_commit(enum iw_db db, struct iw_response *resp)
+int iw_db_commit(enum iw_db db, struct iw_error *error)
 {
-	return iw_db_run(db, resp, "COMMIT", 0, NULL);
+	return iw_db_run(db, error, "COMMIT", 0, NULL);
 }
 
 void iw_db_rollback(enum iw_db db)

@@ -5,34 +5,35 @@
 
 #include <libpq-fe.h>
 
-struct iw_response;
+struct iw_error;
 
 enum iw_db { IW_DB_MASTER, IW_DB_USAGE, IW_DB__MAX };
 
 /* Bounds for the current request's database work, in ms (0: none): each
  * transaction this module opens or runs a statement in gets SET LOCAL
  * lock_timeout / statement_timeout. A lock not granted in time makes
- * iw_db_exec answer 409 busy with Retry-After; a statement past its limit,
- * 504 upstream_timeout. Set by the accept loop from the route. */
+ * iw_db_exec fail with IW_ERR_BUSY (and a Retry-After); a statement past
+ * its limit, IW_ERR_TIMEOUT. Set by the accept loop from the route. */
 void iw_db_set_timeouts(long lock_ms, long statement_ms);
 long iw_db_lock_timeout_ms(void);
 long iw_db_statement_timeout_ms(void);
-/* The connection to DB, connecting or resetting it when needed. NULL with a
- * 503 (database_unavailable / server_misconfigured) set in RESP (may be NULL). */
-PGconn *iw_db_conn(enum iw_db db, struct iw_response *resp);
+/* The connection to DB, connecting or resetting it when needed. NULL with
+ * IW_ERR_DB_DOWN or IW_ERR_MISCONFIG set in ERROR (may be NULL). */
+PGconn *iw_db_conn(enum iw_db db, struct iw_error *error);
 /* PQexecParams with text parameters. Returns a result whose status is
- * TUPLES_OK or COMMAND_OK (caller PQclear()s it), or NULL with RESP set:
- * 503 when the database is unreachable, 500 internal_error otherwise.
+ * TUPLES_OK or COMMAND_OK (caller PQclear()s it), or NULL with ERROR set:
+ * IW_ERR_DB_DOWN when the database is unreachable, IW_ERR_BUSY or
+ * IW_ERR_TIMEOUT when the server cancelled it, IW_ERR_INTERNAL otherwise.
  * A statement that fails because the connection dropped while no
  * transaction was open is retried once on a fresh connection. */
-PGresult *iw_db_exec(enum iw_db db, struct iw_response *resp, const char *sql,
+PGresult *iw_db_exec(enum iw_db db, struct iw_error *error, const char *sql,
 		     int nparams, const char *const *params);
 /* As iw_db_exec, for statements whose result is not needed: 0 or -1. */
-int iw_db_run(enum iw_db db, struct iw_response *resp, const char *sql,
+int iw_db_run(enum iw_db db, struct iw_error *error, const char *sql,
 	      int nparams, const char *const *params);
-/* BEGIN / COMMIT / ROLLBACK helpers: 0 or -1 (RESP set). */
-int iw_db_begin(enum iw_db db, struct iw_response *resp);
-int iw_db_commit(enum iw_db db, struct iw_response *resp);
+/* BEGIN / COMMIT / ROLLBACK helpers: 0 or -1 (ERROR set). */
+int iw_db_begin(enum iw_db db, struct iw_error *error);
+int iw_db_commit(enum iw_db db, struct iw_error *error);
 void iw_db_rollback(enum iw_db db);
 /* Rolls back any transaction a request left open (called by the loop). */
 void iw_db_request_done(void);

@@ -8,10 +8,7 @@
 #include "core/config.h"
 #include "io/db.h"
 #include "core/log.h"
-#include "web/serve.h"
-#include "usage/normalize.h"
-
-#define LOCK_NAME_MAX 96
+#include "core/err.h"
 
 long iw_pg_lock_timeout_ms(void)
 {
@@ -48,23 +45,25 @@ int iw_pg_tx_limits(PGconn *conn, char *err, size_t errlen)
 	return rc;
 }
 
-int iw_pg_limit_error(struct iw_response *resp, const char *sqlstate, const char *lock)
+int iw_pg_limit_error(struct iw_error *error, const char *sqlstate, const char *lock)
 {
 	if (sqlstate && strcmp(sqlstate, IW_SQLSTATE_LOCK_TIMEOUT) == 0) {
-		iw_header(resp, "Retry-After", IW_PG_RETRY_AFTER_S);
-		return iw_error(resp, 409, "busy",
-				"lock %s is held by another request (waited %ld ms); retry later",
-				lock ? lock : "on the rows", iw_pg_lock_timeout_ms());
+		iw_err_set(error, IW_ERR_BUSY,
+			   "lock %s is held by another request (waited %ld ms); retry later",
+			   lock ? lock : "on the rows", iw_pg_lock_timeout_ms());
+		if (error)
+			error->retry_after_s = IW_PG_RETRY_AFTER_S;
+		return IW_ERR_BUSY;
 	}
 	if (sqlstate && strcmp(sqlstate, IW_SQLSTATE_CANCELED) == 0)
-		return iw_error(resp, 504, "upstream_timeout",
+		return iw_err_set(error, IW_ERR_TIMEOUT,
 				"a database statement ran past the route's %ld ms statement_timeout",
 				iw_pg_statement_timeout_ms());
 	return 0;
 }
 
 PGresult *iw_pg_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
-		     const char *lock, struct iw_response *resp)
+		     const char *lock, struct iw_error *error)
 {
 	PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
@@ -74,37 +73,12 @@ PGresult *iw_pg_exec(PGconn *conn, const char *sql, int nparams, const char *con
 		return r;
 	iw_pg_sqlstate(r, state);
 	if (PQstatus(conn) != CONNECTION_OK)
-		iw_error(resp, 503, "database_unavailable", "a database connection was lost");
-	else if (!iw_pg_limit_error(resp, state, lock)) {
+		iw_err_set(error, IW_ERR_DB_DOWN, "a database connection was lost");
+	else if (!iw_pg_limit_error(error, state, lock)) {
 		iw_logf("error", "SQL error (%s): %s", state,
 			r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
-		iw_error(resp, 500, "internal_error", "a database statement failed");
+		iw_err_set(error, IW_ERR_INTERNAL, "a database statement failed");
 	}
 	PQclear(r);
 	return NULL;
-}
-
-int iw_pg_lock_esiids(PGconn *conn, const char *list, struct iw_response *resp)
-{
-	const char *params[1] = { list };
-	PGresult *r = PQexecParams(conn, IW_USAGE_SQL_LOCK_ESIIDS, 1, NULL, params, NULL, NULL, 0);
-	char state[6], lock[LOCK_NAME_MAX];
-	size_t first = strcspn(list, ",");
-	int rc = 0;
-
-	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-		PQclear(r);
-		return 0;
-	}
-	iw_pg_sqlstate(r, state);
-	snprintf(lock, sizeof lock, "iw.SmtInterval:%.*s%s", (int)first, list,
-		 list[first] ? " (or another ESIID of the file)" : "");
-	if (!(rc = iw_pg_limit_error(resp, state, lock))) {
-		iw_logf("error", "ESIID lock failed (%s): %s", state, PQresultErrorMessage(r));
-		rc = PQstatus(conn) == CONNECTION_OK
-			     ? iw_error(resp, 500, "internal_error", "taking the ESIID lock failed")
-			     : iw_error(resp, 503, "database_unavailable", "the master database is unavailable");
-	}
-	PQclear(r);
-	return rc;
 }

@@ -19,9 +19,9 @@
 
 #include <libpq-fe.h>
 
-struct iw_response;
+struct iw_error;
 
-#define IW_PG_RETRY_AFTER_S        "5"
+#define IW_PG_RETRY_AFTER_S        5
 #define IW_SQLSTATE_LOCK_TIMEOUT   "55P03"  /* lock_not_available */
 #define IW_SQLSTATE_CANCELED       "57014"  /* query_canceled: statement_timeout */
 
@@ -35,18 +35,15 @@ int iw_pg_tx_limits(PGconn *conn, char *err, size_t errlen);
 /* The SQLSTATE of R ("" when none) into OUT (6 bytes). */
 void iw_pg_sqlstate(const PGresult *r, char out[6]);
 
-/* When SQLSTATE is a lock or statement timeout, sets the answer (409 busy
- * naming LOCK plus Retry-After, or 504) and returns its status; else 0. */
-int iw_pg_limit_error(struct iw_response *resp, const char *sqlstate, const char *lock);
+/* When SQLSTATE is a lock or statement timeout, sets ERROR (IW_ERR_BUSY
+ * naming LOCK, with retry_after_s, or IW_ERR_TIMEOUT) and returns it; else 0. */
+int iw_pg_limit_error(struct iw_error *error, const char *sqlstate, const char *lock);
 
 /* PQexecParams on CONN inside a transaction of the route: the result
- * (TUPLES_OK or COMMAND_OK; caller PQclear()s it), or NULL with RESP set:
- * 409 busy naming LOCK, 504, 503 when the connection is gone, else 500. */
+ * (TUPLES_OK or COMMAND_OK; caller PQclear()s it), or NULL with ERROR set:
+ * IW_ERR_BUSY naming LOCK, IW_ERR_TIMEOUT, IW_ERR_DB_DOWN when the connection
+ * is gone, else IW_ERR_INTERNAL. */
 PGresult *iw_pg_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
-		     const char *lock, struct iw_response *resp);
+		     const char *lock, struct iw_error *error);
 
-/* Takes the per-ESIID lock (IW_USAGE_SQL_LOCK_ESIIDS, $1 = comma-separated
- * ESIIDs) on CONN inside its transaction: 0, or the HTTP status set in RESP
- * (409 busy when another request holds one of them past lock_timeout). */
-int iw_pg_lock_esiids(PGconn *conn, const char *esiid_list, struct iw_response *resp);
 #endif

@@ -6,7 +6,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
-#include "web/serve.h"
+#include "core/err.h"
 
 #define IW_HTTP_CONNECT_MS 5000L
 #define IW_HTTP_TOTAL_MS   30000L
@@ -117,10 +117,20 @@ void iw_http_reply_free(struct iw_http_reply *reply)
 	reply->len = 0;
 }
 
-int iw_http_fail(struct iw_response *resp, const struct iw_http_reply *reply, const char *upstream)
+int iw_http_fail(struct iw_error *error, const struct iw_http_reply *reply, const char *upstream)
 {
 	if (reply->code == CURLE_OPERATION_TIMEDOUT)
-		return iw_error(resp, 504, "upstream_timeout", "%s did not answer in time", upstream);
-	return iw_error(resp, 502, "upstream_failed", "%s: %s", upstream,
+		return iw_err_set(error, IW_ERR_TIMEOUT, "%s did not answer in time", upstream);
+	return iw_err_set(error, IW_ERR_UPSTREAM, "%s: %s", upstream,
 			reply->error[0] ? reply->error : curl_easy_strerror(reply->code));
+}
+
+int iw_http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void iw_http_global_cleanup(void)
+{
+	curl_global_cleanup();
 }

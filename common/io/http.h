@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <curl/curl.h>
 
-struct iw_response;
+struct iw_error;
 
 struct iw_http_call {
 	const char *method;             /* NULL: GET, or POST when body is set */
@@ -33,7 +33,7 @@ int iw_http_do(const struct iw_http_call *call, struct iw_http_reply *reply);
 void iw_http_reply_free(struct iw_http_reply *reply);
 /* Maps a transport failure to 504 upstream_timeout or 502 upstream_failed,
  * naming UPSTREAM in the message; returns the status. */
-int iw_http_fail(struct iw_response *resp, const struct iw_http_reply *reply,
+int iw_http_fail(struct iw_error *error, const struct iw_http_reply *reply,
 		 const char *upstream);
 /* Redirects: at most this many hops, and never from https down to http. */
 #define IW_HTTP_MAX_REDIRS 5L
@@ -47,4 +47,7 @@ int iw_http_redirects(CURL *h, const char *url, int follow);
 /* The process's reused handle, reset to defaults plus NOSIGNAL. */
 CURL *iw_http_handle(void);
 void iw_http_cleanup(void);
+/* libcurl's process-wide set-up and tear-down (once per program): 0 or -1. */
+int iw_http_global_init(void);
+void iw_http_global_cleanup(void);
 #endif

@@ -5,7 +5,7 @@
 
 #include "io/db.h"
 #include "core/log.h"
-#include "web/serve.h"
+#include "core/err.h"
 
 static const char audit_sql[] =
 	"INSERT INTO \"SmtAdminAction\" (\"action\", \"esiid\", \"agreementNumber\", \"ticket\","
@@ -14,26 +14,26 @@ static const char audit_sql[] =
 	" now() AT TIME ZONE 'UTC')";
 
 int iw_smt_fetch_agreements(json_object *filter, struct iw_smt_reply *reply,
-			    struct iw_smt_agreements *list, struct iw_response *resp)
+			    struct iw_smt_agreements *list, struct iw_error *error)
 {
-	int rc = iw_smt_call(IW_SMT_MYAGREEMENTS, filter, reply, resp);
+	int rc = iw_smt_call(IW_SMT_MYAGREEMENTS, filter, reply, error);
 
 	if (rc != 0)
 		return rc;
 	if (iw_smt_find_agreements(reply->payload, list) != 0)
-		return iw_error(resp, 500, "internal_error", "out of memory");
+		return iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
 	return 0;
 }
 
 int iw_smt_fetch_subscriptions(struct iw_smt_reply *reply, struct iw_smt_subscriptions *list,
-			       struct iw_response *resp)
+			       struct iw_error *error)
 {
-	int rc = iw_smt_call(IW_SMT_SUBSCRIPTIONS, NULL, reply, resp);
+	int rc = iw_smt_call(IW_SMT_SUBSCRIPTIONS, NULL, reply, error);
 
 	if (rc != 0)
 		return rc;
 	if (iw_smt_find_subscriptions(reply->payload, list) != 0)
-		return iw_error(resp, 500, "internal_error", "out of memory");
+		return iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
 	return 0;
 }
 
@@ -59,7 +59,6 @@ int iw_smt_audit(const char *action, const char *esiid, long long agreement, con
 {
 	char number[24], code[24];
 	const char *params[7];
-	struct iw_response scratch = { 0 };
 	int rc;
 
 	snprintf(number, sizeof number, "%lld", agreement);
@@ -73,9 +72,8 @@ int iw_smt_audit(const char *action, const char *esiid, long long agreement, con
 	params[6] = detail ? json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN) : NULL;
 	/* The SMT action already happened: an audit failure is logged, and the
 	 * caller says so in its answer, but it does not rewrite the answer. */
-	rc = iw_db_run(IW_DB_MASTER, &scratch, audit_sql, 7, params);
+	rc = iw_db_run(IW_DB_MASTER, NULL, audit_sql, 7, params);
 	if (rc != 0)
 		iw_logf("error", "SmtAdminAction row for %s not written", action);
-	json_object_put(scratch.body);
 	return rc;
 }

@@ -8,16 +8,16 @@
 #include "smt/proxy.h"
 #include "smt/records.h"
 
-struct iw_response;
+struct iw_error;
 
 /* /smt/agreements/myagreements with FILTER (borrowed, NULL: {}), then every
- * agreement record in SMT's answer. 0, or the error status set in RESP.
+ * agreement record in SMT's answer. 0, or the enum iw_err set in ERROR.
  * LIST borrows from REPLY: free the list before the reply. */
 int iw_smt_fetch_agreements(json_object *filter, struct iw_smt_reply *reply,
-			    struct iw_smt_agreements *list, struct iw_response *resp);
+			    struct iw_smt_agreements *list, struct iw_error *error);
 /* /smt/subscriptions/list, then every subscription record. */
 int iw_smt_fetch_subscriptions(struct iw_smt_reply *reply, struct iw_smt_subscriptions *list,
-			       struct iw_response *resp);
+			       struct iw_error *error);
 /* The subscription of an ESIID (SMT form) or of agreement NUMBER, live ones
  * first; NULL when none. */
 const struct iw_smt_subscription *iw_smt_subscription_for(const struct iw_smt_subscriptions *list,

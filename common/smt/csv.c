@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "smt/csv.h"
+#include "core/time.h"
 
 #define MIN_YEAR        1987 /* earliest DST rules implemented */
 #define MAX_YEAR        2199
@@ -240,15 +241,6 @@ static int parse_uint(const char *s, size_t n, int *out)
 	return 0;
 }
 
-static int days_in_month(int y, int m)
-{
-	static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return dm[m - 1];
-}
-
 /* M/D/YYYY (SMT) or YYYY-MM-DD. */
 static int parse_date(struct field f, int *y, int *m, int *d)
 {
@@ -266,7 +258,7 @@ static int parse_date(struct field f, int *y, int *m, int *d)
 	} else {
 		return -1;
 	}
-	if (*m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, *m))
+	if (*m < 1 || *m > 12 || *d < 1 || *d > iw_days_in_month(*y, *m))
 		return -1;
 	return 0;
 }
@@ -308,7 +300,7 @@ static int nth_sunday(int y, int m, int nth)
 
 static int last_sunday(int y, int m)
 {
-	int last = days_in_month(y, m);
+	int last = iw_days_in_month(y, m);
 
 	return last - weekday(iw_days_from_civil(y, (unsigned)m, (unsigned)last));
 }
@@ -343,7 +335,7 @@ int iw_smt_chicago_to_utc(int y, int m, int d, int minute, int is_dst, int64_t *
 	int offset;
 
 	if (y < MIN_YEAR || y > MAX_YEAR || m < 1 || m > 12 || d < 1 ||
-	    d > days_in_month(y, m) || minute < 0 || minute >= MIN_PER_DAY)
+	    d > iw_days_in_month(y, m) || minute < 0 || minute >= MIN_PER_DAY)
 		return -1;
 	switch (day_kind(y, m, d)) {
 	case DAY_CST:

@@ -8,7 +8,7 @@
  *
  *   struct iw_smt_spool *s = iw_smt_spool_new(IW_SMT_GZIP, cap, err, sizeof err);
  *   iw_smt_spool_feed(s, chunk, n) ...;   iw_smt_spool_finish(s);
- *   iw_smt_ingest(&file, s, &body, resp);
+ *   iw_smt_ingest(&file, s, &body, error);
  *   iw_smt_spool_free(s);
  */
 #ifndef IW_SMT_INGEST_H
@@ -20,8 +20,9 @@
 #include <json-c/json.h>
 
 #include "core/validate.h"
+#include "smt/spool.h"
 
-struct iw_response;
+struct iw_error;
 
 #define IW_SMT_INLINE_BODY_MAX    (8u * 1024 * 1024)    /* inline JSON request */
 #define IW_SMT_INLINE_DECODED_MAX (64u * 1024 * 1024)   /* inline content, decoded */
@@ -32,36 +33,6 @@ struct iw_response;
 #define IW_SMT_METER_DEFAULT      "unknown"  /* meter of rows when the request names none */
 #define IW_SMT_SOURCE_DEFAULT     "smt"
 #define IW_SMT_MALFORMED_SHOWN    5          /* malformed rows listed in the answer */
-
-enum iw_smt_encoding {
-	IW_SMT_PLAIN, /* bytes as they are */
-	IW_SMT_GZIP,  /* gzip (one or more members) */
-	IW_SMT_AUTO,  /* gzip when it starts with the gzip magic, else plain */
-};
-
-/* Spool errors: the caller maps them to HTTP answers. */
-enum iw_smt_spool_err {
-	IW_SMT_SPOOL_OK = 0,
-	IW_SMT_SPOOL_ETOOBIG = -1,  /* decoded bytes over the cap: 413 */
-	IW_SMT_SPOOL_EBADGZIP = -2, /* corrupt or truncated gzip: 400 */
-	IW_SMT_SPOOL_EBASE64 = -3,  /* not base64: 400 */
-	IW_SMT_SPOOL_EIO = -4,      /* temporary file or memory: 500 */
-};
-
-struct iw_smt_spool;
-
-struct iw_smt_spool *iw_smt_spool_new(enum iw_smt_encoding enc, uint64_t max_decoded,
-				      char *err, size_t errlen);
-/* Feeds encoded bytes (gzip or plain). Errors are sticky. */
-int iw_smt_spool_feed(struct iw_smt_spool *s, const void *buf, size_t len);
-/* Feeds base64 text (white space allowed) that decodes to encoded bytes. */
-int iw_smt_spool_feed_base64(struct iw_smt_spool *s, const char *b64, size_t len);
-/* Ends the input (checks a gzip stream is complete); fixes size and sha256. */
-int iw_smt_spool_finish(struct iw_smt_spool *s);
-uint64_t iw_smt_spool_size(const struct iw_smt_spool *s);
-const char *iw_smt_spool_sha256(const struct iw_smt_spool *s); /* hex, after finish */
-void iw_smt_spool_free(struct iw_smt_spool *s);
-const char *iw_smt_spool_strerror(int rc);
 
 /* A file to ingest. Strings are borrowed. */
 struct iw_smt_file {
@@ -82,8 +53,8 @@ void iw_smt_filename_sanitize(const char *name, char out[IW_SMT_FILENAME_MAX + 1
 int iw_smt_is_billing_name(const char *name);
 
 /* Dedupes, loads, stores and records the spooled file; on success sets
- * *BODY to the answer's fields and returns 0, else returns the HTTP status
- * set in RESP. Never leaves a transaction open. */
+ * *BODY to the answer's fields and returns 0, else returns the enum iw_err
+ * set in ERROR. Never leaves a transaction open. */
 int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
-		  json_object **body, struct iw_response *resp);
+		  json_object **body, struct iw_error *error);
 #endif

@@ -7,7 +7,7 @@
 #include "core/config.h"
 #include "io/http.h"
 #include "core/log.h"
-#include "web/serve.h"
+#include "core/err.h"
 
 #define IW_SMT_TIMEOUT_MIN_MS  100L
 #define IW_SMT_TIMEOUT_MAX_MS  600000L
@@ -59,15 +59,15 @@ static int base_url(char *out, size_t len)
 	return 0;
 }
 
-int iw_smt_configured(struct iw_response *resp)
+int iw_smt_configured(struct iw_error *error)
 {
 	char base[IW_SMT_URL_MAX];
 
 	if (base_url(base, sizeof base) != 0)
-		return iw_error(resp, 503, "server_misconfigured",
+		return iw_err_set(error, IW_ERR_MISCONFIG,
 				"SMT_PROXY_URL is not set (nor SMT_PROXY_AGREEMENTS_URL)");
 	if (!iw_env("SMT_PROXY_TOKEN"))
-		return iw_error(resp, 503, "server_misconfigured", "SMT_PROXY_TOKEN is not set");
+		return iw_err_set(error, IW_ERR_MISCONFIG, "SMT_PROXY_TOKEN is not set");
 	return 0;
 }
 
@@ -94,22 +94,22 @@ static json_object *parse_object(const char *text, size_t len)
 	return obj;
 }
 
-/* Adds what SMT said to an error answer, so an operator sees its words. */
-static void add_upstream(struct iw_response *resp, const struct iw_smt_reply *reply)
+/* Adds what SMT said to the error's answer, so an operator sees its words. */
+static void add_upstream(struct iw_error *error, const struct iw_smt_reply *reply)
 {
 	json_object *said = NULL;
 
-	if (!resp->body)
+	if (!error || !(error->detail || (error->detail = json_object_new_object())))
 		return;
-	json_object_object_add(resp->body, "upstreamStatus",
+	json_object_object_add(error->detail, "upstreamStatus",
 			       reply->smt_status ? json_object_new_int64(reply->smt_status) : NULL);
 	if (reply->root && !json_object_object_get_ex(reply->root, "response", &said))
 		json_object_object_get_ex(reply->root, "error", &said);
-	json_object_object_add(resp->body, "upstream", json_object_get(said));
+	json_object_object_add(error->detail, "upstream", json_object_get(said));
 }
 
 int iw_smt_call(enum iw_smt_op op, json_object *body, struct iw_smt_reply *reply,
-		struct iw_response *resp)
+		struct iw_error *error)
 {
 	char base[IW_SMT_URL_MAX], url[IW_SMT_URL_MAX], auth[IW_SMT_AUTH_MAX];
 	const char *token = iw_env("SMT_PROXY_TOKEN"), *text;
@@ -121,14 +121,14 @@ int iw_smt_call(enum iw_smt_op op, json_object *body, struct iw_smt_reply *reply
 
 	memset(reply, 0, sizeof *reply);
 	if (op >= IW_SMT_OP__MAX)
-		return iw_error(resp, 500, "internal_error", "unknown SMT operation");
-	if ((rc = iw_smt_configured(resp)) != 0)
+		return iw_err_set(error, IW_ERR_INTERNAL, "unknown SMT operation");
+	if ((rc = iw_smt_configured(error)) != 0)
 		return rc;
 	if (base_url(base, sizeof base) != 0 ||
 	    (size_t)snprintf(url, sizeof url, "%s%s", base, ops[op].path) >= sizeof url)
-		return iw_error(resp, 503, "server_misconfigured", "SMT_PROXY_URL is too long");
+		return iw_err_set(error, IW_ERR_MISCONFIG, "SMT_PROXY_URL is too long");
 	if ((size_t)snprintf(auth, sizeof auth, "Authorization: Bearer %s", token) >= sizeof auth)
-		return iw_error(resp, 503, "server_misconfigured", "SMT_PROXY_TOKEN is too long");
+		return iw_err_set(error, IW_ERR_MISCONFIG, "SMT_PROXY_TOKEN is too long");
 	text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : "{}";
 
 	if (!(h = curl_slist_append(headers, "Content-Type: application/json")))
@@ -157,7 +157,7 @@ int iw_smt_call(enum iw_smt_op op, json_object *body, struct iw_smt_reply *reply
 
 	if (iw_http_do(&call, &http) != 0) {
 		iw_logf("warn", "SMT proxy %s: transport failure: %s", ops[op].path, http.error);
-		rc = iw_http_fail(resp, &http, "SMT proxy");
+		rc = iw_http_fail(error, &http, "SMT proxy");
 		goto out;
 	}
 	reply->http_status = http.status;
@@ -171,28 +171,28 @@ int iw_smt_call(enum iw_smt_op op, json_object *body, struct iw_smt_reply *reply
 	}
 	if (http.status == 401 || http.status == 403) {
 		iw_logf("warn", "SMT proxy %s: HTTP %ld (token refused)", ops[op].path, http.status);
-		rc = iw_error(resp, 502, "upstream_failed",
+		rc = iw_err_set(error, IW_ERR_UPSTREAM,
 			      "SMT proxy refused SMT_PROXY_TOKEN (HTTP %ld)", http.status);
 	} else if (http.status == 504) {
 		iw_logf("warn", "SMT proxy %s: HTTP 504", ops[op].path);
-		rc = iw_error(resp, 504, "upstream_timeout", "SMT did not answer the proxy in time");
-		add_upstream(resp, reply);
+		rc = iw_err_set(error, IW_ERR_TIMEOUT, "SMT did not answer the proxy in time");
+		add_upstream(error, reply);
 	} else if (http.status >= 200 && http.status < 300 && !reply->root) {
 		iw_logf("warn", "SMT proxy %s: HTTP %ld with a reply that is not a JSON object",
 			ops[op].path, http.status);
-		rc = iw_error(resp, 502, "upstream_failed", "SMT proxy: the reply is not JSON");
+		rc = iw_err_set(error, IW_ERR_UPSTREAM, "SMT proxy: the reply is not JSON");
 	} else if (http.status < 200 || http.status >= 300 ||
 		   (ok && !json_object_get_boolean(ok))) {
 		iw_logf("warn", "SMT proxy %s: HTTP %ld, SMT status %ld", ops[op].path,
 			http.status, reply->smt_status);
 		if (reply->root)
-			rc = iw_error(resp, 502, "upstream_failed",
+			rc = iw_err_set(error, IW_ERR_UPSTREAM,
 				      "SMT refused the request to %s (SMT status %ld)", ops[op].path,
 				      reply->smt_status ? reply->smt_status : http.status);
 		else
-			rc = iw_error(resp, 502, "upstream_failed", "SMT proxy answered HTTP %ld",
+			rc = iw_err_set(error, IW_ERR_UPSTREAM, "SMT proxy answered HTTP %ld",
 				      http.status);
-		add_upstream(resp, reply);
+		add_upstream(error, reply);
 	} else {
 		rc = 0;
 	}
@@ -202,5 +202,5 @@ out:
 	return rc;
 oom:
 	curl_slist_free_all(headers);
-	return iw_error(resp, 500, "internal_error", "out of memory");
+	return iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
 }

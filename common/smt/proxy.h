@@ -6,7 +6,7 @@
 
 #include <json-c/json.h>
 
-struct iw_response;
+struct iw_error;
 
 #define IW_SMT_CONNECT_MS      5000L
 #define IW_SMT_TIMEOUT_MS      30000L          /* SMT_PROXY_TIMEOUT_MS overrides */
@@ -30,16 +30,17 @@ struct iw_smt_reply {
 	json_object *payload;  /* borrowed from root: SMT's JSON, may be NULL */
 };
 
-/* 0 when the settings allow a call; else 503 server_misconfigured naming
- * the missing setting, set in RESP. */
-int iw_smt_configured(struct iw_response *resp);
+/* 0 when the settings allow a call; else IW_ERR_MISCONFIG naming the
+ * missing setting, set in ERROR. */
+int iw_smt_configured(struct iw_error *error);
 /* Posts BODY (borrowed; NULL sends {}) for OP. Returns 0 when the proxy
- * answered ok with JSON; otherwise sets in RESP 502 upstream_failed (SMT
+ * answered ok with JSON; otherwise sets in ERROR IW_ERR_UPSTREAM (SMT
  * refused, the proxy refused our token, the reply was not JSON or too large,
- * the connection failed) or 504 upstream_timeout, and returns that status.
+ * the connection failed) or IW_ERR_TIMEOUT, and returns it; the
+ * error's detail carries upstreamStatus and what SMT said.
  * REPLY keeps whatever arrived, for audit rows: always iw_smt_reply_free it. */
 int iw_smt_call(enum iw_smt_op op, json_object *body, struct iw_smt_reply *reply,
-		struct iw_response *resp);
+		struct iw_error *error);
 void iw_smt_reply_free(struct iw_smt_reply *reply);
 /* The proxy path of OP ("/smt/agreements/terminate"). */
 const char *iw_smt_op_path(enum iw_smt_op op);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "web/serve.h"
+#include "core/err.h"
 #include "smt/ingest.h"
 #include "io/storage.h"
 
@@ -113,14 +113,14 @@ const char *iw_smt_content_type(const char *requested)
 }
 
 int iw_smt_store_spool(int fd, const char *key, const char *content_type,
-		       struct iw_response *resp)
+		       struct iw_error *error)
 {
 	char err[512] = "", *chunk = malloc(STORE_CHUNK);
 	struct iw_storage_put *w = NULL;
 	int rc;
 
 	if (!chunk)
-		return iw_error(resp, 500, "internal_error", "out of memory");
+		return iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
 	if (!(w = iw_storage_put_begin(key, content_type, err, sizeof err)))
 		goto fail;
 	if (lseek(fd, 0, SEEK_SET) != 0)
@@ -146,9 +146,9 @@ fail:
 	iw_storage_put_abort(w);
 	iw_logf("error", "storing %s failed: %s", key, err[0] ? err : strerror(errno));
 	if (strcmp(iw_storage_backend(), "s3") == 0)
-		rc = iw_error(resp, 502, "upstream_failed", "storing the file failed (s3 backend)");
+		rc = iw_err_set(error, IW_ERR_UPSTREAM, "storing the file failed (s3 backend)");
 	else
-		rc = iw_error(resp, 500, "internal_error", "storing the file failed (local backend)");
+		rc = iw_err_set(error, IW_ERR_IO, "storing the file failed (local backend)");
 	free(chunk);
 	return rc;
 }

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-struct iw_response;
+struct iw_error;
 
 #define IW_SMT_STORE_PREFIX   "smt/raw"
 #define IW_SMT_KEY_NAME_MAX   120  /* bytes of the filename in the key */
@@ -30,8 +30,8 @@ int iw_smt_store_key(const char *date, const char *sha256, const char *filename,
  * NULL: text/csv): text/csv, text/plain or application/octet-stream. The
  * stored bytes are always decoded, so a gzip type is text/csv. */
 const char *iw_smt_content_type(const char *requested);
-/* Stores the whole spool file FD at KEY (atomic put). 0, or the HTTP status
- * set in RESP (500 local, 502 S3). */
+/* Stores the whole spool file FD at KEY (atomic put). 0, or the enum iw_err
+ * set in ERROR (IW_ERR_IO local, IW_ERR_UPSTREAM S3; IW_ERR_INTERNAL out of memory). */
 int iw_smt_store_spool(int fd, const char *key, const char *content_type,
-		       struct iw_response *resp);
+		       struct iw_error *error);
 #endif

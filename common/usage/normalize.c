@@ -27,7 +27,8 @@
 #include "io/db.h"
 #include "core/log.h"
 #include "io/db_raw.h"
-#include "web/serve.h"
+#include "core/err.h"
+#include "core/time.h"
 
 #define ESIID_LIST_MAX (IW_USAGE_ESIIDS_MAX * (IW_ESIID_MAX + 1) + 1)
 #define SQLSTATE_UNIQUE_VIOLATION "23505"
@@ -50,7 +51,7 @@ static const char SQL_USAGE_COPY_OUT[] =
 	") TO STDOUT";
 
 /* The master side. */
-const char IW_USAGE_SQL_LOCK_ESIIDS[] =
+static const char SQL_LOCK_ESIIDS[] =
 	"SELECT pg_advisory_xact_lock(hashtextextended('iw.SmtInterval:' || e, 0)) "
 	"FROM (SELECT DISTINCT unnest(string_to_array($1, ',')) AS e ORDER BY 1) s";
 static const char SQL_WINDOW_EMPTY[] =
@@ -97,13 +98,6 @@ static const char SQL_UPSERT[] =
 /* SQLSTATE of the last failed statement: a lock or statement timeout is
  * answered as such (pg_limits.h), anything else as 500. */
 static char last_state[6];
-
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 void iw_usage_ts_sql(int64_t ms, char out[32])
 {
@@ -285,7 +279,7 @@ static long long count_at(PGresult *r, int col)
 }
 
 int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
-		       struct iw_usage_summary *out, struct iw_response *resp)
+		       struct iw_usage_summary *out, struct iw_error *error)
 {
 	char esiids[ESIID_LIST_MAX], start[32], end[32], sqlstate[6], err[512];
 	const char *fparams[3];
@@ -298,7 +292,7 @@ int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
 
 	memset(out, 0, sizeof *out);
 	if (esiid_list(f, esiids, sizeof esiids) != 0)
-		return iw_error(resp, 400, "invalid_request", "esiid: 1 to %d valid ESIIDs required",
+		return iw_err_set(error, IW_ERR_INPUT, "esiid: 1 to %d valid ESIIDs required",
 				IW_USAGE_ESIIDS_MAX);
 	if (f->has_start)
 		iw_usage_ts_sql(f->start_ms, start);
@@ -308,13 +302,13 @@ int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
 	fparams[1] = f->has_start ? start : NULL;
 	fparams[2] = f->has_end ? end : NULL;
 
-	if (!(usage = iw_db_conn(IW_DB_USAGE, resp)) || !(master = iw_db_conn(IW_DB_MASTER, resp)))
-		return resp->status;
+	if (!(usage = iw_db_conn(IW_DB_USAGE, error)) || !(master = iw_db_conn(IW_DB_MASTER, error)))
+		return (int)error->code;
 	last_state[0] = '\0';
 	if (own_tx && (exec_ok(master, "BEGIN", 0, NULL, NULL, err, sizeof err) != 0 ||
 		       iw_pg_tx_limits(master, err, sizeof err) != 0))
 		goto fail;
-	if ((rc = iw_pg_lock_esiids(master, esiids, resp)) != 0) {
+	if ((rc = iw_usage_lock_esiids(master, esiids, error)) != 0) {
 		if (own_tx)
 			iw_db_rollback(IW_DB_MASTER);
 		return rc;
@@ -325,7 +319,7 @@ int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
 	PQclear(r);
 	r = NULL;
 
-	t0 = now_ms();
+	t0 = iw_now_ms();
 	if (empty) {
 		if (exec_ok(master, SQL_SAVEPOINT, 0, NULL, NULL, err, sizeof err) != 0)
 			goto fail;
@@ -335,7 +329,7 @@ int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
 				goto fail;
 			out->raw = out->inserted = rows;
 			out->fast_path = 1;
-			out->copy_ms = now_ms() - t0;
+			out->copy_ms = iw_now_ms() - t0;
 			goto done;
 		}
 		/* Someone wrote the window without the lock: do it the careful way. */
@@ -354,8 +348,8 @@ int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
 			  sizeof err) != 0)
 		goto fail;
 	out->raw = rows;
-	out->copy_ms = now_ms() - t0;
-	t0 = now_ms();
+	out->copy_ms = iw_now_ms() - t0;
+	t0 = iw_now_ms();
 	if (rows > 0) {
 		/* A temporary table has no statistics: without them the planner
 		 * guesses a tiny table and may pick a poor plan for a big window. */
@@ -367,7 +361,7 @@ int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
 		PQclear(r);
 		r = NULL;
 	}
-	out->write_ms = now_ms() - t0;
+	out->write_ms = iw_now_ms() - t0;
 done:
 	out->unchanged = out->raw - out->inserted - out->updated;
 	if (own_tx && exec_ok(master, "COMMIT", 0, NULL, NULL, err, sizeof err) != 0)
@@ -379,8 +373,33 @@ fail:
 	if (own_tx)
 		iw_db_rollback(IW_DB_MASTER);
 	if (PQstatus(usage) != CONNECTION_OK || PQstatus(master) != CONNECTION_OK)
-		rc = iw_error(resp, 503, "database_unavailable", "a database connection was lost");
-	else if (!(rc = iw_pg_limit_error(resp, last_state, "on SmtInterval rows")))
-		rc = iw_error(resp, 500, "internal_error", "normalisation failed");
+		rc = iw_err_set(error, IW_ERR_DB_DOWN, "a database connection was lost");
+	else if (!(rc = iw_pg_limit_error(error, last_state, "on SmtInterval rows")))
+		rc = iw_err_set(error, IW_ERR_INTERNAL, "normalisation failed");
+	return rc;
+}
+
+int iw_usage_lock_esiids(PGconn *conn, const char *list, struct iw_error *error)
+{
+	const char *params[1] = { list };
+	PGresult *r = PQexecParams(conn, SQL_LOCK_ESIIDS, 1, NULL, params, NULL, NULL, 0);
+	char state[6], lock[96];
+	size_t first = strcspn(list, ",");
+	int rc = 0;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		PQclear(r);
+		return 0;
+	}
+	iw_pg_sqlstate(r, state);
+	snprintf(lock, sizeof lock, "iw.SmtInterval:%.*s%s", (int)first, list,
+		 list[first] ? " (or another ESIID of the file)" : "");
+	if (!(rc = iw_pg_limit_error(error, state, lock))) {
+		iw_logf("error", "ESIID lock failed (%s): %s", state, PQresultErrorMessage(r));
+		rc = PQstatus(conn) == CONNECTION_OK
+			     ? iw_err_set(error, IW_ERR_INTERNAL, "taking the ESIID lock failed")
+			     : iw_err_set(error, IW_ERR_DB_DOWN, "the master database is unavailable");
+	}
+	PQclear(r);
 	return rc;
 }

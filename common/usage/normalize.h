@@ -19,8 +19,11 @@
 #include <stdint.h>
 
 #include "core/validate.h"
+#include "core/err.h"
 
-struct iw_response;
+#include <libpq-fe.h>
+
+struct iw_error;
 
 #define IW_USAGE_ESIIDS_MAX 256 /* ESIIDs of one run (a house has a few) */
 
@@ -43,15 +46,18 @@ struct iw_usage_summary {
 
 /* Normalises the rows FILTER selects. With IN_TX the caller has a master
  * transaction open (BEGIN on iw_db_conn(IW_DB_MASTER)) and commits it;
- * otherwise the function runs and commits its own. Returns 0, or the HTTP
- * status of the error set in RESP (the caller's transaction is then
+ * otherwise the function runs and commits its own. Returns 0, or the
+ * enum iw_err set in ERROR (the caller's transaction is then
  * unusable: roll it back). */
 int iw_usage_normalize(const struct iw_usage_filter *filter, int in_tx,
-		       struct iw_usage_summary *out, struct iw_response *resp);
+		       struct iw_usage_summary *out, struct iw_error *error);
 
 /* The SQL timestamp literal (UTC, "YYYY-MM-DD HH:MM:SS.mmm") of MS. */
 void iw_usage_ts_sql(int64_t ms, char out[32]);
 /* Takes the per-ESIID transaction lock that serialises writes to SmtInterval
- * ($1: comma-separated ESIIDs). Whoever writes SmtInterval rows takes it. */
-extern const char IW_USAGE_SQL_LOCK_ESIIDS[];
+ * on CONN inside its transaction (ESIID_LIST: comma-separated ESIIDs).
+ * Whoever writes SmtInterval rows takes it. 0, or IW_ERR_BUSY (another
+ * request holds one of them past lock_timeout; the message names the lock),
+ * IW_ERR_TIMEOUT, IW_ERR_DB_DOWN or IW_ERR_INTERNAL set in ERROR. */
+int iw_usage_lock_esiids(PGconn *conn, const char *esiid_list, struct iw_error *error);
 #endif

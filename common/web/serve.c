@@ -10,7 +10,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <openssl/rand.h>
 
 #include "core/config.h"
@@ -468,6 +467,11 @@ static void handle(const struct iw_route *route, FCGX_Request *fcgi)
 	    iw_body_json(&req, &resp, route->max_body ? route->max_body : IW_JSON_BODY_MAX) != 0)
 		goto respond;
 	route->handler(&req, &resp);
+	/* A library error (enum iw_err in resp.err) the handler returned on
+	 * without answering: the one table in web/fail.c answers it. */
+	if (resp.err.code != IW_ERR_NONE && (resp.status == 0 || (!resp.body && !resp.raw)))
+		iw_fail(&resp, &resp.err);
+	iw_err_clear(&resp.err);
 respond:
 	iw_db_request_done();
 	write_response(&req, &resp);
@@ -532,7 +536,7 @@ int iw_serve(const struct iw_route *route)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || FCGX_Init() != 0) {
+	if (iw_http_global_init() != 0 || FCGX_Init() != 0) {
 		iw_logf("error", "start-up failed: library initialisation");
 		rc = 1;
 		goto out;
@@ -556,7 +560,7 @@ int iw_serve(const struct iw_route *route)
 out:
 	iw_db_close_all();
 	iw_http_cleanup();
-	curl_global_cleanup();
+	iw_http_global_cleanup();
 	iw_config_free();
 	return rc;
 }

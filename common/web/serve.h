@@ -8,6 +8,7 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
+#include "core/err.h"
 #include "web/auth.h"
 #include "core/log.h"
 #include "core/validate.h"
@@ -52,6 +53,7 @@ struct iw_response {
 	char headers[IW_HEADERS_MAX]; /* extra "Name: value\r\n" lines */
 	size_t headers_len;
 	const char *error_code;   /* set by iw_error, for the log line */
+	struct iw_error err;      /* a library call's error: iw_fail(resp, &resp->err) answers it */
 };
 
 typedef int (*iw_handler)(struct iw_request *req, struct iw_response *resp);
@@ -75,6 +77,14 @@ int iw_serve(const struct iw_route *route);
 /* Sets an error answer {ok:false,error,message}; returns STATUS. */
 int iw_error(struct iw_response *resp, int status, const char *code, const char *fmt, ...)
 	IW_PRINTF(4, 5);
+/* Sets the answer of a library error E (web/fail.c: one table from enum
+ * iw_err to status and JSON code; Retry-After for busy; E's detail fields
+ * added), clears E and returns the status. */
+int iw_fail(struct iw_response *resp, struct iw_error *e);
+/* 0 when RC (a library call's result) is 0; else iw_fail(resp, &resp->err). */
+int iw_failed(struct iw_response *resp, int rc);
+/* The HTTP status enum iw_err CODE answers with. */
+int iw_err_status(enum iw_err code);
 /* Sets a 200 JSON answer (takes ownership of BODY; NULL makes {}); returns 200. */
 int iw_ok(struct iw_response *resp, json_object *body);
 /* Sets a non-JSON answer (takes ownership of the malloc'd DATA). */

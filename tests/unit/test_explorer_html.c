@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "explorer/csv.h"
-#include "explorer/html.h"
+#include "core/csvout.h"
+#include "core/html.h"
 #include "unit.h"
 
 static char *escaped(const char *s)

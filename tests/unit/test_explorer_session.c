@@ -1,8 +1,8 @@
 /* Session cookies of the DB explorer: signing, verifying, expiry, parsing. */
 #include <string.h>
 
-#include "explorer/form.h"
-#include "explorer/session.h"
+#include "web/form.h"
+#include "web/session.h"
 #include "web/serve.h"
 #include "unit.h"
 

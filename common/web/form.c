@@ -1,4 +1,4 @@
-#include "explorer/form.h"
+#include "web/form.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,10 @@
-#include "explorer/state.h"
+#include "web/session_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "io/db.h"
+#include "web/serve.h"
 
 #define WINDOW "interval '900 seconds'" /* IW_LOGIN_WINDOW_S */
 _Static_assert(IW_LOGIN_WINDOW_S == 900, "WINDOW must match IW_LOGIN_WINDOW_S");
@@ -37,24 +38,32 @@ static const char SQL_FAILURE_ADD[] =
 static const char SQL_FAILURE_FORGET[] =
 	"DELETE FROM \"ExplorerLoginFailure\" WHERE addr = $1";
 
+/* The answer of the database error the last call left in RESP: -1. */
+static int failed(struct iw_response *resp)
+{
+	iw_fail(resp, &resp->err);
+	return -1;
+}
+
 int iw_xstate_session_add(struct iw_response *resp, const char *sid, long ttl)
 {
 	char secs[24];
 	const char *params[2] = { sid, secs };
 
 	snprintf(secs, sizeof secs, "%ld", ttl);
-	if (iw_db_run(IW_DB_MASTER, resp, SQL_SESSION_PRUNE, 0, NULL) != 0)
-		return -1;
-	return iw_db_run(IW_DB_MASTER, resp, SQL_SESSION_ADD, 2, params);
+	if (iw_db_run(IW_DB_MASTER, &resp->err, SQL_SESSION_PRUNE, 0, NULL) != 0 ||
+	    iw_db_run(IW_DB_MASTER, &resp->err, SQL_SESSION_ADD, 2, params) != 0)
+		return failed(resp);
+	return 0;
 }
 
 int iw_xstate_session_active(struct iw_response *resp, const char *sid)
 {
-	PGresult *res = iw_db_exec(IW_DB_MASTER, resp, SQL_SESSION_ACTIVE, 1, &sid);
+	PGresult *res = iw_db_exec(IW_DB_MASTER, &resp->err, SQL_SESSION_ACTIVE, 1, &sid);
 	int active;
 
 	if (!res)
-		return -1;
+		return failed(resp);
 	active = PQntuples(res) == 1;
 	PQclear(res);
 	return active;
@@ -62,7 +71,7 @@ int iw_xstate_session_active(struct iw_response *resp, const char *sid)
 
 int iw_xstate_session_revoke(struct iw_response *resp, const char *sid)
 {
-	return iw_db_run(IW_DB_MASTER, resp, SQL_SESSION_REVOKE, 1, &sid);
+	return iw_db_run(IW_DB_MASTER, &resp->err, SQL_SESSION_REVOKE, 1, &sid) != 0 ? failed(resp) : 0;
 }
 
 int iw_xstate_login_begin(struct iw_response *resp, const char *addr, long *retry_after)
@@ -70,21 +79,21 @@ int iw_xstate_login_begin(struct iw_response *resp, const char *addr, long *retr
 	PGresult *res;
 
 	*retry_after = 0;
-	if (iw_db_begin(IW_DB_MASTER, resp) != 0)
-		return -1;
-	if (iw_db_run(IW_DB_MASTER, resp, SQL_LOGIN_LOCK, 1, &addr) != 0 ||
-	    iw_db_run(IW_DB_MASTER, resp, SQL_FAILURE_PRUNE, 0, NULL) != 0 ||
-	    !(res = iw_db_exec(IW_DB_MASTER, resp, SQL_LIMITED, 1, &addr))) {
+	if (iw_db_begin(IW_DB_MASTER, &resp->err) != 0)
+		return failed(resp);
+	if (iw_db_run(IW_DB_MASTER, &resp->err, SQL_LOGIN_LOCK, 1, &addr) != 0 ||
+	    iw_db_run(IW_DB_MASTER, &resp->err, SQL_FAILURE_PRUNE, 0, NULL) != 0 ||
+	    !(res = iw_db_exec(IW_DB_MASTER, &resp->err, SQL_LIMITED, 1, &addr))) {
 		iw_db_rollback(IW_DB_MASTER);
-		return -1;
+		return failed(resp);
 	}
 	if (PQntuples(res) == 1) {
 		*retry_after = strtol(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
 		/* The prune is kept: it is what bounds the table. */
-		if (iw_db_commit(IW_DB_MASTER, resp) != 0) {
+		if (iw_db_commit(IW_DB_MASTER, &resp->err) != 0) {
 			iw_db_rollback(IW_DB_MASTER);
-			return -1;
+			return failed(resp);
 		}
 		return 1;
 	}
@@ -94,10 +103,10 @@ int iw_xstate_login_begin(struct iw_response *resp, const char *addr, long *retr
 
 int iw_xstate_login_done(struct iw_response *resp, const char *addr, int ok)
 {
-	if (iw_db_run(IW_DB_MASTER, resp, ok ? SQL_FAILURE_FORGET : SQL_FAILURE_ADD, 1, &addr) != 0 ||
-	    iw_db_commit(IW_DB_MASTER, resp) != 0) {
+	if (iw_db_run(IW_DB_MASTER, &resp->err, ok ? SQL_FAILURE_FORGET : SQL_FAILURE_ADD, 1, &addr) != 0 ||
+	    iw_db_commit(IW_DB_MASTER, &resp->err) != 0) {
 		iw_db_rollback(IW_DB_MASTER);
-		return -1;
+		return failed(resp);
 	}
 	return 0;
 }

@@ -1,4 +1,4 @@
-#include "explorer/html.h"
+#include "core/html.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-#include "explorer/session.h"
+#include "web/session.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "explorer/csv.h"
+#include "core/csvout.h"
 
 #include <string.h>
 

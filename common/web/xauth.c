@@ -1,4 +1,4 @@
-#include "explorer/auth.h"
+#include "web/xauth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +9,9 @@
 #include "web/auth.h"
 #include "core/buf.h"
 #include "core/config.h"
-#include "explorer/form.h"
-#include "explorer/page.h"
-#include "explorer/state.h"
+#include "web/form.h"
+#include "web/page.h"
+#include "web/session_state.h"
 #include "web/serve.h"
 
 #define LOGIN_FORM_MAX  4096

@@ -6,7 +6,7 @@
 #ifndef IW_EXPLORER_AUTH_H
 #define IW_EXPLORER_AUTH_H
 
-#include "explorer/session.h"
+#include "web/session.h"
 
 struct iw_request;
 struct iw_response;

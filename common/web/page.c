@@ -1,6 +1,6 @@
-#include "explorer/page.h"
+#include "web/page.h"
 
-#include "explorer/html.h"
+#include "core/html.h"
 #include "web/serve.h"
 
 const char iw_page_css[] =
