@@ -21,16 +21,10 @@
 #include <string.h>
 
 #include "smt/csv.h"
+#include "smt/csv_values.h"
 #include "core/time.h"
 
-#define MIN_YEAR        1987 /* earliest DST rules implemented */
-#define MAX_YEAR        2199
-#define CST_OFFSET_MIN  360  /* UTC - 6 */
-#define CDT_OFFSET_MIN  300  /* UTC - 5 */
-#define MIN_PER_DAY     1440
 #define INTERVAL_MIN    15
-#define KWH_INT_DIGITS  5    /* numeric(10,5) */
-#define KWH_FRAC_DIGITS 5
 #define DATE_RAW_MAX    16   /* longest USAGE_DATE cached */
 #define ESIID_RAW_MAX   40   /* longest raw ESIID field cached */
 #define FALL_SLOTS      16   /* (esiid, date, flow) keys tracked on fall-back days */
@@ -56,18 +50,6 @@ static const char *const col_names[COL__MAX] = {
 	[COL_KWH] = "USAGE_KWH",
 	[COL_EST] = "ESTIMATED_ACTUAL",
 	[COL_FLOW] = "CONSUMPTION_SURPLUSGENERATION",
-};
-
-enum day_kind {
-	DAY_CST,
-	DAY_CDT,
-	DAY_SPRING, /* 2:00-2:59 does not exist */
-	DAY_FALL,   /* 1:00-1:59 happens twice */
-};
-
-struct field {
-	const char *s;
-	size_t n;
 };
 
 struct fall_slot {
@@ -119,310 +101,6 @@ struct iw_smt_csv {
 
 	struct iw_smt_csv_stats st;
 };
-
-/* ---- small helpers ---- */
-
-static int is_ws(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static struct field trim(struct field f)
-{
-	while (f.n && is_ws(f.s[0])) {
-		f.s++;
-		f.n--;
-	}
-	while (f.n && (is_ws(f.s[f.n - 1]) || f.s[f.n - 1] == '\r'))
-		f.n--;
-	return f;
-}
-
-static char upper(char c)
-{
-	return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
-}
-
-/* Header names compare case-insensitively; ' ' and '-' count as '_'. */
-static int name_eq(struct field f, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < f.n && name[i]; i++) {
-		char c = upper(f.s[i]);
-
-		if (c == ' ' || c == '-')
-			c = '_';
-		if (c != name[i])
-			return 0;
-	}
-	return i == f.n && name[i] == '\0';
-}
-
-/* Splits one record (no line break at the end) into trimmed fields; RFC 4180
- * quotes removed and "" unescaped into SCRATCH (at least N bytes). Returns the
- * number of fields, of which the first MAXF are stored. */
-static int split(const char *s, size_t n, struct field *f, int maxf, char *scratch)
-{
-	size_t i = 0;
-	int nf = 0;
-	char *out = scratch;
-
-	for (;;) {
-		struct field v;
-
-		while (i < n && is_ws(s[i]))
-			i++;
-		if (i < n && s[i] == '"') {
-			size_t j = ++i;
-			int esc = 0;
-			const char *q, *c;
-
-			for (;;) {
-				q = memchr(s + j, '"', n - j);
-				if (!q) {
-					j = n; /* unclosed: the field runs to the end */
-					break;
-				}
-				j = (size_t)(q - s);
-				if (j + 1 < n && s[j + 1] == '"') {
-					esc = 1;
-					j += 2;
-					continue;
-				}
-				break;
-			}
-			if (!esc) {
-				v.s = s + i;
-				v.n = j - i;
-			} else {
-				v.s = out;
-				for (size_t k = i; k < j; k++) {
-					*out++ = s[k];
-					if (s[k] == '"')
-						k++;
-				}
-				v.n = (size_t)(out - v.s);
-			}
-			/* Text between the closing quote and the comma is ignored. */
-			i = j < n ? j + 1 : n;
-			c = i < n ? memchr(s + i, ',', n - i) : NULL;
-			i = c ? (size_t)(c - s) : n;
-		} else {
-			const char *c = i < n ? memchr(s + i, ',', n - i) : NULL;
-			size_t e = c ? (size_t)(c - s) : n;
-
-			v.s = s + i;
-			v.n = e - i;
-			i = e;
-		}
-		if (nf < maxf)
-			f[nf] = trim(v);
-		nf++;
-		if (i >= n)
-			break;
-		i++; /* the comma */
-	}
-	return nf;
-}
-
-static int parse_uint(const char *s, size_t n, int *out)
-{
-	int v = 0;
-
-	if (n == 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* M/D/YYYY (SMT) or YYYY-MM-DD. */
-static int parse_date(struct field f, int *y, int *m, int *d)
-{
-	const char *s = f.s, *e = f.s + f.n, *a, *b;
-
-	if ((a = memchr(s, '/', f.n)) != NULL) {
-		b = memchr(a + 1, '/', (size_t)(e - a - 1));
-		if (!b || a - s > 2 || b - a - 1 > 2 || e - b - 1 != 4 ||
-		    parse_uint(s, (size_t)(a - s), m) || parse_uint(a + 1, (size_t)(b - a - 1), d) ||
-		    parse_uint(b + 1, 4, y))
-			return -1;
-	} else if (f.n == 10 && s[4] == '-' && s[7] == '-') {
-		if (parse_uint(s, 4, y) || parse_uint(s + 5, 2, m) || parse_uint(s + 8, 2, d))
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*m < 1 || *m > 12 || *d < 1 || *d > iw_days_in_month(*y, *m))
-		return -1;
-	return 0;
-}
-
-/* H:MM or HH:MM, optionally :00 seconds; minutes of the day. 24:00 only when
- * ALLOW_24 (an end time). */
-static int parse_time(struct field f, int allow_24, int *minutes)
-{
-	const char *c = memchr(f.s, ':', f.n);
-	size_t hn, rest;
-	int h, mi, sec;
-
-	if (!c || (hn = (size_t)(c - f.s)) < 1 || hn > 2)
-		return -1;
-	rest = f.n - hn - 1;
-	if (rest != 2 && rest != 5)
-		return -1;
-	if (parse_uint(f.s, hn, &h) || parse_uint(c + 1, 2, &mi))
-		return -1;
-	if (rest == 5 && (c[3] != ':' || parse_uint(c + 4, 2, &sec) || sec != 0))
-		return -1;
-	if (mi > 59 || h > 24 || (h == 24 && (!allow_24 || mi != 0)))
-		return -1;
-	*minutes = h * 60 + mi;
-	return 0;
-}
-
-static int weekday(int64_t days)
-{
-	return (int)(((days + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday; 0 = Sunday */
-}
-
-static int nth_sunday(int y, int m, int nth)
-{
-	int wd = weekday(iw_days_from_civil(y, (unsigned)m, 1));
-
-	return 1 + (7 - wd) % 7 + 7 * (nth - 1);
-}
-
-static int last_sunday(int y, int m)
-{
-	int last = iw_days_in_month(y, m);
-
-	return last - weekday(iw_days_from_civil(y, (unsigned)m, (unsigned)last));
-}
-
-static enum day_kind day_kind(int y, int m, int d)
-{
-	int start, end, md = m * 100 + d;
-
-	if (y >= 2007) {
-		start = 300 + nth_sunday(y, 3, 2);
-		end = 1100 + nth_sunday(y, 11, 1);
-	} else {
-		start = 400 + nth_sunday(y, 4, 1);
-		end = 1000 + last_sunday(y, 10);
-	}
-	if (md < start || md > end)
-		return DAY_CST;
-	if (md == start)
-		return DAY_SPRING;
-	if (md == end)
-		return DAY_FALL;
-	return DAY_CDT;
-}
-
-static int64_t to_ms(int64_t day, int minute, int offset)
-{
-	return (day * MIN_PER_DAY + minute + offset) * 60000;
-}
-
-int iw_smt_chicago_to_utc(int y, int m, int d, int minute, int is_dst, int64_t *ts_ms)
-{
-	int offset;
-
-	if (y < MIN_YEAR || y > MAX_YEAR || m < 1 || m > 12 || d < 1 ||
-	    d > iw_days_in_month(y, m) || minute < 0 || minute >= MIN_PER_DAY)
-		return -1;
-	switch (day_kind(y, m, d)) {
-	case DAY_CST:
-		offset = CST_OFFSET_MIN;
-		break;
-	case DAY_CDT:
-		offset = CDT_OFFSET_MIN;
-		break;
-	case DAY_SPRING:
-		if (minute >= 120 && minute < 180)
-			return -1;
-		offset = minute < 120 ? CST_OFFSET_MIN : CDT_OFFSET_MIN;
-		break;
-	default:
-		if (minute < 60)
-			offset = CDT_OFFSET_MIN;
-		else if (minute >= 120)
-			offset = CST_OFFSET_MIN;
-		else
-			offset = is_dst ? CDT_OFFSET_MIN : CST_OFFSET_MIN;
-		break;
-	}
-	*ts_ms = to_ms(iw_days_from_civil(y, (unsigned)m, (unsigned)d), minute, offset);
-	return 0;
-}
-
-/* Canonical numeric(10,5) text of a non-negative decimal; rounds half-up to
- * five fraction digits (*ROUNDED set). -1 when not a number or too large. */
-static int parse_kwh(struct field f, char out[IW_SMT_CSV_KWH_MAX], int *rounded)
-{
-	const char *s = f.s, *e = f.s + f.n, *ip, *fp = NULL;
-	size_t in = 0, fn = 0;
-	char digits[KWH_INT_DIGITS + KWH_FRAC_DIGITS + 1];
-	size_t nd, k;
-	int carry = 0;
-	char *o = out;
-
-	*rounded = 0;
-	while (s < e && *s == '0' && s + 1 < e && s[1] >= '0' && s[1] <= '9')
-		s++; /* leading zeros */
-	ip = s;
-	while (s < e && *s >= '0' && *s <= '9')
-		s++;
-	in = (size_t)(s - ip);
-	if (s < e && *s == '.') {
-		fp = ++s;
-		while (s < e && *s >= '0' && *s <= '9')
-			s++;
-		fn = (size_t)(s - fp);
-	}
-	if (s != e || in + fn == 0 || in > KWH_INT_DIGITS)
-		return -1;
-	if (in == 1 && *ip == '0')
-		in = 0; /* "0.25": the integer part is written back as "0" */
-	memcpy(digits, ip, in);
-	nd = fn > KWH_FRAC_DIGITS ? KWH_FRAC_DIGITS : fn;
-	if (nd)
-		memcpy(digits + in, fp, nd);
-	if (fn > KWH_FRAC_DIGITS) {
-		*rounded = 1;
-		carry = fp[KWH_FRAC_DIGITS] >= '5';
-		for (k = in + nd; carry && k-- > 0;) {
-			if (digits[k] == '9') {
-				digits[k] = '0';
-			} else {
-				digits[k]++;
-				carry = 0;
-			}
-		}
-		if (carry) { /* 9.999996 -> 10.00000 */
-			if (in == KWH_INT_DIGITS)
-				return -1;
-			*o++ = '1';
-		}
-	}
-	if (in == 0 && !carry)
-		*o++ = '0';
-	memcpy(o, digits, in);
-	o += in;
-	if (nd) {
-		*o++ = '.';
-		memcpy(o, digits + in, nd);
-		o += nd;
-	}
-	*o = '\0';
-	return 0;
-}
 
 /* ---- malformed rows ---- */
 
@@ -476,7 +154,7 @@ static int header(struct iw_smt_csv *p, const struct field *f, int nf)
 	for (int c = 0; c < COL__MAX; c++) {
 		col[c] = -1;
 		for (int i = 0; i < stored && col[c] < 0; i++)
-			if (name_eq(f[i], col_names[c]))
+			if (iw_smt_csv_name_eq(f[i], col_names[c]))
 				col[c] = i;
 		if (col[c] + 1 > need)
 			need = col[c] + 1;
@@ -522,7 +200,7 @@ static const char *row_esiid(struct iw_smt_csv *p, struct field f)
 	if (f.n && f.s[0] == '\'') { /* Excel's text marker, maybe with spaces after it */
 		f.s++;
 		f.n--;
-		f = trim(f);
+		f = iw_smt_csv_trim(f);
 	}
 	if (f.n == 0)
 		return p->def_esiid[0] ? p->def_esiid : NULL;
@@ -548,12 +226,12 @@ static int row_date(struct iw_smt_csv *p, struct field f)
 
 	if (f.n == p->date_rawn && memcmp(f.s, p->date_raw, f.n) == 0)
 		return 0;
-	if (parse_date(f, &y, &m, &d) != 0)
+	if (iw_smt_csv_parse_date(f, &y, &m, &d) != 0)
 		return -1;
 	if (y < MIN_YEAR || y > MAX_YEAR)
 		return -2;
 	p->date_day = iw_days_from_civil(y, (unsigned)m, (unsigned)d);
-	p->date_kind = day_kind(y, m, d);
+	p->date_kind = iw_smt_csv_day_kind(y, m, d);
 	if (f.n <= DATE_RAW_MAX) {
 		memcpy(p->date_raw, f.s, f.n);
 		p->date_rawn = f.n;
@@ -591,7 +269,7 @@ static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
 
 	flow_f = p->col[COL_FLOW] >= 0 ? f[p->col[COL_FLOW]] : none;
 	if (flow_f.n) {
-		switch (upper(flow_f.s[0])) {
+		switch (iw_smt_csv_upper(flow_f.s[0])) {
 		case 'C':
 			break;
 		case 'G':
@@ -629,13 +307,13 @@ static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
 	}
 
 	start_f = f[p->col[COL_START]];
-	if (parse_time(start_f, 0, &start) != 0) {
+	if (iw_smt_csv_parse_time(start_f, 0, &start) != 0) {
 		if (blank)
 			goto blank;
 		return bad_value(p, line, COL_START, start_f);
 	}
 	end_f = p->col[COL_END] >= 0 ? f[p->col[COL_END]] : none;
-	if (end_f.n && parse_time(end_f, 1, &end) != 0) {
+	if (end_f.n && iw_smt_csv_parse_time(end_f, 1, &end) != 0) {
 		if (blank)
 			goto blank;
 		return bad_value(p, line, COL_END, end_f);
@@ -696,16 +374,16 @@ located:
 	if (blank)
 		goto blank;
 
-	if (parse_kwh(kwh_f, kwh, &rounded) != 0)
+	if (iw_smt_csv_parse_kwh(kwh_f, kwh, &rounded) != 0)
 		return bad_value(p, line, COL_KWH, kwh_f);
 	p->st.kwh_rounded += rounded;
 
 	est_f = p->col[COL_EST] >= 0 ? f[p->col[COL_EST]] : none;
 
 	iv.esiid = esiid;
-	iv.ts_ms = to_ms(p->date_day, start, offset);
+	iv.ts_ms = iw_smt_csv_to_ms(p->date_day, start, offset);
 	iv.kwh = kwh;
-	iv.estimated = est_f.n && upper(est_f.s[0]) == 'E';
+	iv.estimated = est_f.n && iw_smt_csv_upper(est_f.s[0]) == 'E';
 	iv.flow = flow;
 	iv.line = line;
 
@@ -744,7 +422,7 @@ static int record(struct iw_smt_csv *p, const char *s, size_t n)
 	}
 	if (n && s[n - 1] == '\r')
 		n--;
-	nf = split(s, n, f, IW_SMT_CSV_FIELDS_MAX, p->scratch);
+	nf = iw_smt_csv_split(s, n, f, IW_SMT_CSV_FIELDS_MAX, p->scratch);
 	stored = nf < IW_SMT_CSV_FIELDS_MAX ? nf : IW_SMT_CSV_FIELDS_MAX;
 	for (int i = 0; i < stored && empty; i++)
 		empty = f[i].n == 0;
@@ -926,7 +604,7 @@ int iw_smt_csv_is_interval_header(const char *buf, size_t len)
 		buf += 3;
 		len -= 3;
 	}
-	while (len && (is_ws(*buf) || *buf == '\r' || *buf == '\n')) {
+	while (len && (iw_smt_csv_is_ws(*buf) || *buf == '\r' || *buf == '\n')) {
 		buf++;
 		len--;
 	}
@@ -936,10 +614,10 @@ int iw_smt_csv_is_interval_header(const char *buf, size_t len)
 		n = HEADER_PROBE;
 	if (n && buf[n - 1] == '\r')
 		n--;
-	nf = split(buf, n, f, IW_SMT_CSV_FIELDS_MAX, scratch);
+	nf = iw_smt_csv_split(buf, n, f, IW_SMT_CSV_FIELDS_MAX, scratch);
 	for (int i = 0; i < nf && i < IW_SMT_CSV_FIELDS_MAX; i++) {
-		start |= name_eq(f[i], col_names[COL_START]);
-		kwh |= name_eq(f[i], col_names[COL_KWH]);
+		start |= iw_smt_csv_name_eq(f[i], col_names[COL_START]);
+		kwh |= iw_smt_csv_name_eq(f[i], col_names[COL_KWH]);
 	}
 	return start && kwh;
 }
