@@ -70,12 +70,22 @@ int iw_http_do(const struct iw_http_call *call, struct iw_http_reply *reply)
 {
 	CURL *c = iw_http_handle();
 	struct sink s = { .body.max = call->max_reply ? call->max_reply : IW_HTTP_REPLY_MAX };
+	struct curl_slist *headers = NULL, *h;
 
 	memset(reply, 0, sizeof *reply);
 	if (!c) {
 		reply->code = CURLE_FAILED_INIT;
 		strcpy(reply->error, "could not create a curl handle");
 		return -1;
+	}
+	for (const char *const *line = call->headers; line && *line; line++) {
+		if (!(h = curl_slist_append(headers, *line))) {
+			curl_slist_free_all(headers);
+			reply->code = CURLE_OUT_OF_MEMORY;
+			strcpy(reply->error, "out of memory");
+			return -1;
+		}
+		headers = h;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, call->url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, reply->error);
@@ -86,8 +96,8 @@ int iw_http_do(const struct iw_http_call *call, struct iw_http_reply *reply)
 	iw_http_redirects(c, call->url, 0);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	if (call->headers)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, call->headers);
+	if (headers)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	if (call->body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, call->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
@@ -96,6 +106,8 @@ int iw_http_do(const struct iw_http_call *call, struct iw_http_reply *reply)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, call->method);
 	reply->code = curl_easy_perform(c);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
 	if (s.overflow) {
 		reply->code = CURLE_FILESIZE_EXCEEDED;
 		strcpy(reply->error, "reply larger than the allowed size");

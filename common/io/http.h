@@ -11,7 +11,7 @@ struct iw_error;
 struct iw_http_call {
 	const char *method;             /* NULL: GET, or POST when body is set */
 	const char *url;
-	const struct curl_slist *headers;
+	const char *const *headers;     /* "Name: value" lines, NULL-terminated; may be NULL */
 	const char *body;
 	size_t body_len;
 	long connect_timeout_ms;        /* 0: 5000 */

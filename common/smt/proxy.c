@@ -113,7 +113,7 @@ int iw_smt_call(enum iw_smt_op op, json_object *body, struct iw_smt_reply *reply
 {
 	char base[IW_SMT_URL_MAX], url[IW_SMT_URL_MAX], auth[IW_SMT_AUTH_MAX];
 	const char *token = iw_env("SMT_PROXY_TOKEN"), *text;
-	struct curl_slist *headers = NULL, *h;
+	const char *headers[4] = { "Content-Type: application/json", "Accept: application/json", auth, NULL };
 	struct iw_http_call call = { 0 };
 	struct iw_http_reply http;
 	json_object *ok = NULL, *st = NULL;
@@ -131,18 +131,6 @@ int iw_smt_call(enum iw_smt_op op, json_object *body, struct iw_smt_reply *reply
 		return iw_err_set(error, IW_ERR_MISCONFIG, "SMT_PROXY_TOKEN is too long");
 	text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : "{}";
 
-	if (!(h = curl_slist_append(headers, "Content-Type: application/json")))
-		goto oom;
-	headers = h;
-	if (!(h = curl_slist_append(headers, "Accept: application/json")))
-		goto oom;
-	headers = h;
-	if (!(h = curl_slist_append(headers, auth)))
-		goto oom;
-	headers = h;
-	/* The token is on the heap of curl's list now: scrub our copy. */
-	memset(auth, 0, sizeof auth);
-
 	call.method = "POST";
 	call.url = url;
 	call.headers = headers;
@@ -155,7 +143,10 @@ int iw_smt_call(enum iw_smt_op op, json_object *body, struct iw_smt_reply *reply
 		call.connect_timeout_ms = call.timeout_ms;
 	call.max_reply = IW_SMT_REPLY_MAX;
 
-	if (iw_http_do(&call, &http) != 0) {
+	rc = iw_http_do(&call, &http);
+	/* The token is in no buffer of ours after the call: scrub our copy. */
+	explicit_bzero(auth, sizeof auth);
+	if (rc != 0) {
 		iw_logf("warn", "SMT proxy %s: transport failure: %s", ops[op].path, http.error);
 		rc = iw_http_fail(error, &http, "SMT proxy");
 		goto out;
@@ -198,9 +189,5 @@ int iw_smt_call(enum iw_smt_op op, json_object *body, struct iw_smt_reply *reply
 	}
 out:
 	iw_http_reply_free(&http);
-	curl_slist_free_all(headers);
 	return rc;
-oom:
-	curl_slist_free_all(headers);
-	return iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
 }

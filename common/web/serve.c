@@ -184,6 +184,34 @@ int iw_query_get(const struct iw_request *req, const char *key, char *out, size_
 	return iw_form_get(req->query, key, out, outlen);
 }
 
+int iw_query_args(const struct iw_request *req, const struct iw_field *fields, json_object **args,
+		  char *msg, size_t msglen)
+{
+	json_object *given = json_object_new_object();
+	char value[IW_QUERY_VALUE_MAX + 1];
+	int rc;
+
+	*args = NULL;
+	if (!given) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	for (const struct iw_field *f = fields; f->name; f++) {
+		int r = iw_query_get(req, f->name, value, sizeof value);
+		if (r < 0) {
+			snprintf(msg, msglen, "%s: malformed or longer than %d bytes (?%s=)", f->name,
+				 IW_QUERY_VALUE_MAX, f->name);
+			json_object_put(given);
+			return -1;
+		}
+		if (r == 1 && value[0])
+			json_object_object_add(given, f->name, json_object_new_string(value));
+	}
+	rc = iw_validate(given, fields, args, msg, msglen);
+	json_object_put(given);
+	return rc;
+}
+
 long iw_body_read(struct iw_request *req, char *buf, size_t len)
 {
 	int n;

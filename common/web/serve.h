@@ -101,6 +101,13 @@ int iw_form_get(const char *form, const char *key, char *out, size_t outlen);
 /* Copies the URL-decoded value of query KEY into OUT.
  * Returns 1 when found, 0 when absent, -1 when it does not fit or is malformed. */
 int iw_query_get(const struct iw_request *req, const char *key, char *out, size_t outlen);
+/* The query string's parameters checked against FIELDS, the same table a
+ * JSON body has (each value a string first: IW_T_INT reads numeric text;
+ * IW_T_BOOL fits no query). 0 with *ARGS (owned: the normalised values), or -1 with a
+ * message naming the parameter in MSG. */
+#define IW_QUERY_VALUE_MAX 1024
+int iw_query_args(const struct iw_request *req, const struct iw_field *fields, json_object **args,
+		  char *msg, size_t msglen);
 /* Reads up to LEN body bytes; returns the count (0 at the end), -1 on error. */
 long iw_body_read(struct iw_request *req, char *buf, size_t len);
 /* For IW_BODY_RAW handlers: read, parse and validate a JSON body themselves.
