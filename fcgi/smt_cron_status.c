@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/config.h"
 #include "io/db.h"
 #include "smt/admin.h"
@@ -54,56 +55,33 @@ static const struct iw_field fields[] = {
 	{ 0 }
 };
 
-/* A Postgres array literal under construction: {"a","b",NULL}. */
-struct pg_array {
-	char *s;
-	size_t len, cap;
-};
-
-static int array_put(struct pg_array *a, const char *text, size_t n)
+/* Appends one element (NULL: SQL NULL) to a Postgres array literal under
+ * construction ({"a","b",NULL}), quoting " and \ as arrays require. */
+static int array_add(struct iw_buf *a, const char *value)
 {
-	if (a->len + n + 1 > a->cap) {
-		size_t cap = a->cap ? a->cap : 4096;
-		char *p;
-		while (cap < a->len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(a->s, cap)))
-			return -1;
-		a->s = p;
-		a->cap = cap;
-	}
-	memcpy(a->s + a->len, text, n);
-	a->len += n;
-	a->s[a->len] = '\0';
-	return 0;
-}
-
-/* Appends one element (NULL: SQL NULL), quoting " and \ as arrays require. */
-static int array_add(struct pg_array *a, const char *value)
-{
-	if (array_put(a, a->len ? "," : "{", 1) != 0)
+	if (iw_buf_put(a, a->len ? "," : "{", 1) != 0)
 		return -1;
 	if (!value)
-		return array_put(a, "NULL", 4);
-	if (array_put(a, "\"", 1) != 0)
+		return iw_buf_put(a, "NULL", 4);
+	if (iw_buf_put(a, "\"", 1) != 0)
 		return -1;
 	for (const char *p = value; *p; p++) {
-		if ((*p == '"' || *p == '\\') && array_put(a, "\\", 1) != 0)
+		if ((*p == '"' || *p == '\\') && iw_buf_put(a, "\\", 1) != 0)
 			return -1;
-		if (array_put(a, p, 1) != 0)
+		if (iw_buf_put(a, p, 1) != 0)
 			return -1;
 	}
-	return array_put(a, "\"", 1);
+	return iw_buf_put(a, "\"", 1);
 }
 
-static int array_close(struct pg_array *a)
+static int array_close(struct iw_buf *a)
 {
-	return a->len ? array_put(a, "}", 1) : array_put(a, "{}", 2);
+	return a->len ? iw_buf_put(a, "}", 1) : iw_buf_put(a, "{}", 2);
 }
 
 struct run {
 	int scanned, updated, failed, throttled;
-	struct pg_array ids, agreements, statuses, messages;
+	struct iw_buf ids, agreements, statuses, messages;
 };
 
 static int add_row(struct run *r, const char *id, const char *agreement, const char *status,
@@ -145,10 +123,10 @@ static int refresh_row(struct run *r, const struct iw_smt_agreements *list, cons
 
 static void run_free(struct run *r)
 {
-	free(r->ids.s);
-	free(r->agreements.s);
-	free(r->statuses.s);
-	free(r->messages.s);
+	iw_buf_free(&r->ids);
+	iw_buf_free(&r->agreements);
+	iw_buf_free(&r->statuses);
+	iw_buf_free(&r->messages);
 }
 
 static void add_counts(json_object *body, const struct run *r)
@@ -245,7 +223,7 @@ static int cron_status(struct iw_request *req, struct iw_response *resp)
 			goto out;
 		}
 		{
-			const char *params[4] = { r.ids.s, r.agreements.s, r.statuses.s, r.messages.s };
+			const char *params[4] = { r.ids.data, r.agreements.data, r.statuses.data, r.messages.data };
 			if (iw_db_run(IW_DB_MASTER, &resp->err, update_sql, 4, params) != 0) {
 				rc = iw_fail(resp, &resp->err);
 				goto out;

@@ -17,6 +17,17 @@ int iw_err_set(struct iw_error *e, enum iw_err code, const char *fmt, ...)
 	return (int)code;
 }
 
+void iw_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
 void iw_err_clear(struct iw_error *e)
 {
 	if (!e)

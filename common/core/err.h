@@ -4,6 +4,8 @@
 #ifndef IW_ERR_H
 #define IW_ERR_H
 
+#include <stddef.h>
+
 #include <json-c/json.h>
 
 #include "core/log.h"
@@ -37,6 +39,9 @@ struct iw_error {
 /* Sets E (may be NULL) to CODE and the formatted message; returns CODE. A
  * second call replaces the first (the detail too). */
 int iw_err_set(struct iw_error *e, enum iw_err code, const char *fmt, ...) IW_PRINTF(3, 4);
+/* Formats a reason into ERR (ERRLEN bytes; nothing when ERR is NULL or
+ * ERRLEN is 0): for the modules that report failures as text. */
+void iw_errf(char *err, size_t errlen, const char *fmt, ...) IW_PRINTF(3, 4);
 /* Frees E's detail and clears it. */
 void iw_err_clear(struct iw_error *e);
 /* A short name of CODE ("busy"), for logs and tests. */

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "core/codec.h"
+#include "core/err.h"
 #include "core/config.h"
 #include "core/xml.h"
 #include "ercot/wssec.h"
@@ -49,20 +50,6 @@ struct ews_creds {
 
 static struct ews_creds creds;
 static CURL *ews_curl;
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void free_secret(char *s, size_t len)
 {
@@ -159,20 +146,20 @@ static int load_pfx(const char *pfx, char *err, size_t errlen)
 	int rc = -1;
 
 	if (!(creds.p12 = iw_base64_decode(pfx, strlen(pfx), &creds.p12_len))) {
-		set_err(err, errlen, "ERCOT_EWS_PFX is not valid base64");
+		iw_errf(err, errlen, "ERCOT_EWS_PFX is not valid base64");
 		return -1;
 	}
 	p = creds.p12;
 	if (!(p12 = d2i_PKCS12(NULL, &p, (long)creds.p12_len))) {
-		set_err(err, errlen, "ERCOT_EWS_PFX is not a PKCS#12 file");
+		iw_errf(err, errlen, "ERCOT_EWS_PFX is not a PKCS#12 file");
 		goto out;
 	}
 	if (PKCS12_parse(p12, creds.pass, &creds.key, &creds.cert, &chain) != 1) {
-		set_err(err, errlen, "ERCOT_EWS_PFX cannot be opened (wrong ERCOT_EWS_PFX_PASS?)");
+		iw_errf(err, errlen, "ERCOT_EWS_PFX cannot be opened (wrong ERCOT_EWS_PFX_PASS?)");
 		goto out;
 	}
 	if (!creds.key || !creds.cert) {
-		set_err(err, errlen, "ERCOT_EWS_PFX holds no key and certificate");
+		iw_errf(err, errlen, "ERCOT_EWS_PFX holds no key and certificate");
 		goto out;
 	}
 	rc = 0;
@@ -188,12 +175,12 @@ static int load_pem(const char *cert, const char *key, char *err, size_t errlen)
 	int rc = -1;
 
 	if (!(creds.cert_pem = pem_unescape(cert)) || !(creds.key_pem = pem_unescape(key))) {
-		set_err(err, errlen, "out of memory");
+		iw_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	if (!(bio = BIO_new_mem_buf(creds.cert_pem, -1)) ||
 	    !(creds.cert = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
-		set_err(err, errlen, "ERCOT_EWS_CERT is not a PEM certificate");
+		iw_errf(err, errlen, "ERCOT_EWS_CERT is not a PEM certificate");
 		goto out;
 	}
 	BIO_free(bio);
@@ -202,7 +189,7 @@ static int load_pem(const char *cert, const char *key, char *err, size_t errlen)
 	if (!(bio = BIO_new_mem_buf(creds.key_pem, -1)) ||
 	    !(creds.key = PEM_read_bio_PrivateKey(bio, NULL, NULL,
 						   (void *)(creds.pass ? creds.pass : "")))) {
-		set_err(err, errlen, "ERCOT_EWS_KEY is not a PEM private key (or its passphrase is wrong)");
+		iw_errf(err, errlen, "ERCOT_EWS_KEY is not a PEM private key (or its passphrase is wrong)");
 		goto out;
 	}
 	rc = 0;
@@ -230,11 +217,11 @@ static int load_creds(char *err, size_t errlen)
 	else if (cert && key)
 		rc = load_pem(cert, key, err, errlen);
 	else {
-		set_err(err, errlen, "no EWS client certificate (ERCOT_EWS_PFX or ERCOT_EWS_CERT + ERCOT_EWS_KEY)");
+		iw_errf(err, errlen, "no EWS client certificate (ERCOT_EWS_PFX or ERCOT_EWS_CERT + ERCOT_EWS_KEY)");
 		rc = -1;
 	}
 	if (rc == 0 && X509_check_private_key(creds.cert, creds.key) != 1) {
-		set_err(err, errlen, "the EWS private key does not match its certificate");
+		iw_errf(err, errlen, "the EWS private key does not match its certificate");
 		rc = -1;
 	}
 	ERR_clear_error();
@@ -248,7 +235,7 @@ static int load_creds(char *err, size_t errlen)
 	creds.loaded = 1;
 	return 0;
 oom:
-	set_err(err, errlen, "out of memory");
+	iw_errf(err, errlen, "out of memory");
 	creds_free();
 	return -1;
 }
@@ -264,7 +251,7 @@ static CURL *ews_handle(char *errbuf, char *err, size_t errlen)
 	if (ews_curl)
 		curl_easy_reset(ews_curl);
 	else if (!(ews_curl = curl_easy_init())) {
-		set_err(err, errlen, "curl_easy_init failed");
+		iw_errf(err, errlen, "curl_easy_init failed");
 		return NULL;
 	}
 	errbuf[0] = '\0';
@@ -299,7 +286,7 @@ static CURL *ews_handle(char *errbuf, char *err, size_t errlen)
 	}
 #undef SET
 	if (c != CURLE_OK) {
-		set_err(err, errlen, "curl option: %s", curl_easy_strerror(c));
+		iw_errf(err, errlen, "curl option: %s", curl_easy_strerror(c));
 		return NULL;
 	}
 	return ews_curl;
@@ -325,7 +312,7 @@ static char *build_request(char *err, size_t errlen)
 	char *src = NULL, *uid = NULL, *out = NULL;
 
 	if (RAND_bytes(raw, sizeof raw) != 1) {
-		set_err(err, errlen, "no randomness for the nonce");
+		iw_errf(err, errlen, "no randomness for the nonce");
 		return NULL;
 	}
 	EVP_EncodeBlock((unsigned char *)nonce, raw, sizeof raw);
@@ -338,7 +325,7 @@ static char *build_request(char *err, size_t errlen)
 		     "<UserID>%s</UserID></Header><Request><Option>%lld</Option></Request>"
 		     "</RequestMessage>", nonce, created, src, uid, type) < 0) {
 		out = NULL;
-		set_err(err, errlen, "out of memory");
+		iw_errf(err, errlen, "out of memory");
 	}
 	free(src);
 	free(uid);
@@ -419,11 +406,11 @@ int iw_ews_list_reports(struct iw_ews_report **out, size_t *n, char *err, size_t
 	*out = NULL;
 	*n = 0;
 	if (iw_ews_endpoint(endpoint, sizeof endpoint)) {
-		set_err(err, errlen, "ERCOT_EWS_BASE is not set");
+		iw_errf(err, errlen, "ERCOT_EWS_BASE is not set");
 		return -1;
 	}
 	if (!is_https(endpoint)) {
-		set_err(err, errlen, "ERCOT_EWS_BASE must be an https URL");
+		iw_errf(err, errlen, "ERCOT_EWS_BASE must be an https URL");
 		return -1;
 	}
 	if (strcasecmp(alg_name, "sha256") == 0)
@@ -431,7 +418,7 @@ int iw_ews_list_reports(struct iw_ews_report **out, size_t *n, char *err, size_t
 	else if (strcasecmp(alg_name, "sha1") == 0)
 		alg = IW_WSSEC_RSA_SHA1;
 	else {
-		set_err(err, errlen, "ERCOT_EWS_SIGALG must be sha256 or sha1");
+		iw_errf(err, errlen, "ERCOT_EWS_SIGALG must be sha256 or sha1");
 		return -1;
 	}
 	if (!(c = ews_handle(errbuf, err, errlen)))
@@ -440,14 +427,14 @@ int iw_ews_list_reports(struct iw_ews_report **out, size_t *n, char *err, size_t
 		goto out;
 	if (iw_wssec_sign_envelope(body, creds.key, creds.cert, alg, &doc, &doc_len,
 				   alg_err, sizeof alg_err)) {
-		set_err(err, errlen, "%s", alg_err);
+		iw_errf(err, errlen, "%s", alg_err);
 		goto out;
 	}
 	if (!(h = curl_slist_append(NULL, "Content-Type: text/xml; charset=utf-8")) ||
 	    !(headers = h, h = curl_slist_append(headers,
 						 "SOAPAction: \"" IW_EWS_SOAP_ACTION "\"")) ||
 	    !(headers = h, h = curl_slist_append(headers, "Expect:"))) {
-		set_err(err, errlen, "out of memory");
+		iw_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	headers = h;
@@ -458,16 +445,16 @@ int iw_ews_list_reports(struct iw_ews_report **out, size_t *n, char *err, size_t
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, IW_EWS_LIST_TIMEOUT_MS) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply) != CURLE_OK) {
-		set_err(err, errlen, "curl options failed");
+		iw_errf(err, errlen, "curl options failed");
 		goto out;
 	}
 	res = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (res != CURLE_OK) {
 		if (reply.over)
-			set_err(err, errlen, "EWS reply larger than %u bytes", IW_EWS_MAX_REPLY);
+			iw_errf(err, errlen, "EWS reply larger than %u bytes", IW_EWS_MAX_REPLY);
 		else
-			set_err(err, errlen, "EWS request to %s failed: %s%s", endpoint,
+			iw_errf(err, errlen, "EWS request to %s failed: %s%s", endpoint,
 				errbuf[0] ? errbuf : curl_easy_strerror(res), tls_hint(res, status));
 		goto out;
 	}
@@ -481,13 +468,13 @@ int iw_ews_list_reports(struct iw_ews_report **out, size_t *n, char *err, size_t
 			iw_ews_reports_free(*out, *n);
 			*out = NULL;
 			*n = 0;
-			set_err(err, errlen, "EWS answered HTTP %ld: %.*s", status, ERROR_BODY_MAX,
+			iw_errf(err, errlen, "EWS answered HTTP %ld: %.*s", status, ERROR_BODY_MAX,
 				reply.data ? reply.data : "");
 		}
 		goto out;
 	}
 	if (!reply.data) {
-		set_err(err, errlen, "EWS answered an empty reply");
+		iw_errf(err, errlen, "EWS answered an empty reply");
 		goto out;
 	}
 	rc = iw_ews_parse_reply(reply.data, reply.len, out, n, err, errlen);
@@ -545,11 +532,11 @@ int iw_ews_download(const char *url, size_t (*sink)(const void *, size_t, void *
 	int rc = -1;
 
 	if (!url || !sink) {
-		set_err(err, errlen, "download: no URL or sink");
+		iw_errf(err, errlen, "download: no URL or sink");
 		return -1;
 	}
 	if (!is_https(url)) {
-		set_err(err, errlen, "download: only https URLs are fetched");
+		iw_errf(err, errlen, "download: only https URLs are fetched");
 		return -1;
 	}
 	if (!(c = ews_handle(errbuf, err, errlen)))
@@ -567,18 +554,18 @@ int iw_ews_download(const char *url, size_t (*sink)(const void *, size_t, void *
 	    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, IW_EWS_LOW_SPEED_SECONDS) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, download_write) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &d) != CURLE_OK) {
-		set_err(err, errlen, "curl options failed");
+		iw_errf(err, errlen, "curl options failed");
 		goto out;
 	}
 	res = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (d.sink_failed)
-		set_err(err, errlen, "download stopped by its consumer");
+		iw_errf(err, errlen, "download stopped by its consumer");
 	else if (res != CURLE_OK)
-		set_err(err, errlen, "download failed: %s%s",
+		iw_errf(err, errlen, "download failed: %s%s",
 			errbuf[0] ? errbuf : curl_easy_strerror(res), tls_hint(res, status));
 	else if (status < 200 || status >= 300)
-		set_err(err, errlen, "download answered HTTP %ld: %s", status, d.error_body);
+		iw_errf(err, errlen, "download answered HTTP %ld: %s", status, d.error_body);
 	else
 		rc = 0;
 out:

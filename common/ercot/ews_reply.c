@@ -8,24 +8,11 @@
 #include <string.h>
 
 #include "core/codec.h"
+#include "core/err.h"
 #include "core/xml.h"
 
 #define MAX_REPORTS    100000
 #define FAULT_MAX      512
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void iw_ews_reports_free(struct iw_ews_report *r, size_t n)
 {
@@ -81,7 +68,7 @@ static int parse_reports(const char *p, const char *end, struct iw_ews_report **
 	*n = count;
 	return 0;
 fail:
-	set_err(err, errlen, "out of memory (or over %d reports)", MAX_REPORTS);
+	iw_errf(err, errlen, "out of memory (or over %d reports)", MAX_REPORTS);
 	iw_ews_reports_free(list, count);
 	return -1;
 }
@@ -98,14 +85,14 @@ int iw_ews_parse_reply(const char *xml, size_t len, struct iw_ews_report **out,
 	if (iw_xml_find_element(xml, end, "Fault", &b, &e, &after) == 0) {
 		if (!(text = iw_xml_child_text(b, e, "faultstring")))
 			text = iw_xml_text_of(b, e);
-		set_err(err, errlen, "EWS fault: %.*s", FAULT_MAX, text ? text : "(no text)");
+		iw_errf(err, errlen, "EWS fault: %.*s", FAULT_MAX, text ? text : "(no text)");
 		free(text);
 		return -1;
 	}
 	if ((code = iw_xml_child_text(xml, end, "ReplyCode"))) {
 		if (strcasecmp(code, "ERROR") == 0 || strcasecmp(code, "FATAL") == 0) {
 			text = iw_xml_child_text(xml, end, "Error");
-			set_err(err, errlen, "EWS reply %s: %.*s", code, FAULT_MAX,
+			iw_errf(err, errlen, "EWS reply %s: %.*s", code, FAULT_MAX,
 				text && *text ? text : "(no error text)");
 			free(text);
 			free(code);
@@ -122,14 +109,14 @@ int iw_ews_parse_reply(const char *xml, size_t len, struct iw_ews_report **out,
 		if (!(text = iw_xml_text_of(b, e)) ||
 		    !(raw = iw_base64_decode(text, strlen(text), &raw_len))) {
 			free(text);
-			set_err(err, errlen, "EWS reply: compressed payload is not base64");
+			iw_errf(err, errlen, "EWS reply: compressed payload is not base64");
 			return -1;
 		}
 		free(text);
 		plain = iw_inflate_all(raw, raw_len, IW_EWS_MAX_INFLATED, &plain_len);
 		free(raw);
 		if (!plain) {
-			set_err(err, errlen, "EWS reply: compressed payload does not inflate");
+			iw_errf(err, errlen, "EWS reply: compressed payload does not inflate");
 			return -1;
 		}
 		rc = parse_reports(plain, plain + plain_len, out, n, err, errlen);
@@ -138,7 +125,7 @@ int iw_ews_parse_reply(const char *xml, size_t len, struct iw_ews_report **out,
 	}
 	if (iw_xml_find_element(xml, end, "ResponseMessage", &b, &e, &after) != 0 &&
 	    iw_xml_find_element(xml, end, "Reports", &b, &e, &after) != 0) {
-		set_err(err, errlen, "EWS reply holds no ResponseMessage");
+		iw_errf(err, errlen, "EWS reply holds no ResponseMessage");
 		return -1;
 	}
 	return parse_reports(xml, end, out, n, err, errlen);

@@ -7,7 +7,6 @@
 #include "core/config.h"
 #include "core/err.h"
 
-#define XCONN_CONNECT_TIMEOUT "5"
 
 static const char *const settings[IW_DB__MAX] = {
 	[IW_DB_MASTER] = "EXPLORER_DATABASE_URL",
@@ -97,8 +96,6 @@ static int check_role(PGconn *conn, enum iw_db db, struct iw_error *error)
 static PGconn *connect_db(enum iw_db db, struct iw_error *error)
 {
 	const char *url = iw_env(settings[db]);
-	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-	const char *vals[] = { NULL, XCONN_CONNECT_TIMEOUT, "iw-admin-explorer", NULL };
 	PGconn *conn;
 
 	if (!url) {
@@ -108,22 +105,8 @@ static PGconn *connect_db(enum iw_db db, struct iw_error *error)
 				 "through its own read-only role, never DATABASE_URL", settings[db]);
 		return NULL;
 	}
-	if (!(vals[0] = iw_db_conninfo(url))) {
-		if (error)
-			iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
+	if (!(conn = iw_db_open(url, "iw-admin-explorer", db, settings[db], error)))
 		return NULL;
-	}
-	conn = PQconnectdbParams(keys, vals, 1);
-	free((char *)vals[0]);
-	if (!conn || PQstatus(conn) != CONNECTION_OK) {
-		const char *why = conn ? PQerrorMessage(conn) : "out of memory";
-		iw_logf("error", "database %s unavailable: %s", settings[db], iw_db_hint(why));
-		if (error)
-			iw_err_set(error, IW_ERR_DB_DOWN, "the %s database is unavailable: %s",
-				 db == IW_DB_USAGE ? "usage" : "master", iw_db_hint(why));
-		PQfinish(conn);
-		return NULL;
-	}
 	if (check_role(conn, db, error) != 0) {
 		PQfinish(conn);
 		return NULL;

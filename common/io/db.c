@@ -152,27 +152,22 @@ const char *iw_db_hint(const char *err)
 	return "check the URL and that the server is up";
 }
 
-static void set_unavailable(struct iw_error *error, enum iw_db db, const char *why)
+static void set_unavailable(struct iw_error *error, enum iw_db db, const char *setting,
+			    const char *why)
 {
-	iw_logf("error", "database %s unavailable: %s", iw_db_setting(db), iw_db_hint(why));
+	iw_logf("error", "database %s unavailable: %s", setting, iw_db_hint(why));
 	if (error)
 		iw_err_set(error, IW_ERR_DB_DOWN, "the %s database is unavailable: %s",
 			 db == IW_DB_USAGE ? "usage" : "master", iw_db_hint(why));
 }
 
-static PGconn *connect_db(enum iw_db db, struct iw_error *error)
+PGconn *iw_db_open(const char *url, const char *application, enum iw_db db,
+		   const char *setting, struct iw_error *error)
 {
-	const char *url = iw_env(iw_db_setting(db));
 	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-	const char *vals[] = { NULL, IW_DB_CONNECT_TIMEOUT, "iw-admin", NULL };
+	const char *vals[] = { NULL, IW_DB_CONNECT_TIMEOUT, application, NULL };
 	PGconn *conn;
 
-	if (!url) {
-		iw_logf("error", "%s is not set", iw_db_setting(db));
-		if (error)
-			iw_err_set(error, IW_ERR_MISCONFIG, "%s is not set", iw_db_setting(db));
-		return NULL;
-	}
 	if (!(vals[0] = iw_db_conninfo(url))) {
 		if (error)
 			iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
@@ -181,11 +176,24 @@ static PGconn *connect_db(enum iw_db db, struct iw_error *error)
 	conn = PQconnectdbParams(keys, vals, 1);
 	free((char *)vals[0]);
 	if (!conn || PQstatus(conn) != CONNECTION_OK) {
-		set_unavailable(error, db, conn ? PQerrorMessage(conn) : "out of memory");
+		set_unavailable(error, db, setting, conn ? PQerrorMessage(conn) : "out of memory");
 		PQfinish(conn);
 		return NULL;
 	}
 	return conn;
+}
+
+static PGconn *connect_db(enum iw_db db, struct iw_error *error)
+{
+	const char *url = iw_env(iw_db_setting(db));
+
+	if (!url) {
+		iw_logf("error", "%s is not set", iw_db_setting(db));
+		if (error)
+			iw_err_set(error, IW_ERR_MISCONFIG, "%s is not set", iw_db_setting(db));
+		return NULL;
+	}
+	return iw_db_open(url, "iw-admin", db, iw_db_setting(db), error);
 }
 
 PGconn *iw_db_conn(enum iw_db db, struct iw_error *error)
@@ -351,7 +359,7 @@ PGresult *iw_db_exec(enum iw_db db, struct iw_error *error, const char *sql,
 			/* Retry only a statement that ran outside a transaction. */
 			if (before == PQTRANS_IDLE && attempt == 0)
 				continue;
-			set_unavailable(error, db, "server closed the connection unexpectedly");
+			set_unavailable(error, db, iw_db_setting(db), "server closed the connection unexpectedly");
 			return NULL;
 		}
 		if (res && cancelled(res, error)) {

@@ -48,4 +48,10 @@ const char *iw_db_setting(enum iw_db db);
 char *iw_db_conninfo(const char *url);
 /* A short explanation an operator can act on, for a libpq error message. */
 const char *iw_db_hint(const char *pq_error);
+/* A new connection to URL (postgres:// URL or conninfo) of database DB as
+ * APPLICATION, with a connect timeout; SETTING names URL's setting in the
+ * log. NULL with IW_ERR_DB_DOWN (or IW_ERR_INTERNAL) set in ERROR (may be
+ * NULL). */
+PGconn *iw_db_open(const char *url, const char *application, enum iw_db db,
+		   const char *setting, struct iw_error *error);
 #endif

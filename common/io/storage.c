@@ -16,17 +16,6 @@
 #include "core/log.h"
 #include "io/storage_backend.h"
 
-void iw_storage_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static enum backend backend_chosen(void)
 {
 	return iw_env("S3_BUCKET") || iw_env("DO_SPACES_BUCKET") ? BACKEND_S3 : BACKEND_LOCAL;
@@ -124,18 +113,18 @@ struct iw_storage_put *iw_storage_put_begin(const char *key, const char *content
 	if (err && errlen)
 		err[0] = '\0';
 	if (!iw_storage_key_valid(key)) {
-		iw_storage_errf(err, errlen, "invalid key");
+		iw_errf(err, errlen, "invalid key");
 		return NULL;
 	}
 	/* It becomes a request header: no CR/LF smuggling. */
 	for (const char *c = content_type; c && *c; c++) {
 		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			iw_storage_errf(err, errlen, "invalid content type");
+			iw_errf(err, errlen, "invalid content type");
 			return NULL;
 		}
 	}
 	if (!(w = calloc(1, sizeof *w))) {
-		iw_storage_errf(err, errlen, "out of memory");
+		iw_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	w->fd = -1;
@@ -145,7 +134,7 @@ struct iw_storage_put *iw_storage_put_begin(const char *key, const char *content
 	snprintf(w->key, sizeof w->key, "%s", key);
 	if (!(w->content_type = strdup(content_type ? content_type : "application/octet-stream")) ||
 	    !(w->sha = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(w->sha, EVP_sha256(), NULL)) {
-		iw_storage_errf(err, errlen, "out of memory");
+		iw_errf(err, errlen, "out of memory");
 		put_free(w);
 		return NULL;
 	}
@@ -166,7 +155,7 @@ int iw_storage_put_write(struct iw_storage_put *w, const void *buf, size_t len)
 	if (len == 0)
 		return 0;
 	if (!EVP_DigestUpdate(w->sha, buf, len)) {
-		iw_storage_errf(w->err, w->errlen, "sha256 failed");
+		iw_errf(w->err, w->errlen, "sha256 failed");
 		w->failed = 1;
 		return -1;
 	}
@@ -192,7 +181,7 @@ int iw_storage_put_commit(struct iw_storage_put *w, struct iw_storage_result *ou
 		return -1;
 	}
 	if (!EVP_DigestFinal_ex(w->sha, md, &mdlen) || mdlen != 32) {
-		iw_storage_errf(w->err, w->errlen, "sha256 failed");
+		iw_errf(w->err, w->errlen, "sha256 failed");
 		iw_storage_put_abort(w);
 		return -1;
 	}

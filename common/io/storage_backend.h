@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/err.h"
 #include "core/log.h"
 #include "io/storage.h"
 
@@ -51,8 +52,6 @@ struct iw_storage_put {
 	int parts;
 };
 
-/* ERR (ERRLEN bytes, may be NULL) receives the formatted reason. */
-void iw_storage_errf(char *err, size_t errlen, const char *fmt, ...) IW_PRINTF(3, 4);
 /* A setting under its S3_ name or its DigitalOcean Spaces alias. */
 const char *iw_storage_setting(const char *name, const char *alias);
 

@@ -46,7 +46,7 @@ int iw_storage_local_begin(struct iw_storage_put *w)
 	char *slash;
 
 	if (!dir) {
-		iw_storage_errf(w->err, w->errlen, "STORAGE_DIR is not set");
+		iw_errf(w->err, w->errlen, "STORAGE_DIR is not set");
 		return -1;
 	}
 	if (asprintf(&w->path, "%s/%s", dir, w->key) < 0) {
@@ -54,7 +54,7 @@ int iw_storage_local_begin(struct iw_storage_put *w)
 		goto nomem;
 	}
 	if (mkdir_parents(w->path, 1) == -1) {
-		iw_storage_errf(w->err, w->errlen, "cannot create the directories of %s: %s",
+		iw_errf(w->err, w->errlen, "cannot create the directories of %s: %s",
 		     w->key, strerror(errno));
 		return -1;
 	}
@@ -66,19 +66,19 @@ int iw_storage_local_begin(struct iw_storage_put *w)
 		goto nomem;
 	}
 	if ((w->fd = mkostemp(w->tmp, O_CLOEXEC)) == -1) {
-		iw_storage_errf(w->err, w->errlen, "cannot create a file for %s: %s", w->key,
+		iw_errf(w->err, w->errlen, "cannot create a file for %s: %s", w->key,
 		     strerror(errno));
 		free(w->tmp);
 		w->tmp = NULL;
 		return -1;
 	}
 	if (fchmod(w->fd, LOCAL_FILE_MODE) == -1) {
-		iw_storage_errf(w->err, w->errlen, "chmod: %s", strerror(errno));
+		iw_errf(w->err, w->errlen, "chmod: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
 nomem:
-	iw_storage_errf(w->err, w->errlen, "out of memory");
+	iw_errf(w->err, w->errlen, "out of memory");
 	return -1;
 }
 
@@ -90,7 +90,7 @@ int iw_storage_local_write(struct iw_storage_put *w, const unsigned char *p, siz
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			iw_storage_errf(w->err, w->errlen, "write %s: %s", w->key, strerror(errno));
+			iw_errf(w->err, w->errlen, "write %s: %s", w->key, strerror(errno));
 			return -1;
 		}
 		p += n;
@@ -116,17 +116,17 @@ int iw_storage_local_commit(struct iw_storage_put *w)
 	int dfd, rc;
 
 	if (fsync(w->fd) == -1) {
-		iw_storage_errf(w->err, w->errlen, "fsync %s: %s", w->key, strerror(errno));
+		iw_errf(w->err, w->errlen, "fsync %s: %s", w->key, strerror(errno));
 		return -1;
 	}
 	rc = close(w->fd);
 	w->fd = -1;
 	if (rc == -1) {
-		iw_storage_errf(w->err, w->errlen, "close %s: %s", w->key, strerror(errno));
+		iw_errf(w->err, w->errlen, "close %s: %s", w->key, strerror(errno));
 		return -1;
 	}
 	if (rename(w->tmp, w->path) == -1) {
-		iw_storage_errf(w->err, w->errlen, "rename to %s: %s", w->key, strerror(errno));
+		iw_errf(w->err, w->errlen, "rename to %s: %s", w->key, strerror(errno));
 		return -1;
 	}
 	free(w->tmp);

@@ -82,7 +82,7 @@ static int s3_conf_load(struct s3_conf *c, char *err, size_t errlen)
 		c->region = S3_DEFAULT_REGION;
 	if (!c->endpoint || !c->key_id || !c->secret) {
 		n = iw_storage_missing_settings(missing, sizeof missing / sizeof missing[0]);
-		iw_storage_errf(err, errlen, "S3 settings missing: %s%s%s", n > 0 ? missing[0] : "",
+		iw_errf(err, errlen, "S3 settings missing: %s%s%s", n > 0 ? missing[0] : "",
 		     n > 1 ? ", " : "", n > 1 ? missing[1] : "");
 		return -1;
 	}
@@ -263,7 +263,7 @@ static int s3_request(CURL *h, const struct s3_conf *c, const char *key,
 	if (!(url = s3_url(c, key, call->query)))
 		goto nomem;
 	if (sha256_hex(call->body ? call->body : "", call->len, hash) == -1) {
-		iw_storage_errf(err, errlen, "sha256 failed");
+		iw_errf(err, errlen, "sha256 failed");
 		goto out;
 	}
 	snprintf(hdr, sizeof hdr, "x-amz-content-sha256: %s", hash);
@@ -316,24 +316,24 @@ static int s3_request(CURL *h, const struct s3_conf *c, const char *key,
 	cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
 	if (cc != CURLE_OK) {
-		iw_storage_errf(err, errlen, "S3 %s %s: %s", call->what, key,
+		iw_errf(err, errlen, "S3 %s %s: %s", call->what, key,
 		     r->overflow ? "reply too large" : errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		goto out;
 	}
 	if (r->status < 200 || r->status > 299) {
 		if (xml_text(r->body, "Code", code, sizeof code) == -1)
 			snprintf(code, sizeof code, "%s", r->status == 404 ? "NotFound" : "error");
-		iw_storage_errf(err, errlen, "S3 %s %s: HTTP %ld %s", call->what, key, r->status, code);
+		iw_errf(err, errlen, "S3 %s %s: HTTP %ld %s", call->what, key, r->status, code);
 		rc = 1;
 		goto out;
 	}
 	rc = 0;
 	goto out;
 setopt_failed:
-	iw_storage_errf(err, errlen, "libcurl lacks a needed option (AWS SigV4?)");
+	iw_errf(err, errlen, "libcurl lacks a needed option (AWS SigV4?)");
 	goto out;
 nomem:
-	iw_storage_errf(err, errlen, "out of memory");
+	iw_errf(err, errlen, "out of memory");
 out:
 	/* The handle must not keep pointers into this frame. */
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
@@ -367,7 +367,7 @@ int iw_storage_s3_begin(struct iw_storage_put *w)
 	if (s3_conf_load(&w->s3, w->err, w->errlen) == -1)
 		return -1;
 	if (!(w->h = curl_easy_init())) {
-		iw_storage_errf(w->err, w->errlen, "curl_easy_init failed");
+		iw_errf(w->err, w->errlen, "curl_easy_init failed");
 		return -1;
 	}
 	return 0;
@@ -384,11 +384,11 @@ static int s3_create_upload(struct iw_storage_put *w)
 	if (s3_request(w->h, &w->s3, w->key, &call, &r, w->err, w->errlen) != 0)
 		goto out;
 	if (xml_text(r.body, "UploadId", id, sizeof id) == -1) {
-		iw_storage_errf(w->err, w->errlen, "S3 create-multipart %s: no UploadId", w->key);
+		iw_errf(w->err, w->errlen, "S3 create-multipart %s: no UploadId", w->key);
 		goto out;
 	}
 	if (!(w->upload_id = uri_encode(id, 0))) {
-		iw_storage_errf(w->err, w->errlen, "out of memory");
+		iw_errf(w->err, w->errlen, "out of memory");
 		goto out;
 	}
 	rc = 0;
@@ -408,19 +408,19 @@ static int s3_upload_part(struct iw_storage_put *w)
 	if (!w->upload_id && s3_create_upload(w) == -1)
 		return -1;
 	if (number > IW_STORAGE_MAX_PARTS) {
-		iw_storage_errf(w->err, w->errlen, "%s exceeds %d parts", w->key,
+		iw_errf(w->err, w->errlen, "%s exceeds %d parts", w->key,
 		     IW_STORAGE_MAX_PARTS);
 		return -1;
 	}
 	if (!(grown = realloc(w->etags, (size_t)number * sizeof *grown))) {
-		iw_storage_errf(w->err, w->errlen, "out of memory");
+		iw_errf(w->err, w->errlen, "out of memory");
 		return -1;
 	}
 	w->etags = grown;
 	w->etags[number - 1] = NULL;
 	snprintf(what, sizeof what, "part %d", number);
 	if (asprintf(&query, "partNumber=%d&uploadId=%s", number, w->upload_id) < 0) {
-		iw_storage_errf(w->err, w->errlen, "out of memory");
+		iw_errf(w->err, w->errlen, "out of memory");
 		return -1;
 	}
 	call.what = what;
@@ -428,11 +428,11 @@ static int s3_upload_part(struct iw_storage_put *w)
 	if (s3_put_retrying(w, &call, &r) != 0)
 		goto out;
 	if (!r.etag[0]) {
-		iw_storage_errf(w->err, w->errlen, "S3 %s %s: no ETag", what, w->key);
+		iw_errf(w->err, w->errlen, "S3 %s %s: no ETag", what, w->key);
 		goto out;
 	}
 	if (!(w->etags[number - 1] = strdup(r.etag))) {
-		iw_storage_errf(w->err, w->errlen, "out of memory");
+		iw_errf(w->err, w->errlen, "out of memory");
 		goto out;
 	}
 	w->parts = number;
@@ -464,7 +464,7 @@ int iw_storage_s3_write(struct iw_storage_put *w, const unsigned char *p, size_t
 			if (want > IW_STORAGE_PART_SIZE)
 				want = IW_STORAGE_PART_SIZE;
 			if (!(grown = realloc(w->part, want))) {
-				iw_storage_errf(w->err, w->errlen, "out of memory");
+				iw_errf(w->err, w->errlen, "out of memory");
 				return -1;
 			}
 			w->part = grown;
@@ -542,7 +542,7 @@ static int s3_complete(struct iw_storage_put *w)
 	if (!(xml = s3_complete_xml(w)) ||
 	    asprintf(&query, "uploadId=%s", w->upload_id) < 0) {
 		query = NULL;
-		iw_storage_errf(w->err, w->errlen, "out of memory");
+		iw_errf(w->err, w->errlen, "out of memory");
 		goto out;
 	}
 	call.query = query;
@@ -554,7 +554,7 @@ static int s3_complete(struct iw_storage_put *w)
 	if (r.body && strstr(r.body, "<Error>")) {
 		if (xml_text(r.body, "Code", code, sizeof code) == -1)
 			snprintf(code, sizeof code, "error");
-		iw_storage_errf(w->err, w->errlen, "S3 complete-multipart %s: %s", w->key, code);
+		iw_errf(w->err, w->errlen, "S3 complete-multipart %s: %s", w->key, code);
 		goto out;
 	}
 	rc = 0;

@@ -13,7 +13,9 @@
 
 #include <json-c/json.h>
 
+#include "core/buf.h"
 #include "core/log.h"
+#include "io/db_copy.h"
 #include "io/db_raw.h"
 #include "core/utf8_fix.h"
 #include "core/validate.h"
@@ -58,56 +60,13 @@ struct reader {
 	long line;         /* line number of the next record's first line */
 };
 
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-static int buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap)))
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-	return 0;
-}
-
-/* COPY text format: backslash escapes for \, tab, CR and LF. */
-static int buf_add_copy(struct buf *b, const char *s)
-{
-	if (!s)
-		return buf_add(b, "\\N", 2);
-	for (const char *p = s; *p;) {
-		size_t run = strcspn(p, "\\\t\r\n");
-		if (run && buf_add(b, p, run) != 0)
-			return -1;
-		p += run;
-		if (*p) {
-			char esc[2] = { '\\', *p == '\t' ? 't' : *p == '\r' ? 'r' : *p == '\n' ? 'n' : '\\' };
-			if (buf_add(b, esc, 2) != 0)
-				return -1;
-			p++;
-		}
-	}
-	return 0;
-}
-
 /* The next record (quoted line breaks kept), without its line end, in OUT.
  * Returns 1, 0 at the end, -1 on a read error or a record over the limit. */
-static int next_record(struct reader *r, struct buf *out, long *first_line)
+static int next_record(struct reader *r, struct iw_buf *out, long *first_line)
 {
 	int quoted = 0;
 
-	out->n = 0;
+	out->len = 0;
 	*first_line = r->line;
 	for (;;) {
 		if (r->pos == r->len) {
@@ -137,22 +96,22 @@ static int next_record(struct reader *r, struct buf *out, long *first_line)
 					r->line++;
 					if (!quoted) {
 						size_t n = r->pos - 1 - start;
-						if (buf_add(out, r->buf + start, n) != 0)
+						if (iw_buf_put(out, r->buf + start, n) != 0)
 							return -1;
-						if (out->n && out->p[out->n - 1] == '\r')
-							out->p[--out->n] = '\0';
+						if (out->len && out->data[out->len - 1] == '\r')
+							out->data[--out->len] = '\0';
 						return 1;
 					}
 				}
 			}
-			if (buf_add(out, r->buf + start, r->pos - start) != 0 ||
-			    out->n > IW_SMT_BILLING_LINE_MAX)
+			if (iw_buf_put(out, r->buf + start, r->pos - start) != 0 ||
+			    out->len > IW_SMT_BILLING_LINE_MAX)
 				return -1;
 		}
 	}
-	if (out->n && out->p[out->n - 1] == '\r')
-		out->p[--out->n] = '\0';
-	return out->n ? 1 : 0;
+	if (out->len && out->data[out->len - 1] == '\r')
+		out->data[--out->len] = '\0';
+	return out->len ? 1 : 0;
 }
 
 /* Splits REC in place (RFC 4180 quotes); returns the field count. */
@@ -308,7 +267,7 @@ static const char *cell(char **f, int nf, const int *col, enum col c)
 }
 
 /* Appends one COPY line for a data row; 1 when the row is malformed. */
-static int row_line(struct buf *out, char **f, int nf, int nheader, char **hdr,
+static int row_line(struct iw_buf *out, char **f, int nf, int nheader, char **hdr,
 		    const int *col, const struct iw_smt_billing_file *file,
 		    struct iw_smt_billing_stats *st, long line)
 {
@@ -364,7 +323,7 @@ static int row_line(struct buf *out, char **f, int nf, int nheader, char **hdr,
 	for (int i = 0; i < nf; i++)
 		json_object_object_add(raw, trim(hdr[i]), json_object_new_string(f[i]));
 	snprintf(id, sizeof id, "%lld", file->raw_file_id);
-#define COL(s) (buf_add_copy(out, (s)) == 0 && buf_add(out, "\t", 1) == 0)
+#define COL(s) (iw_db_copy_escape(out, (s)) == 0 && iw_buf_put(out, "\t", 1) == 0)
 #define OPT(s) ((s)[0] ? (s) : NULL)
 	{
 		char vbuf[VALUE_MAX + 1];
@@ -377,9 +336,9 @@ static int row_line(struct buf *out, char **f, int nf, int nheader, char **hdr,
 		    COL(*meter ? (snprintf(vbuf, sizeof vbuf, "%s", meter), vbuf) : NULL) &&
 		    COL(OPT(tcode)) && COL(OPT(tname)) && COL(OPT(start)) && COL(OPT(end)) &&
 		    COL(OPT(bill)) && COL(OPT(kwh)) && COL(OPT(billed)) && COL(file->source) &&
-		    COL(id) && buf_add_copy(out, json_object_to_json_string_ext(raw,
+		    COL(id) && iw_db_copy_escape(out, json_object_to_json_string_ext(raw,
 						JSON_C_TO_STRING_PLAIN)) == 0 &&
-		    buf_add(out, "\n", 1) == 0)
+		    iw_buf_put(out, "\n", 1) == 0)
 			rc = 0;
 	}
 #undef COL
@@ -392,7 +351,7 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 			struct iw_smt_billing_stats *st, char *err, size_t errlen)
 {
 	struct reader r = { .fd = file->fd, .line = 1, .cap = READ_CHUNK };
-	struct buf rec = { 0 }, hdr_copy = { 0 }, out = { 0 };
+	struct iw_buf rec = { 0 }, hdr_copy = { 0 }, out = { 0 };
 	char *f[FIELDS_MAX], *hdr[FIELDS_MAX];
 	int col[C__MAX], nheader = 0, have_header = 0, copying = 0, rc = IW_SMT_BILLING_EIO;
 	char id[24];
@@ -408,22 +367,22 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 	}
 	while ((got = next_record(&r, &rec, &line)) == 1) {
 		char *p;
-		if (!iw_utf8_valid(rec.p, rec.n)) {
+		if (!iw_utf8_valid(rec.data, rec.len)) {
 			/* Postgres refuses invalid UTF-8: read such bytes as Latin-1. */
-			size_t n, cap = 2 * rec.n + 1;
-			char *fixed = iw_utf8_repair(rec.p, rec.n, &n);
+			size_t n, cap = 2 * rec.len + 1;
+			char *fixed = iw_utf8_repair(rec.data, rec.len, &n);
 			if (!fixed) {
 				snprintf(err, errlen, "out of memory");
 				goto out;
 			}
-			free(rec.p);
-			rec.p = fixed;
-			rec.n = n;
+			free(rec.data);
+			rec.data = fixed;
+			rec.len = n;
 			rec.cap = cap;
 			st->transcoded++;
 		}
-		p = rec.p;
-		if (!have_header && line == 1 && rec.n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p = rec.data;
+		if (!have_header && line == 1 && rec.len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
 			p += 3;
 		if (strspn(p, ", \t") == strlen(p)) {
 			st->blank++;
@@ -431,9 +390,9 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 		}
 		if (!have_header) {
 			int nf;
-			if (buf_add(&hdr_copy, p, strlen(p)) != 0)
+			if (iw_buf_put(&hdr_copy, p, strlen(p)) != 0)
 				goto out;
-			nf = split(hdr_copy.p, hdr, FIELDS_MAX);
+			nf = split(hdr_copy.data, hdr, FIELDS_MAX);
 			if (nf > FIELDS_MAX)
 				nf = FIELDS_MAX;
 			for (int c = 0; c < C__MAX; c++) {
@@ -485,13 +444,13 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 			if (bad == 0)
 				st->rows++;
 		}
-		if (out.n >= COPY_FLUSH) {
-			if (PQputCopyData(master, out.p, (int)out.n) != 1) {
+		if (out.len >= COPY_FLUSH) {
+			if (PQputCopyData(master, out.data, (int)out.len) != 1) {
 				snprintf(err, errlen, "%s", PQerrorMessage(master));
 				rc = IW_SMT_BILLING_EDB;
 				goto out;
 			}
-			out.n = 0;
+			out.len = 0;
 		}
 	}
 	if (got < 0) {
@@ -504,7 +463,7 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 		rc = IW_SMT_BILLING_ENOHEADER;
 		goto out;
 	}
-	if (out.n && PQputCopyData(master, out.p, (int)out.n) != 1) {
+	if (out.len && PQputCopyData(master, out.data, (int)out.len) != 1) {
 		snprintf(err, errlen, "%s", PQerrorMessage(master));
 		rc = IW_SMT_BILLING_EDB;
 		goto out;
@@ -530,8 +489,8 @@ out:
 	}
 	PQclear(res);
 	free(r.buf);
-	free(rec.p);
-	free(hdr_copy.p);
-	free(out.p);
+	iw_buf_free(&rec);
+	iw_buf_free(&hdr_copy);
+	iw_buf_free(&out);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "io/db.h"
+#include "io/db_copy.h"
 #include "io/db_raw.h"
 #include "smt/csv.h"
 #include "smt/ingest_load.h"
@@ -103,21 +104,15 @@ static int scan_file(int fd, const char *esiid, char *chunk, struct scan *sc)
  * or -1 when it does not fit. */
 static long copy_escape(const char *s, char *out)
 {
-	size_t o = 0;
+	struct iw_buf b = { .max = DIRECT_FIELD_MAX - 1 };
+	long n = -1;
 
-	for (; *s; s++) {
-		char c = *s, e = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n'
-				 : c == '\r' ? 'r' : 0;
-		if (o + 2 > DIRECT_FIELD_MAX)
-			return -1;
-		if (e) {
-			out[o++] = '\\';
-			c = e;
-		}
-		out[o++] = c;
+	if (iw_db_copy_escape(&b, s) == 0) {
+		memcpy(out, b.len ? b.data : "", b.len + 1);
+		n = (long)b.len;
 	}
-	out[o] = '\0';
-	return (long)o;
+	iw_buf_free(&b);
+	return n;
 }
 
 /* 1 when SQL (one boolean column) answers true, 0 when false, -1 (ERROR set). */
@@ -158,17 +153,6 @@ static enum copy_outcome copy_result(PGconn *conn, char *err, size_t errlen, cha
 	return out;
 }
 
-static int copy_begin(PGconn *conn, const char *sql, char *err, size_t errlen)
-{
-	PGresult *r = PQexec(conn, sql);
-	int rc = PQresultStatus(r) == PGRES_COPY_IN ? 0 : -1;
-
-	if (rc)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	PQclear(r);
-	return rc;
-}
-
 #define COPY_ABORT_MSG "ingest aborted"
 
 /* Parses the file again, streaming its rows into L->usage (and L->master when
@@ -182,9 +166,9 @@ static void copy_direct(int fd, const char *esiid, char *chunk, struct load *l,
 	int usage_ended, master_ended;
 
 	*usage_out = *master_out = COPY_FAILED;
-	if (copy_begin(l->usage, SQL_USAGE_COPY_DIRECT, l->err, sizeof l->err) != 0)
+	if (iw_db_copy_start(l->usage, SQL_USAGE_COPY_DIRECT, PGRES_COPY_IN, l->err, sizeof l->err) != 0)
 		return;
-	if (l->master && copy_begin(l->master, SQL_MASTER_COPY_DIRECT, l->err, sizeof l->err) != 0) {
+	if (l->master && iw_db_copy_start(l->master, SQL_MASTER_COPY_DIRECT, PGRES_COPY_IN, l->err, sizeof l->err) != 0) {
 		PQputCopyEnd(l->usage, COPY_ABORT_MSG);
 		copy_result(l->usage, l->err, sizeof l->err, l->state);
 		return;

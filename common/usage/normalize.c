@@ -26,6 +26,7 @@
 #include "core/config.h"
 #include "io/db.h"
 #include "core/log.h"
+#include "io/db_copy.h"
 #include "io/db_raw.h"
 #include "core/err.h"
 #include "core/time.h"
@@ -147,18 +148,6 @@ static void drain_copy_out(PGconn *conn)
 	drain_results(conn);
 }
 
-/* Starts COPY (SQL) on CONN: 0 when the server is ready for data. */
-static int copy_start(PGconn *conn, const char *sql, ExecStatusType want, char *err, size_t errlen)
-{
-	PGresult *r = PQexec(conn, sql);
-	int rc = r && PQresultStatus(r) == want ? 0 : -1;
-
-	if (rc)
-		snprintf(err, errlen, "%s", PQerrorMessage(conn));
-	PQclear(r);
-	return rc;
-}
-
 /* Ends the COPY IN on CONN; 0 on success. SQLSTATE (6 bytes) is set on failure. */
 static int copy_in_end(PGconn *conn, const char *abort_msg, char sqlstate[6], char *err,
 		       size_t errlen)
@@ -250,9 +239,9 @@ static int stream_window(PGconn *usage, PGconn *master, const char *const fparam
 	    iw_pg_tx_limits(usage, err, errlen) != 0 ||
 	    exec_ok(usage, SQL_USAGE_FILTER, 3, fparams, NULL, err, errlen) != 0)
 		goto out;
-	if (copy_start(master, target_copy, PGRES_COPY_IN, err, errlen) != 0)
+	if (iw_db_copy_start(master, target_copy, PGRES_COPY_IN, err, errlen) != 0)
 		goto out;
-	if (copy_start(usage, SQL_USAGE_COPY_OUT, PGRES_COPY_OUT, err, errlen) != 0) {
+	if (iw_db_copy_start(usage, SQL_USAGE_COPY_OUT, PGRES_COPY_OUT, err, errlen) != 0) {
 		char ignored[256];
 		copy_in_end(master, "source failed", sqlstate, ignored, sizeof ignored);
 		sqlstate[0] = '\0';
