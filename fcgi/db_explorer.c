@@ -41,13 +41,13 @@ static int send_json(struct iw_response *resp, json_object *body)
 }
 
 /* An error as a small HTML page or as JSON, by format. */
-static int fail(struct iw_response *resp, enum iw_xfmt fmt, int status, const char *code,
+static int answer_error(struct iw_response *resp, enum iw_xfmt fmt, int status, const char *code,
 		const char *message)
 {
 	return iw_page_fail(resp, fmt == IW_XFMT_HTML, status, code, message);
 }
 
-/* The error iw_query_begin left in resp->err (JSON), as a page when FMT is HTML. */
+/* The error iw_xquery_begin left in resp->err (JSON), as a page when FMT is HTML. */
 static int fail_unavailable(struct iw_response *resp, enum iw_xfmt fmt)
 {
 	json_object *m = NULL;
@@ -59,7 +59,7 @@ static int fail_unavailable(struct iw_response *resp, enum iw_xfmt fmt)
 	if (!resp->body || !json_object_object_get_ex(resp->body, "message", &m))
 		m = NULL;
 	snprintf(msg, sizeof msg, "%s", m ? json_object_get_string(m) : "the database is unavailable");
-	return fail(resp, fmt, resp->status,
+	return answer_error(resp, fmt, resp->status,
 		    resp->error_code ? resp->error_code : "database_unavailable", msg);
 }
 
@@ -99,12 +99,12 @@ static int parse_view(struct iw_request *req, struct iw_response *resp, const ch
 		if (strcmp(buf, "json") == 0) v->fmt = IW_XFMT_JSON;
 		else if (strcmp(buf, "csv") == 0) v->fmt = IW_XFMT_CSV;
 		else if (strcmp(buf, "html") != 0)
-			return fail(resp, IW_XFMT_HTML, 400, "invalid_request", "format: html, json or csv");
+			return answer_error(resp, IW_XFMT_HTML, 400, "invalid_request", "format: html, json or csv");
 	}
 	if (field(req, form, "db", buf, sizeof buf) == 1) {
 		if (strcmp(buf, "usage") == 0) v->db = IW_DB_USAGE;
 		else if (strcmp(buf, "master") != 0)
-			return fail(resp, v->fmt, 400, "invalid_request", "db: master or usage");
+			return answer_error(resp, v->fmt, 400, "invalid_request", "db: master or usage");
 	}
 	r = iw_query_get(req, "table", v->table, sizeof v->table);
 	v->has_table = r != 0; /* too long or malformed: a name no catalog row has */
@@ -112,24 +112,24 @@ static int parse_view(struct iw_request *req, struct iw_response *resp, const ch
 		v->table[0] = '\0';
 	if (iw_query_get(req, "page", buf, sizeof buf) == 1 &&
 	    parse_long(buf, 1, IW_XBROWSE_PAGE_MAX, &v->page) != 0)
-		return fail(resp, v->fmt, 400, "invalid_request", "page: an integer from 1");
+		return answer_error(resp, v->fmt, 400, "invalid_request", "page: an integer from 1");
 	if (iw_query_get(req, "size", buf, sizeof buf) == 1 &&
 	    parse_long(buf, 1, IW_XBROWSE_SIZE_MAX, &v->size) != 0)
-		return fail(resp, v->fmt, 400, "invalid_request", "size: an integer from 1 to 500");
+		return answer_error(resp, v->fmt, 400, "invalid_request", "size: an integer from 1 to 500");
 	if (iw_query_get(req, "sort", v->sort, sizeof v->sort) < 0)
-		return fail(resp, v->fmt, 400, "invalid_request", "sort: no such column");
+		return answer_error(resp, v->fmt, 400, "invalid_request", "sort: no such column");
 	if (iw_query_get(req, "dir", buf, sizeof buf) == 1) {
 		if (strcmp(buf, "asc") == 0) v->desc = 0;
 		else if (strcmp(buf, "desc") != 0)
-			return fail(resp, v->fmt, 400, "invalid_request", "dir: asc or desc");
+			return answer_error(resp, v->fmt, 400, "invalid_request", "dir: asc or desc");
 		v->dir_given = 1;
 	} else if (v->sort[0]) {
 		v->desc = 0;
 	}
 	if (iw_query_get(req, "q", v->q, sizeof v->q) < 0)
-		return fail(resp, v->fmt, 400, "invalid_request", "q: at most 255 bytes");
+		return answer_error(resp, v->fmt, 400, "invalid_request", "q: at most 255 bytes");
 	if (iw_query_get(req, "col", v->col, sizeof v->col) < 0)
-		return fail(resp, v->fmt, 400, "invalid_request", "col: no such column");
+		return answer_error(resp, v->fmt, 400, "invalid_request", "col: no such column");
 	if (iw_query_get(req, "exact", buf, sizeof buf) == 1)
 		v->exact = strcmp(buf, "1") == 0 || strcmp(buf, "on") == 0;
 	/* SQL text runs only from a POSTed form: a GET (a link, an <img>, a
@@ -145,7 +145,7 @@ static int parse_view(struct iw_request *req, struct iw_response *resp, const ch
 		if (r < 0) {
 			free(v->sql);
 			v->sql = NULL;
-			return fail(resp, v->fmt, 400, "invalid_request", "sql: at most 16384 bytes");
+			return answer_error(resp, v->fmt, 400, "invalid_request", "sql: at most 16384 bytes");
 		}
 		if (r == 0) {
 			free(v->sql);
@@ -193,17 +193,17 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct iw_
 	memset(&sel, 0, sizeof sel);
 	err[0] = '\0';
 	if (v->sql && v->sql[0]) {
-		if (!(conn = iw_query_begin(v->db, &resp->err)))
+		if (!(conn = iw_xquery_begin(v->db, &resp->err)))
 			return fail_unavailable(resp, v->fmt);
-		ran = iw_query_select(conn, v->sql,
+		ran = iw_xquery_select(conn, v->sql,
 				      v->fmt == IW_XFMT_HTML ? IW_RENDER_HTML_CHARS + 1 : IW_RENDER_EXPORT_CHARS,
 				      v->fmt == IW_XFMT_HTML ? IW_QUERY_HTML_BYTE_CAP : IW_QUERY_BYTE_CAP,
 				      &sel, err, sizeof err) == 0;
-		iw_query_end(v->db);
+		iw_xquery_end(v->db);
 		if (!ran)
 			status = 400;
 	} else if (v->fmt != IW_XFMT_HTML) {
-		return fail(resp, v->fmt, 400, "invalid_request", "sql: a SELECT statement is required");
+		return answer_error(resp, v->fmt, 400, "invalid_request", "sql: a SELECT statement is required");
 	}
 	if (ran) {
 		for (int i = 0; i < sel.ncols; i++)
@@ -218,8 +218,8 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct iw_
 			iw_log_count(req, "cut_at_bytes", (long long)sel.cut_at);
 	}
 	if (v->fmt != IW_XFMT_HTML && !ran) {
-		iw_query_select_free(&sel);
-		return fail(resp, v->fmt, 400, "query_refused", err);
+		iw_xquery_select_free(&sel);
+		return answer_error(resp, v->fmt, 400, "query_refused", err);
 	}
 	if (v->fmt == IW_XFMT_JSON) {
 		json_object *body = json_object_new_object();
@@ -231,7 +231,7 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct iw_
 		if (sel.cut_at)
 			json_object_object_add(body, "truncatedAtBytes",
 					       json_object_new_int64((int64_t)sel.cut_at));
-		iw_query_select_free(&sel);
+		iw_xquery_select_free(&sel);
 		return send_json(resp, body);
 	}
 	if (v->fmt == IW_XFMT_CSV) {
@@ -243,7 +243,7 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct iw_
 			snprintf(at, sizeof at, "%zu", sel.cut_at);
 			iw_header(resp, "X-Truncated-At-Bytes", at);
 		}
-		iw_query_select_free(&sel);
+		iw_xquery_select_free(&sel);
 		if (!(data = iw_buf_take(&b, &len)))
 			return iw_error(resp, 500, "internal_error", "the export did not fit in memory");
 		iw_header(resp, "Content-Disposition", "attachment; filename=\"query.csv\"");
@@ -280,7 +280,7 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct iw_
 		}
 		iw_buf_puts(&b, "</tbody></table></div></div>");
 	}
-	iw_query_select_free(&sel);
+	iw_xquery_select_free(&sel);
 	iw_buf_puts(&b, "</section></main>");
 	iw_page_foot(&b);
 	return send_html(resp, status, &b);
@@ -304,21 +304,21 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct i
 	struct iw_grid g = { 0 };
 
 	iw_log_str(req, "view", "table");
-	if (!(conn = iw_query_begin(v->db, &resp->err)))
+	if (!(conn = iw_xquery_begin(v->db, &resp->err)))
 		return fail_unavailable(resp, v->fmt);
 	n = iw_catalog_columns(conn, v->table, &cols, err, sizeof err);
 	if (n < 0) {
-		rc = fail(resp, v->fmt, 500, "internal_error", "reading the catalog failed");
+		rc = answer_error(resp, v->fmt, 500, "internal_error", "reading the catalog failed");
 		goto out;
 	}
 	if (n == 0) {
-		rc = fail(resp, v->fmt, 404, "not_found", "table: no such table in this database");
+		rc = answer_error(resp, v->fmt, 404, "not_found", "table: no such table in this database");
 		goto out;
 	}
 	iw_log_str(req, "table", v->table);
 	if (v->sort[0]) {
 		if ((sort = iw_catalog_find(cols, n, v->sort)) < 0) {
-			rc = fail(resp, v->fmt, 400, "invalid_request", "sort: no such column");
+			rc = answer_error(resp, v->fmt, 400, "invalid_request", "sort: no such column");
 			goto out;
 		}
 	} else {
@@ -326,7 +326,7 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct i
 	}
 	if (v->col[0] && ((search_col = iw_catalog_find(cols, n, v->col)) < 0 ||
 			  cols[search_col].kind == IW_COL_BYTES)) {
-		rc = fail(resp, v->fmt, 400, "invalid_request", "col: no such searchable column");
+		rc = answer_error(resp, v->fmt, 400, "invalid_request", "col: no such searchable column");
 		goto out;
 	}
 	if (v->exact)
@@ -335,9 +335,9 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct i
 		iw_xbrowse_like_pattern(&pat, v->q);
 	if (!(pattern = iw_buf_take(&pat, &plen)) ||
 	    !(sql = iw_xbrowse_rows_sql(conn, v, cols, n, sort, search_col,
-			     iw_query_cell_cap(v->fmt == IW_XFMT_HTML ? IW_RENDER_HTML_CHARS + 1
+			     iw_xquery_cell_cap(v->fmt == IW_XFMT_HTML ? IW_RENDER_HTML_CHARS + 1
 								  : IW_RENDER_EXPORT_CHARS, byte_cap, n)))) {
-		rc = fail(resp, v->fmt, 500, "internal_error", "out of memory");
+		rc = answer_error(resp, v->fmt, 500, "internal_error", "out of memory");
 		goto out;
 	}
 	snprintf(limit, sizeof limit, "%ld", v->size + 1); /* one more: is there a next page? */
@@ -345,22 +345,22 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct i
 	params[0] = limit;
 	params[1] = offset;
 	params[2] = pattern;
-	if (!(res = iw_query_rows(conn, sql, v->q[0] ? 3 : 2, params, byte_cap, &cut_at, err,
+	if (!(res = iw_xquery_rows(conn, sql, v->q[0] ? 3 : 2, params, byte_cap, &cut_at, err,
 				  sizeof err, state))) {
 		if (strcmp(state, IW_SQLSTATE_CANCELED) == 0) {
-			rc = fail(resp, v->fmt, 504, "query_timeout",
+			rc = answer_error(resp, v->fmt, 504, "query_timeout",
 				  "the rows took longer than " IW_QUERY_TIMEOUT
 				  ": search one column with exact match, or use fewer pages");
 		} else {
 			iw_logf("error", "reading rows (%s): %s", state, err);
-			rc = fail(resp, v->fmt, 500, "internal_error", "reading the rows failed");
+			rc = answer_error(resp, v->fmt, 500, "internal_error", "reading the rows failed");
 		}
 		goto out;
 	}
 	names = calloc((size_t)n, sizeof *names);
 	kinds = calloc((size_t)n, sizeof *kinds);
 	if (!names || !kinds) {
-		rc = fail(resp, v->fmt, 500, "internal_error", "out of memory");
+		rc = answer_error(resp, v->fmt, 500, "internal_error", "out of memory");
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
@@ -463,7 +463,7 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct i
 	iw_page_foot(&b);
 	rc = send_html(resp, 200, &b);
 out:
-	iw_query_end(v->db);
+	iw_xquery_end(v->db);
 	iw_buf_free(&b);
 	iw_buf_free(&pat);
 	PQclear(res);
@@ -482,7 +482,7 @@ static int index_view(struct iw_request *req, struct iw_response *resp, struct i
 
 	iw_log_str(req, "view", "index");
 	if (v->fmt == IW_XFMT_CSV)
-		return fail(resp, v->fmt, 400, "invalid_request", "format=csv needs a table or sql");
+		return answer_error(resp, v->fmt, 400, "invalid_request", "format=csv needs a table or sql");
 	if (v->fmt == IW_XFMT_JSON)
 		return send_json(resp, iw_xbrowse_nav_json(nav));
 	iw_page_head(&b, "Tables", v->csrf);
@@ -531,11 +531,11 @@ static int browse(struct iw_request *req, struct iw_response *resp)
 		char msg[160];
 		snprintf(msg, sizeof msg, "%s is not set: the explorer reads only through its own "
 			 "read-only role (see docs/explorer.md)", missing);
-		return fail(resp, fmt, 503, "server_misconfigured", msg);
+		return answer_error(resp, fmt, 503, "server_misconfigured", msg);
 	}
 	if (post) {
 		if (!iw_xauth_origin_ok(req))
-			return fail(resp, fmt, 403, "forbidden", "the form was posted from another site");
+			return answer_error(resp, fmt, 403, "forbidden", "the form was posted from another site");
 		if ((rc = iw_form_read(req, resp, SQL_FORM_MAX, &form)) != 0)
 			return rc;
 		if (iw_form_get(form, "format", buf, sizeof buf) == 1 && strcmp(buf, "html") != 0)
@@ -543,7 +543,7 @@ static int browse(struct iw_request *req, struct iw_response *resp)
 		if (!iw_xauth_csrf_ok(&who, form)) {
 			free(form);
 			iw_log_str(req, "csrf", "refused");
-			return fail(resp, fmt, 403, "forbidden",
+			return answer_error(resp, fmt, 403, "forbidden",
 				    "the form's CSRF token is missing or wrong: reload the page and retry");
 		}
 	}
@@ -554,7 +554,7 @@ static int browse(struct iw_request *req, struct iw_response *resp)
 	v.csrf = who.who == IW_XAUTH_SESSION ? who.csrf : NULL;
 	if (v.sql_asked && v.fmt != IW_XFMT_HTML) {
 		iw_header(resp, "Allow", "POST");
-		return fail(resp, v.fmt, 405, "method_not_allowed",
+		return answer_error(resp, v.fmt, 405, "method_not_allowed",
 			    "sql: the SELECT box runs only with POST (form fields sql, db, format)");
 	}
 	if (v.fmt == IW_XFMT_HTML || (!v.has_table && !v.sql))

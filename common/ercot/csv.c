@@ -1,5 +1,5 @@
 /* The streaming parser of the headerless extract CSV (declared in
- * ercot_ingest.h): one pass over the bytes, a fixed row buffer, so its cost
+ * ercot/ingest.h): one pass over the bytes, a fixed row buffer, so its cost
  * is linear in the input whatever its shape. */
 #include "ercot/ingest.h"
 

@@ -1,4 +1,4 @@
-/* The ERCOT listing and download transfers (declared in ercot_ingest.h)
+/* The ERCOT listing and download transfers (declared in ercot/ingest.h)
  * through the process's reused curl handle: capped replies, streamed
  * downloads, Retry-After, and a redirect policy that never leaves https. */
 #include "ercot/ingest.h"

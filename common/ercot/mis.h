@@ -22,7 +22,7 @@ int iw_ercot_mis_list(const char *day, const char *tdsp, struct iw_ercot_docs *o
 int iw_ercot_page_list(const char *day, const char *tdsp, struct iw_ercot_docs *out,
 		       char *err, size_t errlen);
 /* Extracts the links of HTML (exposed for tests): adds them to OUT. One
- * linear pass (common/ercot_page.c); 0, or -1 when OUT refused a link (out of
+ * linear pass (common/ercot/page.c); 0, or -1 when OUT refused a link (out of
  * memory or over a cap: iw_ercot_docs_error). */
 int iw_ercot_page_parse(const char *html, const char *page_url, const char *day,
 			const char *tdsp, struct iw_ercot_docs *out);

@@ -61,13 +61,13 @@ void iw_xbrowse_nav_load(struct iw_xnav *nav)
 	for (int d = 0; d < IW_DB__MAX; d++) {
 		nav->tables[d] = NULL;
 		nav->n[d] = -1;
-		PGconn *conn = iw_query_begin((enum iw_db)d, NULL);
+		PGconn *conn = iw_xquery_begin((enum iw_db)d, NULL);
 		if (!conn)
 			continue;
 		nav->n[d] = iw_catalog_tables(conn, &nav->tables[d], err, sizeof err);
 		if (nav->n[d] < 0)
 			iw_logf("error", "listing the %s tables: %s", iw_xbrowse_db_names[d], err);
-		iw_query_end((enum iw_db)d);
+		iw_xquery_end((enum iw_db)d);
 	}
 }
 

@@ -9,17 +9,17 @@
 #include "explorer/sqlguard.h"
 #include "core/err.h"
 
-PGconn *iw_query_begin(enum iw_db db, struct iw_error *error)
+PGconn *iw_xquery_begin(enum iw_db db, struct iw_error *error)
 {
 	return iw_xconn_begin(db, error);
 }
 
-void iw_query_end(enum iw_db db)
+void iw_xquery_end(enum iw_db db)
 {
 	iw_xconn_end(db);
 }
 
-size_t iw_query_cell_cap(size_t chars, size_t byte_cap, int ncols)
+size_t iw_xquery_cell_cap(size_t chars, size_t byte_cap, int ncols)
 {
 	size_t fit = byte_cap / 4 / (size_t)(ncols > 0 ? ncols : 1);
 
@@ -65,7 +65,7 @@ static void cancel(PGconn *conn)
 	PQfreeCancel(c);
 }
 
-PGresult *iw_query_rows(PGconn *conn, const char *sql, int n, const char *const *params,
+PGresult *iw_xquery_rows(PGconn *conn, const char *sql, int n, const char *const *params,
 			size_t byte_cap, size_t *cut_at, char *err, size_t errlen, char state[6])
 {
 	PGresult *out = NULL, *r;
@@ -167,7 +167,7 @@ static char *wrapped(const char *sql, size_t len, const struct iw_select *s, siz
 	return iw_buf_take(&b, &n);
 }
 
-int iw_query_select(PGconn *conn, const char *sql, size_t cell_cap, size_t byte_cap,
+int iw_xquery_select(PGconn *conn, const char *sql, size_t cell_cap, size_t byte_cap,
 		    struct iw_select *out, char *err, size_t errlen)
 {
 	struct iw_buf b = { 0 };
@@ -212,12 +212,12 @@ int iw_query_select(PGconn *conn, const char *sql, size_t cell_cap, size_t byte_
 	}
 	for (int i = 0; i < out->ncols; i++)
 		out->kinds[i] = iw_col_kind_of(PQftype(out->desc, i));
-	cell_cap = iw_query_cell_cap(cell_cap, byte_cap, out->ncols);
+	cell_cap = iw_xquery_cell_cap(cell_cap, byte_cap, out->ncols);
 	if (!(text = wrapped(sql, len, out, cell_cap))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (!(out->rows = iw_query_rows(conn, text, 0, NULL, byte_cap, &out->cut_at, err, errlen,
+	if (!(out->rows = iw_xquery_rows(conn, text, 0, NULL, byte_cap, &out->cut_at, err, errlen,
 					state))) {
 		explain_failure(state, err, errlen);
 		goto out;
@@ -228,11 +228,11 @@ int iw_query_select(PGconn *conn, const char *sql, size_t cell_cap, size_t byte_
 out:
 	free(text);
 	if (rc != 0)
-		iw_query_select_free(out);
+		iw_xquery_select_free(out);
 	return rc;
 }
 
-void iw_query_select_free(struct iw_select *s)
+void iw_xquery_select_free(struct iw_select *s)
 {
 	PQclear(s->desc);
 	PQclear(s->rows);

@@ -1,5 +1,5 @@
 /* Read-only statements for the DB explorer: every statement runs on the
- * explorer's own connection (explorer_conn.h) inside BEGIN READ ONLY with a
+ * explorer's own connection (explorer/conn.h) inside BEGIN READ ONLY with a
  * statement timeout, the transaction is always rolled back, and results are
  * read row by row against a byte budget (libpq would otherwise buffer a
  * whole result, however large). */
@@ -25,18 +25,18 @@ struct iw_error;
 /* Opens the read-only transaction on DB's explorer connection. NULL with
  * ERROR (may be NULL) set when the database cannot be reached or
  * its setting is missing. */
-PGconn *iw_query_begin(enum iw_db db, struct iw_error *error);
+PGconn *iw_xquery_begin(enum iw_db db, struct iw_error *error);
 /* Ends it: nothing an explorer statement did is kept (iw_xconn_end). */
-void iw_query_end(enum iw_db db);
+void iw_xquery_end(enum iw_db db);
 /* Characters each of NCOLS cells may carry so that one row stays within
  * BYTE_CAP (4 bytes a character at most): min(CHARS, BYTE_CAP / 4 / NCOLS). */
-size_t iw_query_cell_cap(size_t chars, size_t byte_cap, int ncols);
+size_t iw_xquery_cell_cap(size_t chars, size_t byte_cap, int ncols);
 /* Runs SQL with text parameters and reads the rows one at a time
  * (PQsetSingleRowMode) into one result, stopping (and cancelling the
  * statement) before the cell text passes BYTE_CAP; then *CUT_AT is the
  * byte count read, else 0. NULL with the server's message in ERR and its
  * SQLSTATE in STATE (6 bytes). */
-PGresult *iw_query_rows(PGconn *conn, const char *sql, int n, const char *const *params,
+PGresult *iw_xquery_rows(PGconn *conn, const char *sql, int n, const char *const *params,
 			size_t byte_cap, size_t *cut_at, char *err, size_t errlen, char state[6]);
 
 struct iw_select {
@@ -54,7 +54,7 @@ struct iw_select {
  * transaction, every cell cut to CELL_CAP characters (less when many
  * columns), the rows read within BYTE_CAP. 0, or -1 with a message for the
  * operator in ERR. */
-int iw_query_select(PGconn *conn, const char *sql, size_t cell_cap, size_t byte_cap,
+int iw_xquery_select(PGconn *conn, const char *sql, size_t cell_cap, size_t byte_cap,
 		    struct iw_select *out, char *err, size_t errlen);
-void iw_query_select_free(struct iw_select *s);
+void iw_xquery_select_free(struct iw_select *s);
 #endif

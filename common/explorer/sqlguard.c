@@ -48,8 +48,8 @@ static const char *const deny_prefixes[] = {
 
 #define NELEM(a) (sizeof(a) / sizeof *(a))
 
-static int fail(struct lexer *lx, const char *fmt, ...) IW_PRINTF(2, 3);
-static int fail(struct lexer *lx, const char *fmt, ...)
+static int refuse(struct lexer *lx, const char *fmt, ...) IW_PRINTF(2, 3);
+static int refuse(struct lexer *lx, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -97,7 +97,7 @@ static int skip_space(struct lexer *lx)
 			lx->pos += 2;
 			while (depth > 0) {
 				if (lx->pos + 1 >= lx->len)
-					return fail(lx, "unterminated /* comment");
+					return refuse(lx, "unterminated /* comment");
 				if (s[lx->pos] == '/' && s[lx->pos + 1] == '*') {
 					depth++;
 					lx->pos += 2;
@@ -121,7 +121,7 @@ static int lex_string(struct lexer *lx, int backslash)
 	lx->pos++; /* opening quote */
 	for (;;) {
 		if (lx->pos >= lx->len)
-			return fail(lx, "unterminated string literal");
+			return refuse(lx, "unterminated string literal");
 		if (backslash && lx->s[lx->pos] == '\\') {
 			lx->pos += 2;
 			continue;
@@ -148,7 +148,7 @@ static int lex_qident(struct lexer *lx)
 
 	for (;;) {
 		if (lx->pos >= lx->len)
-			return fail(lx, "unterminated quoted identifier");
+			return refuse(lx, "unterminated quoted identifier");
 		if (lx->s[lx->pos] == '"') {
 			if (lx->pos + 1 < lx->len && lx->s[lx->pos + 1] == '"') {
 				if (n + 1 < sizeof buf)
@@ -189,7 +189,7 @@ static int lex_dollar(struct lexer *lx, size_t tag)
 	lx->pos += tag;
 	for (;;) {
 		if (lx->pos + tag > lx->len)
-			return fail(lx, "unterminated dollar-quoted string");
+			return refuse(lx, "unterminated dollar-quoted string");
 		if (memcmp(lx->s + lx->pos, open, tag) == 0) {
 			lx->pos += tag;
 			lx->kind = TOK_STRING;
@@ -221,7 +221,7 @@ static int next(struct lexer *lx)
 	}
 	if ((c == 'u' || c == 'U') && lx->pos + 2 < lx->len && s[lx->pos + 1] == '&') {
 		if (s[lx->pos + 2] == '"')
-			return fail(lx, "U&\"...\" identifiers are not accepted here");
+			return refuse(lx, "U&\"...\" identifiers are not accepted here");
 		if (s[lx->pos + 2] == '\'') {
 			lx->pos += 2;
 			return lex_string(lx, 0);
@@ -258,7 +258,7 @@ static int next(struct lexer *lx)
 		return 0;
 	}
 	if (c == 0)
-		return fail(lx, "NUL byte in the statement");
+		return refuse(lx, "NUL byte in the statement");
 	lx->pos++;
 	lx->text[0] = (char)c;
 	lx->text[1] = '\0';
@@ -296,17 +296,17 @@ int iw_sqlguard_check(const char *sql, size_t *stmt_len, char *why, size_t whyle
 	if (whylen)
 		why[0] = '\0';
 	if (!sql)
-		return fail(&lx, "no statement");
+		return refuse(&lx, "no statement");
 	lx.len = strlen(sql);
 	if (lx.len > IW_SQLGUARD_MAX)
-		return fail(&lx, "statement longer than %d bytes", IW_SQLGUARD_MAX);
+		return refuse(&lx, "statement longer than %d bytes", IW_SQLGUARD_MAX);
 	for (;;) {
 		if (next(&lx) != 0)
 			return -1;
 		if (lx.kind == TOK_END)
 			break;
 		if (semicolon)
-			return fail(&lx, "only one statement may run (found text after \";\")");
+			return refuse(&lx, "only one statement may run (found text after \";\")");
 		if (lx.kind == TOK_CHAR && lx.text[0] == ';') {
 			semicolon = 1;
 			continue;
@@ -317,20 +317,20 @@ int iw_sqlguard_check(const char *sql, size_t *stmt_len, char *why, size_t whyle
 					      strcmp(lx.text, "values") == 0 ||
 					      strcmp(lx.text, "table") == 0)) &&
 		    !(lx.kind == TOK_CHAR && lx.text[0] == '('))
-			return fail(&lx, "only SELECT, WITH, VALUES or TABLE queries may run: the SELECT box is read-only");
+			return refuse(&lx, "only SELECT, WITH, VALUES or TABLE queries may run: the SELECT box is read-only");
 		if (lx.kind == TOK_WORD && denied_word(lx.text))
-			return fail(&lx, "\"%s\" is not allowed: the SELECT box is read-only", lx.text);
+			return refuse(&lx, "\"%s\" is not allowed: the SELECT box is read-only", lx.text);
 		if (lx.kind == TOK_WORD && prev_kind == TOK_WORD && strcmp(prev, "for") == 0 &&
 		    (strcmp(lx.text, "share") == 0 || strcmp(lx.text, "no") == 0 ||
 		     strcmp(lx.text, "key") == 0))
-			return fail(&lx, "row locks (FOR SHARE/UPDATE) are not allowed");
+			return refuse(&lx, "row locks (FOR SHARE/UPDATE) are not allowed");
 		if (lx.kind == TOK_CHAR && lx.text[0] == '(') {
 			if ((prev_kind == TOK_WORD || prev_kind == TOK_QIDENT) && denied_function(prev))
-				return fail(&lx, "function %s() is not allowed in the SELECT box", prev);
+				return refuse(&lx, "function %s() is not allowed in the SELECT box", prev);
 			depth++;
 		} else if (lx.kind == TOK_CHAR && lx.text[0] == ')') {
 			if (--depth < 0)
-				return fail(&lx, "unbalanced parentheses");
+				return refuse(&lx, "unbalanced parentheses");
 		}
 		if (lx.kind == TOK_WORD || lx.kind == TOK_QIDENT)
 			memcpy(prev, lx.text, sizeof prev);
@@ -340,9 +340,9 @@ int iw_sqlguard_check(const char *sql, size_t *stmt_len, char *why, size_t whyle
 		end = lx.pos;
 	}
 	if (ntok == 0)
-		return fail(&lx, "no statement");
+		return refuse(&lx, "no statement");
 	if (depth != 0)
-		return fail(&lx, "unbalanced parentheses");
+		return refuse(&lx, "unbalanced parentheses");
 	*stmt_len = end;
 	return 0;
 }

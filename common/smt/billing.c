@@ -1,4 +1,4 @@
-/* Billing / daily read CSV -> SmtBillingRead; see smt_billing.h.
+/* Billing / daily read CSV -> SmtBillingRead; see smt/billing.h.
  * Rows go in with one COPY on the caller's master transaction. */
 #include "smt/billing.h"
 

@@ -1,4 +1,4 @@
-/* Streaming parser for SMT interval CSV files; see smt_csv.h.
+/* Streaming parser for SMT interval CSV files; see smt/csv.h.
  *
  * Speed: a complete record inside the caller's chunk is parsed in place (no
  * copy); only a record that spans chunks goes through the carry buffer. The
@@ -408,7 +408,7 @@ blank:
 }
 
 /* One complete record, line break removed. */
-static int record(struct iw_smt_csv *p, const char *s, size_t n)
+static int parse_record(struct iw_smt_csv *p, const char *s, size_t n)
 {
 	struct field f[IW_SMT_CSV_FIELDS_MAX];
 	int nf, stored, empty = 1;
@@ -525,10 +525,10 @@ int iw_smt_csv_feed(struct iw_smt_csv *p, const char *buf, size_t len)
 				continue;
 			rc = too_long(p); /* and resynchronise at this line break */
 		} else if (p->carry_len == 0 && !p->overflow) {
-			rc = seg > IW_SMT_CSV_LINE_MAX ? too_long(p) : record(p, s, seg);
+			rc = seg > IW_SMT_CSV_LINE_MAX ? too_long(p) : parse_record(p, s, seg);
 		} else {
 			carry_append(p, s, seg);
-			rc = p->overflow ? too_long(p) : record(p, p->carry, p->carry_len);
+			rc = p->overflow ? too_long(p) : parse_record(p, p->carry, p->carry_len);
 		}
 		p->carry_len = 0;
 		p->overflow = 0;
@@ -551,7 +551,7 @@ int iw_smt_csv_finish(struct iw_smt_csv *p)
 	p->finished = 1;
 	if (p->pending) {
 		p->st.lines++;
-		rc = p->overflow ? too_long(p) : record(p, p->carry, p->carry_len);
+		rc = p->overflow ? too_long(p) : parse_record(p, p->carry, p->carry_len);
 		p->carry_len = 0;
 		p->pending = 0;
 		if (rc)

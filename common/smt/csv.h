@@ -10,7 +10,7 @@
  *   st = iw_smt_csv_stats(p);
  *   iw_smt_csv_free(p);
  *
- * Rules (see smt_csv.c for the details):
+ * Rules (see smt/csv.c for the details):
  * - Columns are found by header name (case-insensitive, trimmed, any order,
  *   extra columns ignored). USAGE_DATE, USAGE_START_TIME and USAGE_KWH are
  *   required; ESIID, USAGE_END_TIME, ESTIMATED_ACTUAL and

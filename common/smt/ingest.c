@@ -1,4 +1,4 @@
-/* SMT file ingest; see smt_ingest.h.
+/* SMT file ingest; see smt/ingest.h.
  *
  * Order of work for a new file. Two databases cannot commit together, so
  * every step is idempotent for the same bytes and the dedupe marker (the
@@ -22,7 +22,7 @@
  *      what the resend upserts again (unchanged) and normalises.
  *      billing file: replace the file's SmtBillingRead rows (master).
  *   4. record esiid, COMMIT the master transaction (rows + marker at once).
- * Every transaction gets lock_timeout and statement_timeout (pg_limits.h). */
+ * Every transaction gets lock_timeout and statement_timeout (io/db_raw.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +50,7 @@
 #include "io/storage.h"
 #include "usage/normalize.h"
 
-/* ---- names (sanitising: smt_store.c) ------------------------------------------ */
+/* ---- names (sanitising: smt/store.c) ------------------------------------------ */
 
 int iw_smt_is_billing_name(const char *name)
 {

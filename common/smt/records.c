@@ -60,7 +60,7 @@ enum iw_smt_status iw_smt_normalize_text(const char *text)
 	return IW_SMT_ERROR;
 }
 
-enum iw_smt_status iw_smt_normalize(const char *status, const char *reason)
+enum iw_smt_status iw_smt_records_status(const char *status, const char *reason)
 {
 	enum iw_smt_status st = iw_smt_normalize_text(reason);
 
@@ -216,7 +216,7 @@ static int add_agreement(json_object *obj, long long number, struct iw_smt_agree
 		a->esiid[0] = '\0';
 	a->status = string_of(iw_smt_key(obj, status_keys));
 	a->status_reason = string_of(iw_smt_key(obj, reason_keys));
-	a->normalized = iw_smt_normalize(a->status, a->status_reason);
+	a->normalized = iw_smt_records_status(a->status, a->status_reason);
 	return 0;
 }
 

@@ -52,7 +52,7 @@ struct iw_smt_subscriptions {
 enum iw_smt_status iw_smt_normalize_text(const char *text);
 /* A record's status: the statusReason code when it is a known one (it is the
  * more specific of the two: "Non Active"/NACOM is DECLINED), else the text. */
-enum iw_smt_status iw_smt_normalize(const char *status, const char *reason);
+enum iw_smt_status iw_smt_records_status(const char *status, const char *reason);
 /* "PENDING", "ACTIVE", ... */
 const char *iw_smt_status_name(enum iw_smt_status st);
 /* A status that an agreement can still be terminated from. */

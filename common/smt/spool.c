@@ -148,7 +148,7 @@ static int inflate_some(struct iw_smt_spool *s, const unsigned char *p, size_t l
 	}
 }
 
-static int process(struct iw_smt_spool *s, const unsigned char *p, size_t len)
+static int decode_chunk(struct iw_smt_spool *s, const unsigned char *p, size_t len)
 {
 	return s->enc == IW_SMT_GZIP ? inflate_some(s, p, len) : write_decoded(s, p, len);
 }
@@ -168,10 +168,10 @@ int iw_smt_spool_feed(struct iw_smt_spool *s, const void *buf, size_t len)
 			return 0;
 		s->enc = s->head[0] == 0x1f && s->head[1] == 0x8b ? IW_SMT_GZIP : IW_SMT_PLAIN;
 		s->decided = 1;
-		if (process(s, s->head, 2) != 0)
+		if (decode_chunk(s, s->head, 2) != 0)
 			return s->err;
 	}
-	return len ? process(s, p, len) : 0;
+	return len ? decode_chunk(s, p, len) : 0;
 }
 
 static int b64_value(int c)
@@ -276,7 +276,7 @@ int iw_smt_spool_finish(struct iw_smt_spool *s)
 	if (!s->decided) {
 		s->enc = IW_SMT_PLAIN;
 		s->decided = 1;
-		if (s->headn && process(s, s->head, s->headn) != 0)
+		if (s->headn && decode_chunk(s, s->head, s->headn) != 0)
 			return s->err;
 	}
 	if (s->enc == IW_SMT_GZIP && !s->z_ended)

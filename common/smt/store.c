@@ -1,4 +1,4 @@
-/* Storage of a pulled SMT file; see smt_store.h. */
+/* Storage of a pulled SMT file; see smt/store.h. */
 #include "smt/store.h"
 
 #include <ctype.h>

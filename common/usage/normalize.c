@@ -1,4 +1,4 @@
-/* Raw usage (usage DB) -> SmtInterval (master DB); see usage_normalize.h.
+/* Raw usage (usage DB) -> SmtInterval (master DB); see usage/normalize.h.
  *
  * COPY takes no bind parameters, so the filter reaches the usage database's
  * COPY (SELECT ...) through transaction-local settings (set_config with
@@ -97,7 +97,7 @@ static const char SQL_UPSERT[] =
 	"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM changed";
 
 /* SQLSTATE of the last failed statement: a lock or statement timeout is
- * answered as such (pg_limits.h), anything else as 500. */
+ * answered as such (io/db_raw.h), anything else as 500. */
 static char last_state[6];
 
 void iw_usage_ts_sql(int64_t ms, char out[32])
