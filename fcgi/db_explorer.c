@@ -380,24 +380,7 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct i
 	iw_log_count(req, "rows", g.nrows);
 
 	if (v->fmt == IW_XFMT_JSON) {
-		json_object *body = json_object_new_object();
-		const char **types = calloc((size_t)n, sizeof *types);
-		for (int i = 0; types && i < n; i++)
-			types[i] = cols[i].type;
-		json_object_object_add(body, "db", json_object_new_string(iw_xbrowse_db_names[v->db]));
-		json_object_object_add(body, "table", json_object_new_string(v->table));
-		json_object_object_add(body, "page", json_object_new_int64(v->page));
-		json_object_object_add(body, "size", json_object_new_int64(v->size));
-		json_object_object_add(body, "sort", sort >= 0 ? json_object_new_string(cols[sort].name) : NULL);
-		json_object_object_add(body, "dir", json_object_new_string(v->desc ? "desc" : "asc"));
-		json_object_object_add(body, "q", v->q[0] ? json_object_new_string(v->q) : NULL);
-		json_object_object_add(body, "columns", iw_render_json_columns(&g, types));
-		json_object_object_add(body, "rows", iw_render_json_rows(&g, 1));
-		json_object_object_add(body, "hasMore", json_object_new_boolean(more));
-		if (cut_at)
-			json_object_object_add(body, "truncatedAtBytes", json_object_new_int64((int64_t)cut_at));
-		free(types);
-		rc = send_json(resp, body);
+		rc = send_json(resp, iw_xbrowse_table_json(v, cols, n, sort, &g, more, cut_at));
 		goto out;
 	}
 	if (v->fmt == IW_XFMT_CSV) {
@@ -417,49 +400,7 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct i
 	}
 
 	iw_page_head(&b, v->table, v->csrf);
-	iw_buf_puts(&b, "<main>");
-	iw_xbrowse_nav_html(&b, nav, v);
-	iw_buf_puts(&b, "<section><div class=\"card\"><h2>");
-	iw_html_escape(&b, v->table);
-	iw_buf_printf(&b, " <span class=\"muted\">· %s</span></h2>", iw_xbrowse_db_names[v->db]);
-	iw_xbrowse_search_form(&b, v, cols, n);
-	iw_buf_puts(&b, "<div class=\"grid\"><table><thead><tr>");
-	for (int i = 0; i < n; i++)
-		iw_xbrowse_header_cell(&b, v, &cols[i], i == sort && v->sort[0]);
-	iw_buf_puts(&b, "</tr></thead><tbody>");
-	for (int r = 0; r < g.nrows; r++) {
-		iw_buf_puts(&b, "<tr>");
-		for (int c = 0; c < n; c++)
-			iw_render_cell_html(&b, &g, r, c);
-		iw_buf_puts(&b, "</tr>");
-	}
-	if (g.nrows == 0)
-		iw_buf_printf(&b, "<tr><td class=\"muted\" colspan=\"%d\">no rows</td></tr>", n);
-	iw_buf_puts(&b, "</tbody></table></div><div class=\"pager\">");
-	if (v->page > 1) {
-		struct iw_xview prev = *v;
-		prev.page--;
-		iw_buf_puts(&b, "<a rel=\"prev\" href=\"");
-		iw_xbrowse_href(&b, &prev, IW_XFMT_HTML);
-		iw_buf_puts(&b, "\">← newer</a>");
-	}
-	iw_buf_printf(&b, "<span>page %ld · rows %ld–%ld</span>", v->page,
-		      g.nrows ? (v->page - 1) * v->size + 1 : 0, (v->page - 1) * v->size + g.nrows);
-	if (cut_at)
-		iw_buf_printf(&b, "<span class=\"err\">truncated at %zu bytes: use a smaller size</span>",
-			      cut_at);
-	if (more) {
-		struct iw_xview next = *v;
-		next.page++;
-		iw_buf_puts(&b, "<a rel=\"next\" href=\"");
-		iw_xbrowse_href(&b, &next, IW_XFMT_HTML);
-		iw_buf_puts(&b, "\">older →</a>");
-	}
-	iw_buf_puts(&b, "<span class=\"muted\">export: <a href=\"");
-	iw_xbrowse_href(&b, v, IW_XFMT_CSV);
-	iw_buf_puts(&b, "\">CSV</a> · <a href=\"");
-	iw_xbrowse_href(&b, v, IW_XFMT_JSON);
-	iw_buf_puts(&b, "\">JSON</a></span></div></div></section></main>");
+	iw_xbrowse_table_html(&b, v, nav, cols, n, sort, &g, more, cut_at);
 	iw_page_foot(&b);
 	rc = send_html(resp, 200, &b);
 out:

@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "explorer/catalog.h"
+#include "explorer/render.h"
 #include "io/db.h"
 
 #define IW_XBROWSE_BASE "/admin/database" /* the route; web/page.h IW_PAGE_BASE */
@@ -73,4 +74,13 @@ void iw_xbrowse_header_cell(struct iw_buf *b, const struct iw_xview *v, const st
 			    int sorted_here);
 /* The CSV download's file name for V. */
 void iw_xbrowse_csv_filename(char *out, size_t len, const struct iw_xview *v);
+/* A page of rows of table V as JSON: the view, its columns, rows, hasMore
+ * and truncatedAtBytes. */
+json_object *iw_xbrowse_table_json(const struct iw_xview *v, const struct iw_column *cols, int n,
+				   int sort, const struct iw_grid *g, int more, size_t cut_at);
+/* The same as the HTML between the page's head and foot: table list,
+ * search form, grid, pager and export links. */
+void iw_xbrowse_table_html(struct iw_buf *b, const struct iw_xview *v, const struct iw_xnav *nav,
+			   const struct iw_column *cols, int n, int sort, const struct iw_grid *g,
+			   int more, size_t cut_at);
 #endif

@@ -143,25 +143,217 @@ static int normalize_file(const struct interval_result *ir, struct iw_usage_summ
 	return 0;
 }
 
+/* Known bytes: *BODY is the duplicate answer (nothing is stored or loaded
+ * again), or NULL when the sha256 is new. 0, or the enum iw_err in ERROR. */
+static int find_known(const struct iw_smt_file *file, const char *filename,
+		      const struct iw_smt_spool *spool, json_object **body, struct iw_error *error)
+{
+	const char *p[1] = { spool->sha256 };
+	PGresult *r = iw_db_exec(IW_DB_MASTER, error, SQL_KNOWN, 1, p);
+
+	*body = NULL;
+	if (!r)
+		return (int)error->code;
+	if (PQntuples(r) == 1) {
+		*body = base_body(file, filename, spool, PQgetvalue(r, 0, 1), 1);
+		if (*body) {
+			json_object_object_add(*body, "rawFileId",
+					       json_object_new_int64(strtoll(PQgetvalue(r, 0, 0), NULL, 10)));
+			json_object_object_add(*body, "rows", json_object_new_int(0));
+			json_object_object_add(*body, "skippedRows", json_object_new_int(0));
+		}
+		PQclear(r);
+		return *body ? 0 : iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* What kind of file: billing by name (SPEC §5), interval by header.
+ * 0 with *BILLING set, or the enum iw_err in ERROR. */
+static int file_kind(const char *filename, const struct iw_smt_spool *spool, int *billing,
+		     struct iw_error *error)
+{
+	char sniff[SNIFF_BYTES];
+	ssize_t sniffed;
+
+	*billing = iw_smt_is_billing_name(filename);
+	sniffed = pread(spool->fd, sniff, sizeof sniff, 0);
+	if (sniffed < 0)
+		return iw_err_set(error, IW_ERR_INTERNAL, "reading the spooled file failed");
+	if (!*billing && !iw_smt_csv_is_interval_header(sniff, (size_t)sniffed))
+		return iw_err_set(error, IW_ERR_INPUT,
+				"content: neither an SMT interval CSV (ESIID,USAGE_DATE,...,USAGE_KWH) "
+				"nor a billing export (filename containing billing, billread, "
+				"monthlybilling or dailymeterusage)");
+	return 0;
+}
+
+/* Claims the sha256 in the master transaction open on MASTER: 0 with ID
+ * set, or with ID "" when a concurrent post of the same bytes claimed it
+ * meanwhile; else the enum iw_err in ERROR. */
+static int claim(PGconn *master, const struct iw_smt_file *file, const char *filename,
+		 const struct iw_smt_spool *spool, const char *source, const char *ctype,
+		 const char *key, char id[24], struct iw_error *error)
+{
+	char size[24], lock[80];
+	const char *p[9] = { filename, size, spool->sha256, source, ctype, key,
+			     file->esiid, file->meter, file->captured_at };
+	PGresult *r;
+
+	id[0] = '\0';
+	snprintf(size, sizeof size, "%llu", (unsigned long long)spool->size);
+	snprintf(lock, sizeof lock, "raw_smt_files:%s", spool->sha256);
+	/* A concurrent post of the same bytes holds the claim until it ends. */
+	if (!(r = iw_pg_exec(master, SQL_CLAIM, 9, p, lock, error)))
+		return (int)error->code;
+	if (PQntuples(r) == 1)
+		snprintf(id, 24, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
+struct ingest_rows {
+	int billing;
+	struct iw_smt_billing_stats bs;    /* billing file */
+	struct interval_result ir;         /* interval file */
+	struct iw_usage_summary norm;
+	long long t_load, t_norm;
+};
+
+/* 3. The rows, inside the master transaction. 0, or the enum iw_err. */
+static int load_rows(PGconn *master, const struct iw_smt_file *file, int fd, const char *id,
+		     const char *filename, const char *meter, const char *source,
+		     struct ingest_rows *rows, struct iw_error *error)
+{
+	long long t0 = iw_now_ms();
+	int rc;
+
+	if (rows->billing) {
+		struct iw_smt_billing_file bf = { .fd = fd, .raw_file_id = strtoll(id, NULL, 10),
+						  .filename = filename, .esiid = file->esiid,
+						  .meter = file->meter, .source = source };
+		char err[512] = "";
+		int brc = iw_smt_billing_load(master, &bf, &rows->bs, err, sizeof err);
+		if (brc == IW_SMT_BILLING_ENOHEADER)
+			return iw_err_set(error, IW_ERR_INPUT, "content: %s", err);
+		if (brc != 0) {
+			iw_logf("error", "billing load failed: %s", err);
+			if (!(rc = iw_pg_limit_error(error, rows->bs.sqlstate, "on SmtBillingRead rows")))
+				rc = iw_err_set(error, IW_ERR_INTERNAL, "loading the billing rows failed");
+			return rc;
+		}
+		rows->t_load = iw_now_ms() - t0;
+		return 0;
+	}
+	{
+		struct direct_result direct;
+
+		if ((rc = iw_smt_load_direct(fd, file, meter, source, master, &rows->ir, &direct,
+					     error)) != 0)
+			return rc;
+		if (!direct.usage_done &&
+		    (rc = iw_smt_load_intervals(fd, file, meter, source, &rows->ir, error)) != 0)
+			return rc;
+		rows->t_load = iw_now_ms() - t0;
+		t0 = iw_now_ms();
+		if (direct.master_done)
+			rows->norm.raw = rows->norm.inserted = rows->ir.inserted;
+		else if (rows->ir.nesiids && (rc = normalize_file(&rows->ir, &rows->norm, error)) != 0)
+			return rc;
+		rows->t_norm = iw_now_ms() - t0;
+	}
+	return 0;
+}
+
+static void add_billing_fields(json_object *body, const struct iw_smt_billing_stats *bs)
+{
+	struct iw_smt_csv_reason rs[IW_SMT_BILLING_REASONS];
+
+	json_object_object_add(body, "rows", json_object_new_int64(bs->rows));
+	json_object_object_add(body, "skippedRows", json_object_new_int64(bs->malformed));
+	json_object_object_add(body, "malformedRows", json_object_new_int64(bs->malformed));
+	for (int i = 0; i < bs->nreasons; i++) {
+		rs[i].line = bs->reasons[i].line;
+		snprintf(rs[i].msg, sizeof rs[i].msg, "%s", bs->reasons[i].msg);
+	}
+	json_object_object_add(body, "malformed", reasons_json(rs, bs->nreasons));
+	json_object_object_add(body, "billingInserted", json_object_new_int64(bs->rows));
+	json_object_object_add(body, "billingReplaced", json_object_new_int64(bs->replaced));
+	json_object_object_add(body, "latin1Lines", json_object_new_int64(bs->transcoded));
+}
+
+static void add_interval_fields(json_object *body, const struct interval_result *ir,
+				const struct iw_usage_summary *norm)
+{
+	json_object *loaded = json_object_new_object();
+
+	json_object_object_add(body, "esiid", ir->st.esiid[0] ? json_object_new_string(ir->st.esiid) : NULL);
+	json_object_object_add(body, "rows", json_object_new_int64(ir->st.rows));
+	json_object_object_add(body, "skippedRows", json_object_new_int64(ir->st.blank + ir->st.malformed));
+	json_object_object_add(body, "blankRows", json_object_new_int64(ir->st.blank));
+	json_object_object_add(body, "malformedRows", json_object_new_int64(ir->st.malformed));
+	json_object_object_add(body, "malformed", reasons_json(ir->st.reasons, ir->st.nreasons));
+	if (ir->st.rows > 0) {
+		char first[32], last[32];
+		iw_timestamp_format(ir->st.min_ts_ms, first);
+		iw_timestamp_format(ir->st.max_ts_ms, last);
+		json_object_object_add(body, "firstIntervalStart", json_object_new_string(first));
+		json_object_object_add(body, "lastIntervalStart", json_object_new_string(last));
+	}
+	if (loaded) {
+		json_object_object_add(loaded, "intervals", json_object_new_int64(ir->distinct));
+		json_object_object_add(loaded, "supersededInFile",
+				       json_object_new_int64(ir->st.rows - ir->distinct));
+		json_object_object_add(loaded, "insertedCount", json_object_new_int64(ir->inserted));
+		json_object_object_add(loaded, "updatedCount", json_object_new_int64(ir->updated));
+		json_object_object_add(loaded, "unchangedCount",
+				       json_object_new_int64(ir->distinct - ir->inserted - ir->updated));
+		json_object_object_add(body, "usageLoaded", loaded);
+	}
+	json_object_object_add(body, "intervalNormalized", summary_json(norm));
+}
+
+/* The answer of a new file. NULL when out of memory. */
+static json_object *new_file_body(const struct iw_smt_file *file, const char *filename,
+				  const struct iw_smt_spool *spool, const char *key, const char *id,
+				  const char *meter, const char *source,
+				  const struct ingest_rows *rows, long long t_store)
+{
+	json_object *body = base_body(file, filename, spool, key, 0), *t;
+
+	if (!body)
+		return NULL;
+	json_object_object_add(body, "rawFileId", json_object_new_int64(strtoll(id, NULL, 10)));
+	json_object_object_add(body, "kind", json_object_new_string(rows->billing ? "billing" : "interval"));
+	json_object_object_add(body, "meter", json_object_new_string(meter));
+	json_object_object_add(body, "source", json_object_new_string(source));
+	if (rows->billing)
+		add_billing_fields(body, &rows->bs);
+	else
+		add_interval_fields(body, &rows->ir, &rows->norm);
+	if ((t = json_object_new_object())) {
+		json_object_object_add(t, "load", json_object_new_int64(rows->t_load));
+		json_object_object_add(t, "normalize", json_object_new_int64(rows->t_norm));
+		json_object_object_add(t, "storeAndCommit", json_object_new_int64(t_store));
+		json_object_object_add(body, "timingsMs", t);
+	}
+	return body;
+}
+
 int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 		  json_object **body_out, struct iw_error *error)
 {
-	char filename[IW_SMT_FILENAME_MAX + 1], key[IW_STORAGE_KEY_MAX + 1], size[24], id[24];
-	char date[11], sniff[SNIFF_BYTES];
+	char filename[IW_SMT_FILENAME_MAX + 1], key[IW_STORAGE_KEY_MAX + 1], id[24], date[11];
 	const char *meter = file->meter ? file->meter : IW_SMT_METER_DEFAULT;
 	const char *source = file->source ? file->source : IW_SMT_SOURCE_DEFAULT;
 	const char *ctype = iw_smt_content_type(file->content_type);
-	struct interval_result ir = { 0 };
-	struct iw_smt_billing_stats bs = { 0 };
-	struct iw_usage_summary norm = { 0 };
-	json_object *body = NULL;
-	PGresult *r = NULL;
+	struct ingest_rows rows = { 0 };
 	PGconn *master;
-	int rc = 0, billing, in_tx = 0;
-	ssize_t sniffed;
+	int rc = 0, in_tx = 0;
 	time_t now = time(NULL);
 	struct tm tm;
-	long long t_load = 0, t_norm = 0, t_store = 0, t0;
+	long long t_store = 0, t0;
 
 	*body_out = NULL;
 	if (iw_smt_spool_finish(spool) != 0)
@@ -179,42 +371,10 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 		if (spool->enc == IW_SMT_GZIP && n > 3 && strcasecmp(filename + n - 3, ".gz") == 0)
 			filename[n - 3] = '\0';
 	}
-	snprintf(size, sizeof size, "%llu", (unsigned long long)spool->size);
-
-	/* Known bytes: nothing is stored or loaded again. */
-	{
-		const char *p[1] = { spool->sha256 };
-		if (!(r = iw_db_exec(IW_DB_MASTER, error, SQL_KNOWN, 1, p)))
-			return (int)error->code;
-		if (PQntuples(r) == 1) {
-			body = base_body(file, filename, spool, PQgetvalue(r, 0, 1), 1);
-			if (body) {
-				json_object_object_add(body, "rawFileId",
-						       json_object_new_int64(strtoll(PQgetvalue(r, 0, 0), NULL, 10)));
-				json_object_object_add(body, "rows", json_object_new_int(0));
-				json_object_object_add(body, "skippedRows", json_object_new_int(0));
-			}
-			PQclear(r);
-			if (!body)
-				return iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
-			*body_out = body;
-			return 0;
-		}
-		PQclear(r);
-		r = NULL;
-	}
-
-	/* What kind of file: billing by name (SPEC §5), interval by header. */
-	billing = iw_smt_is_billing_name(filename);
-	sniffed = pread(spool->fd, sniff, sizeof sniff, 0);
-	if (sniffed < 0)
-		return iw_err_set(error, IW_ERR_INTERNAL, "reading the spooled file failed");
-	if (!billing && !iw_smt_csv_is_interval_header(sniff, (size_t)sniffed))
-		return iw_err_set(error, IW_ERR_INPUT,
-				"content: neither an SMT interval CSV (ESIID,USAGE_DATE,...,USAGE_KWH) "
-				"nor a billing export (filename containing billing, billread, "
-				"monthlybilling or dailymeterusage)");
-
+	if ((rc = find_known(file, filename, spool, body_out, error)) != 0 || *body_out)
+		return rc;
+	if ((rc = file_kind(filename, spool, &rows.billing, error)) != 0)
+		return rc;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%Y-%m-%d", &tm);
 	if (iw_smt_store_key(date, spool->sha256, filename, key, sizeof key) != 0)
@@ -239,70 +399,23 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 			goto out;
 		}
 	}
-	{
-		const char *p[9] = { filename, size, spool->sha256, source, ctype, key,
-				     file->esiid, file->meter, file->captured_at };
-		char lock[80];
-		snprintf(lock, sizeof lock, "raw_smt_files:%s", spool->sha256);
-		/* A concurrent post of the same bytes holds the claim until it ends. */
-		if (!(r = iw_pg_exec(master, SQL_CLAIM, 9, p, lock, error))) {
-			rc = (int)error->code;
-			goto out;
-		}
-		if (PQntuples(r) == 0) {
-			/* Claimed meanwhile by a concurrent post of the same bytes. */
-			PQclear(r);
-			r = NULL;
-			iw_db_rollback(IW_DB_MASTER);
-			in_tx = 0;
-			return iw_smt_ingest(file, spool, body_out, error);
-		}
-		snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
-		PQclear(r);
-		r = NULL;
+	if ((rc = claim(master, file, filename, spool, source, ctype, key, id, error)) != 0)
+		goto out;
+	if (!id[0]) {
+		/* Claimed meanwhile by a concurrent post of the same bytes. */
+		iw_db_rollback(IW_DB_MASTER);
+		return iw_smt_ingest(file, spool, body_out, error);
 	}
 
 	/* 3. Rows. */
-	t0 = iw_now_ms();
-	if (billing) {
-		struct iw_smt_billing_file bf = { .fd = spool->fd, .raw_file_id = strtoll(id, NULL, 10),
-						  .filename = filename, .esiid = file->esiid,
-						  .meter = file->meter, .source = source };
-		char err[512] = "";
-		int brc = iw_smt_billing_load(master, &bf, &bs, err, sizeof err);
-		if (brc == IW_SMT_BILLING_ENOHEADER) {
-			rc = iw_err_set(error, IW_ERR_INPUT, "content: %s", err);
-			goto out;
-		}
-		if (brc != 0) {
-			iw_logf("error", "billing load failed: %s", err);
-			if (!(rc = iw_pg_limit_error(error, bs.sqlstate, "on SmtBillingRead rows")))
-				rc = iw_err_set(error, IW_ERR_INTERNAL, "loading the billing rows failed");
-			goto out;
-		}
-	} else {
-		struct direct_result direct;
-
-		if ((rc = iw_smt_load_direct(spool->fd, file, meter, source, master, &ir, &direct, error)) != 0)
-			goto out;
-		if (!direct.usage_done &&
-		    (rc = iw_smt_load_intervals(spool->fd, file, meter, source, &ir, error)) != 0)
-			goto out;
-		t_load = iw_now_ms() - t0;
-		t0 = iw_now_ms();
-		if (direct.master_done)
-			norm.raw = norm.inserted = ir.inserted;
-		else if (ir.nesiids && (rc = normalize_file(&ir, &norm, error)) != 0)
-			goto out;
-		t_norm = iw_now_ms() - t0;
-	}
-	if (billing)
-		t_load = iw_now_ms() - t0;
+	if ((rc = load_rows(master, file, spool->fd, id, filename, meter, source, &rows, error)) != 0)
+		goto out;
 	t0 = iw_now_ms();
 
 	/* 4. Record, commit: the rows and the marker become visible at once. */
 	{
-		const char *fesiid = billing ? file->esiid : (ir.st.esiid[0] ? ir.st.esiid : file->esiid);
+		const char *fesiid = rows.billing ? file->esiid
+						  : (rows.ir.st.esiid[0] ? rows.ir.st.esiid : file->esiid);
 		const char *p[2] = { id, fesiid };
 		if (iw_db_run(IW_DB_MASTER, error, SQL_RECORD_ESIID, 2, p) != 0 ||
 		    iw_db_commit(IW_DB_MASTER, error) != 0) {
@@ -313,72 +426,11 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 	}
 	t_store += iw_now_ms() - t0;
 
-	if (!(body = base_body(file, filename, spool, key, 0))) {
+	if (!(*body_out = new_file_body(file, filename, spool, key, id, meter, source, &rows, t_store)))
 		rc = iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	json_object_object_add(body, "rawFileId", json_object_new_int64(strtoll(id, NULL, 10)));
-	json_object_object_add(body, "kind", json_object_new_string(billing ? "billing" : "interval"));
-	json_object_object_add(body, "meter", json_object_new_string(meter));
-	json_object_object_add(body, "source", json_object_new_string(source));
-	if (billing) {
-		json_object_object_add(body, "rows", json_object_new_int64(bs.rows));
-		json_object_object_add(body, "skippedRows", json_object_new_int64(bs.malformed));
-		json_object_object_add(body, "malformedRows", json_object_new_int64(bs.malformed));
-		{
-			struct iw_smt_csv_reason rs[IW_SMT_BILLING_REASONS];
-			for (int i = 0; i < bs.nreasons; i++) {
-				rs[i].line = bs.reasons[i].line;
-				snprintf(rs[i].msg, sizeof rs[i].msg, "%s", bs.reasons[i].msg);
-			}
-			json_object_object_add(body, "malformed", reasons_json(rs, bs.nreasons));
-		}
-		json_object_object_add(body, "billingInserted", json_object_new_int64(bs.rows));
-		json_object_object_add(body, "billingReplaced", json_object_new_int64(bs.replaced));
-		json_object_object_add(body, "latin1Lines", json_object_new_int64(bs.transcoded));
-	} else {
-		json_object *loaded = json_object_new_object();
-		json_object_object_add(body, "esiid", ir.st.esiid[0] ? json_object_new_string(ir.st.esiid) : NULL);
-		json_object_object_add(body, "rows", json_object_new_int64(ir.st.rows));
-		json_object_object_add(body, "skippedRows", json_object_new_int64(ir.st.blank + ir.st.malformed));
-		json_object_object_add(body, "blankRows", json_object_new_int64(ir.st.blank));
-		json_object_object_add(body, "malformedRows", json_object_new_int64(ir.st.malformed));
-		json_object_object_add(body, "malformed", reasons_json(ir.st.reasons, ir.st.nreasons));
-		if (ir.st.rows > 0) {
-			char first[32], last[32];
-			iw_timestamp_format(ir.st.min_ts_ms, first);
-			iw_timestamp_format(ir.st.max_ts_ms, last);
-			json_object_object_add(body, "firstIntervalStart", json_object_new_string(first));
-			json_object_object_add(body, "lastIntervalStart", json_object_new_string(last));
-		}
-		if (loaded) {
-			json_object_object_add(loaded, "intervals", json_object_new_int64(ir.distinct));
-			json_object_object_add(loaded, "supersededInFile",
-					       json_object_new_int64(ir.st.rows - ir.distinct));
-			json_object_object_add(loaded, "insertedCount", json_object_new_int64(ir.inserted));
-			json_object_object_add(loaded, "updatedCount", json_object_new_int64(ir.updated));
-			json_object_object_add(loaded, "unchangedCount",
-					       json_object_new_int64(ir.distinct - ir.inserted - ir.updated));
-			json_object_object_add(body, "usageLoaded", loaded);
-		}
-		json_object_object_add(body, "intervalNormalized", summary_json(&norm));
-	}
-	{
-		json_object *t = json_object_new_object();
-		if (t) {
-			json_object_object_add(t, "load", json_object_new_int64(t_load));
-			json_object_object_add(t, "normalize", json_object_new_int64(t_norm));
-			json_object_object_add(t, "storeAndCommit", json_object_new_int64(t_store));
-			json_object_object_add(body, "timingsMs", t);
-		}
-	}
-	*body_out = body;
-	body = NULL;
 out:
-	PQclear(r);
-	json_object_put(body);
 	if (in_tx)
 		iw_db_rollback(IW_DB_MASTER);
-	free(ir.esiids);
+	free(rows.ir.esiids);
 	return rc;
 }
