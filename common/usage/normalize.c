@@ -392,3 +392,39 @@ int iw_usage_lock_esiids(PGconn *conn, const char *list, struct iw_error *error)
 	PQclear(r);
 	return rc;
 }
+
+static const char SQL_HOUSE_ESIIDS[] =
+	"SELECT DISTINCT esiid FROM \"SmtAuthorization\" WHERE \"houseId\" = $1 ORDER BY 1";
+
+int iw_usage_house_esiids(const char *house, struct iw_usage_esiids *set, long long *skipped,
+			  struct iw_error *error)
+{
+	const char *params[1] = { house };
+	PGresult *r = iw_db_exec(IW_DB_MASTER, error, SQL_HOUSE_ESIIDS, 1, params);
+
+	*skipped = 0;
+	if (!r)
+		return (int)error->code;
+	for (int i = 0; i < PQntuples(r); i++) {
+		char id[IW_ESIID_MAX + 1];
+		int dup = 0;
+		if (iw_esiid_normalize(PQgetvalue(r, i, 0), id) != 0) {
+			(*skipped)++;
+			continue;
+		}
+		for (size_t j = 0; j < set->n && !dup; j++)
+			dup = strcmp(set->ids[j], id) == 0;
+		if (dup)
+			continue;
+		if (set->n == IW_USAGE_ESIIDS_MAX) {
+			PQclear(r);
+			return iw_err_set(error, IW_ERR_INPUT, "houseId: more than %d ESIIDs",
+					  IW_USAGE_ESIIDS_MAX);
+		}
+		strcpy(set->ids[set->n], id);
+		set->ptrs[set->n] = set->ids[set->n];
+		set->n++;
+	}
+	PQclear(r);
+	return 0;
+}

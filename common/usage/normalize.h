@@ -54,6 +54,20 @@ int iw_usage_normalize(const struct iw_usage_filter *filter, int in_tx,
 
 /* The SQL timestamp literal (UTC, "YYYY-MM-DD HH:MM:SS.mmm") of MS. */
 void iw_usage_ts_sql(int64_t ms, char out[32]);
+/* A set of normalised ESIIDs (F.esiids may point at PTRS). */
+struct iw_usage_esiids {
+	char ids[IW_USAGE_ESIIDS_MAX][IW_ESIID_MAX + 1];
+	const char *ptrs[IW_USAGE_ESIIDS_MAX];
+	size_t n;
+};
+
+/* Adds the ESIIDs of HOUSE's SmtAuthorization rows (archived ones too) to
+ * SET, normalised and without repeats; *SKIPPED counts stored ESIIDs that do
+ * not parse. 0, or the enum iw_err in ERROR (IW_ERR_INPUT past
+ * IW_USAGE_ESIIDS_MAX). */
+int iw_usage_house_esiids(const char *house, struct iw_usage_esiids *set, long long *skipped,
+			  struct iw_error *error);
+
 /* Takes the per-ESIID transaction lock that serialises writes to SmtInterval
  * on CONN inside its transaction (ESIID_LIST: comma-separated ESIIDs).
  * Whoever writes SmtInterval rows takes it. 0, or IW_ERR_BUSY (another
