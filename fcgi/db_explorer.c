@@ -206,13 +206,7 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct iw_
 		return answer_error(resp, v->fmt, 400, "invalid_request", "sql: a SELECT statement is required");
 	}
 	if (ran) {
-		for (int i = 0; i < sel.ncols; i++)
-			names[i] = PQfname(sel.desc, i);
-		g.res = sel.rows;
-		g.ncols = sel.ncols;
-		g.names = names;
-		g.kinds = sel.kinds;
-		g.nrows = sel.truncated ? IW_QUERY_ROW_CAP : PQntuples(sel.rows);
+		iw_xquery_select_grid(&sel, names, &g);
 		iw_log_count(req, "rows", g.nrows);
 		if (sel.cut_at)
 			iw_log_count(req, "cut_at_bytes", (long long)sel.cut_at);
@@ -369,11 +363,9 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct i
 	}
 	/* Cut by bytes: the rows read are shown, and the pager goes on from there
 	 * only by page number, so say so. */
-	more = PQntuples(res) > v->size || cut_at;
+	more = iw_xquery_page_grid(res, v->size, &g) || cut_at;
 	if (cut_at)
 		iw_log_count(req, "cut_at_bytes", (long long)cut_at);
-	g.res = res;
-	g.nrows = PQntuples(res) > v->size ? (int)v->size : PQntuples(res);
 	g.ncols = n;
 	g.names = names;
 	g.kinds = kinds;
@@ -407,7 +399,7 @@ out:
 	iw_xquery_end(v->db);
 	iw_buf_free(&b);
 	iw_buf_free(&pat);
-	PQclear(res);
+	iw_xquery_rows_free(res);
 	free(sql);
 	free(pattern);
 	free(names);

@@ -6,33 +6,28 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/time.h"
+#include "io/http.h"
 
 #define ERCOT_URL_MAX 2048
 
 struct iw_ercot_api {
-	struct curl_slist *headers;   /* key + bearer: wiped on close */
+	char *lines[2];               /* key, bearer: wiped on close */
+	const char *headers[4];       /* lines + Accept, NULL-terminated */
 	char base[ERCOT_URL_MAX];
 	char product[128];
 };
 
-static void wipe_list(struct curl_slist *l)
+static void wipe_line(char *line)
 {
-	for (struct curl_slist *p = l; p; p = p->next)
-		OPENSSL_cleanse(p->data, strlen(p->data));
-	curl_slist_free_all(l);
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0)
-		;
+	if (line)
+		OPENSSL_cleanse(line, strlen(line));
+	free(line);
 }
 
 /* How long to wait before try ATTEMPT (0-based) after a 429. */
@@ -43,28 +38,14 @@ static long backoff_ms(long retry_after, int attempt)
 	return IW_ERCOT_API_PAUSE_MS << attempt;
 }
 
-/* Appends "&name=value" (form-encoded) to BUF. */
-static int form_add(char *buf, size_t len, const char *name, const char *value)
-{
-	char *enc = curl_easy_escape(NULL, value, 0);
-	size_t used = strlen(buf);
-	int n;
-
-	if (!enc)
-		return -1;
-	n = snprintf(buf + used, len - used, "%s%s=%s", used ? "&" : "", name, enc);
-	OPENSSL_cleanse(enc, strlen(enc));
-	curl_free(enc);
-	return n < 0 || (size_t)n >= len - used ? -1 : 0;
-}
-
 /* The B2C password grant: the id_token into TOKEN. 0, or -1 with ERR. */
 static int fetch_token(char *token, size_t tlen, char *err, size_t errlen)
 {
 	const char *url = iw_env_or("ERCOT_TOKEN_URL", IW_ERCOT_TOKEN_URL);
 	char body[4096] = "";
-	struct curl_slist *h = NULL;
-	struct iw_ercot_reply reply;
+	static const char *const h[] = { "Content-Type: application/x-www-form-urlencoded",
+					 "Accept: application/json", NULL };
+	struct iw_http_got reply;
 	json_object *doc = NULL, *v;
 	int rc = -1;
 
@@ -72,18 +53,13 @@ static int fetch_token(char *token, size_t tlen, char *err, size_t errlen)
 		snprintf(err, errlen, "ERCOT_USERNAME and ERCOT_PASSWORD are required");
 		return -1;
 	}
-	if (form_add(body, sizeof body, "grant_type", "password") ||
-	    form_add(body, sizeof body, "username", iw_env("ERCOT_USERNAME")) ||
-	    form_add(body, sizeof body, "password", iw_env("ERCOT_PASSWORD")) ||
-	    form_add(body, sizeof body, "scope", iw_env_or("ERCOT_SCOPE", IW_ERCOT_SCOPE)) ||
-	    form_add(body, sizeof body, "client_id", iw_env_or("ERCOT_CLIENT_ID", IW_ERCOT_CLIENT_ID)) ||
-	    form_add(body, sizeof body, "response_type", "id_token")) {
+	if (iw_http_form_add(body, sizeof body, "grant_type", "password") ||
+	    iw_http_form_add(body, sizeof body, "username", iw_env("ERCOT_USERNAME")) ||
+	    iw_http_form_add(body, sizeof body, "password", iw_env("ERCOT_PASSWORD")) ||
+	    iw_http_form_add(body, sizeof body, "scope", iw_env_or("ERCOT_SCOPE", IW_ERCOT_SCOPE)) ||
+	    iw_http_form_add(body, sizeof body, "client_id", iw_env_or("ERCOT_CLIENT_ID", IW_ERCOT_CLIENT_ID)) ||
+	    iw_http_form_add(body, sizeof body, "response_type", "id_token")) {
 		snprintf(err, errlen, "token request: settings too long");
-		goto out;
-	}
-	if (!(h = curl_slist_append(h, "Content-Type: application/x-www-form-urlencoded")) ||
-	    !curl_slist_append(h, "Accept: application/json")) {
-		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	if (iw_ercot_http_get(url, h, body, &reply) != 0) {
@@ -110,11 +86,10 @@ static int fetch_token(char *token, size_t tlen, char *err, size_t errlen)
 	}
 	if (reply.body)
 		OPENSSL_cleanse(reply.body, reply.len);
-	iw_ercot_reply_free(&reply);
+	iw_http_got_free(&reply);
 out:
 	OPENSSL_cleanse(body, sizeof body);
 	json_object_put(doc);
-	curl_slist_free_all(h);
 	return rc;
 }
 
@@ -123,7 +98,6 @@ struct iw_ercot_api *iw_ercot_api_open(char *err, size_t errlen)
 	struct iw_ercot_api *s = calloc(1, sizeof *s);
 	char token[16384], line[16500];
 	const char *key = iw_env("ERCOT_SUBSCRIPTION_KEY");
-	struct curl_slist *l;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -140,16 +114,15 @@ struct iw_ercot_api *iw_ercot_api_open(char *err, size_t errlen)
 	if (fetch_token(token, sizeof token, err, errlen) != 0)
 		goto fail;
 	snprintf(line, sizeof line, "Ocp-Apim-Subscription-Key: %s", key);
-	l = curl_slist_append(NULL, line);
-	if (l) {
-		s->headers = l;
-		snprintf(line, sizeof line, "Authorization: Bearer %s", token);
-		if (!curl_slist_append(l, line) || !curl_slist_append(l, "Accept: application/json"))
-			l = NULL;
-	}
+	s->lines[0] = strdup(line);
+	snprintf(line, sizeof line, "Authorization: Bearer %s", token);
+	s->lines[1] = strdup(line);
+	s->headers[0] = s->lines[0];
+	s->headers[1] = s->lines[1];
+	s->headers[2] = "Accept: application/json";
 	OPENSSL_cleanse(token, sizeof token);
 	OPENSSL_cleanse(line, sizeof line);
-	if (!l) {
+	if (!s->lines[0] || !s->lines[1]) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -163,7 +136,8 @@ void iw_ercot_api_close(struct iw_ercot_api *s)
 {
 	if (!s)
 		return;
-	wipe_list(s->headers);
+	wipe_line(s->lines[0]);
+	wipe_line(s->lines[1]);
 	free(s);
 }
 
@@ -181,7 +155,7 @@ static int list_page(struct iw_ercot_api *s, const char *day, const char *tdsp, 
 		     int *pages, struct iw_ercot_docs *out, char *err, size_t errlen)
 {
 	char url[ERCOT_URL_MAX + 512];
-	struct iw_ercot_reply reply = { 0 };
+	struct iw_http_got reply = { 0 };
 	json_object *doc = NULL, *meta, *arr, *v;
 	int rc = -1;
 	long size = (long)iw_env_int("ERCOT_API_PAGE_SIZE", IW_ERCOT_API_PAGE_SIZE, 1, 10000);
@@ -196,8 +170,8 @@ static int list_page(struct iw_ercot_api *s, const char *day, const char *tdsp, 
 		if (reply.status != 429 || attempt >= IW_ERCOT_API_RETRIES)
 			break;
 		iw_logf("info", "ercot api: 429 on the listing, retry %d", attempt + 1);
-		pause_ms(backoff_ms(reply.retry_after, attempt));
-		iw_ercot_reply_free(&reply);
+		iw_sleep_ms(backoff_ms(reply.retry_after, attempt));
+		iw_http_got_free(&reply);
 	}
 	if (reply.status != 200) {
 		snprintf(err, errlen, "archive listing answered HTTP %ld", reply.status);
@@ -241,7 +215,7 @@ static int list_page(struct iw_ercot_api *s, const char *day, const char *tdsp, 
 	rc = 0;
 out:
 	json_object_put(doc);
-	iw_ercot_reply_free(&reply);
+	iw_http_got_free(&reply);
 	return rc;
 }
 
@@ -268,6 +242,6 @@ int iw_ercot_api_download(void *session, const char *url, iw_ercot_sink sink, vo
 		if (status != 429 || attempt >= IW_ERCOT_API_RETRIES)
 			return -1;
 		iw_logf("info", "ercot api: 429 on a download, retry %d", attempt + 1);
-		pause_ms(backoff_ms(retry_after, attempt));
+		iw_sleep_ms(backoff_ms(retry_after, attempt));
 	}
 }

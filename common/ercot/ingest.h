@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "io/http.h"
 #include "io/run_lock.h"
 
 #define IW_ERCOT_TDSP_MAX       48
@@ -105,27 +105,18 @@ struct iw_ercot_fetcher {
 	struct iw_run_lock *lock;   /* the run's lock, renewed per step (NULL: none) */
 };
 
-/* A reply of iw_ercot_http_get. */
-struct iw_ercot_reply {
-	long status;
-	char *body;            /* NUL-terminated, malloc'd */
-	size_t len;
-	long retry_after;      /* Retry-After seconds, -1 when absent */
-	char error[CURL_ERROR_SIZE];
-};
-
-/* GET (or POST when BODY is set) through the process's reused curl handle.
- * 0 when a reply arrived (any status), -1 on a transport failure. */
-int iw_ercot_http_get(const char *url, const struct curl_slist *headers, const char *body,
-		      struct iw_ercot_reply *reply);
+/* GET (or POST when BODY is set) with ERCOT's bounds (io/http's
+ * iw_http_get; HEADERS: "Name: value" lines or NULL). 0 when a reply
+ * arrived (any status), -1 on a transport failure. Free with iw_http_got_free. */
+int iw_ercot_http_get(const char *url, const char *const *headers, const char *body,
+		      struct iw_http_got *reply);
 /* The same with a reply cap of MAX bytes (a longer reply fails, saying so). */
-int iw_ercot_http_get_max(const char *url, const struct curl_slist *headers, const char *body,
-			  size_t max, struct iw_ercot_reply *reply);
-void iw_ercot_reply_free(struct iw_ercot_reply *reply);
+int iw_ercot_http_get_max(const char *url, const char *const *headers, const char *body,
+			  size_t max, struct iw_http_got *reply);
 /* Streams a GET of URL into SINK (only a 2xx body reaches it). STATUS gets
  * the HTTP status and RETRY_AFTER the Retry-After seconds (or -1). 0 when a
  * 2xx body arrived whole, else -1 with ERR set. */
-int iw_ercot_http_stream(const char *url, const struct curl_slist *headers,
+int iw_ercot_http_stream(const char *url, const char *const *headers,
 			 iw_ercot_sink sink, void *ctx, long *status, long *retry_after,
 			 char *err, size_t errlen);
 

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "core/config.h"
@@ -43,7 +42,7 @@ int iw_ercot_mis_list(const char *day, const char *tdsp, struct iw_ercot_docs *o
 		      char *err, size_t errlen)
 {
 	char base[ERCOT_URL_MAX], url[ERCOT_URL_MAX + 128];
-	struct iw_ercot_reply reply;
+	struct iw_http_got reply;
 	json_object *doc = NULL, *res, *list;
 	int rc = -1;
 
@@ -86,7 +85,7 @@ oom:
 	snprintf(err, errlen, "MIS listing: %s", iw_ercot_docs_error(out));
 out:
 	json_object_put(doc);
-	iw_ercot_reply_free(&reply);
+	iw_http_got_free(&reply);
 	return rc;
 }
 

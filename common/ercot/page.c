@@ -5,6 +5,7 @@
  * capped at IW_ERCOT_PAGE_MAX bytes and the links it may offer at
  * IW_ERCOT_OFFERS_MAX. */
 #include "ercot/mis.h"
+#include "io/http.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 
 #include "core/config.h"
 
@@ -57,28 +57,6 @@ static void trim(char *s)
 static int ends_zip(const char *s, size_t n)
 {
 	return n >= 4 && !strncasecmp(s + n - 4, ".zip", 4);
-}
-
-/* Resolves HREF against the page URL. 0 or -1. */
-static int resolve(const char *page, const char *href, char *out, size_t len)
-{
-	CURLU *u = curl_url();
-	char *full = NULL;
-	int rc = -1;
-
-	if (!u)
-		return -1;
-	if (curl_url_set(u, CURLUPART_URL, page, 0) == CURLUE_OK &&
-	    curl_url_set(u, CURLUPART_URL, href, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK &&
-	    (!strncasecmp(full, "http://", 7) || !strncasecmp(full, "https://", 8)) &&
-	    strlen(full) < len) {
-		strcpy(out, full);
-		rc = 0;
-	}
-	curl_free(full);
-	curl_url_cleanup(u);
-	return rc;
 }
 
 /* "<a" followed by white space at P (not <abbr>, <area>, </a>). */
@@ -189,7 +167,7 @@ static int add_link(const char *h, size_t hl, const char *text_in, const char *p
 	id = strcasestr(href, "mirDownload?doclookupId=");
 	if (!ends_zip(href, pl) && !id)
 		return 0;
-	if (resolve(page_url, href, url, sizeof url) != 0)
+	if (iw_http_url_resolve(page_url, href, url, sizeof url) != 0)
 		return 0;
 	if (ends_zip(text, strlen(text)) && !strchr(text, ' ')) {
 		snprintf(name, sizeof name, "%s", text);
@@ -232,7 +210,7 @@ int iw_ercot_page_list(const char *day, const char *tdsp, struct iw_ercot_docs *
 		       char *err, size_t errlen)
 {
 	const char *page = iw_env("ERCOT_PAGE_URL");
-	struct iw_ercot_reply reply;
+	struct iw_http_got reply;
 	int rc;
 
 	if (!page) {
@@ -245,12 +223,12 @@ int iw_ercot_page_list(const char *day, const char *tdsp, struct iw_ercot_docs *
 	}
 	if (reply.status != 200) {
 		snprintf(err, errlen, "ERCOT page answered HTTP %ld", reply.status);
-		iw_ercot_reply_free(&reply);
+		iw_http_got_free(&reply);
 		return -1;
 	}
 	rc = iw_ercot_page_parse(reply.body, page, day, tdsp, out);
 	if (rc)
 		snprintf(err, errlen, "ERCOT page: %s", iw_ercot_docs_error(out));
-	iw_ercot_reply_free(&reply);
+	iw_http_got_free(&reply);
 	return rc;
 }

@@ -238,3 +238,26 @@ void iw_xquery_select_free(struct iw_select *s)
 	PQclear(s->rows);
 	s->desc = s->rows = NULL;
 }
+
+void iw_xquery_select_grid(const struct iw_select *sel, const char **names, struct iw_grid *g)
+{
+	for (int i = 0; i < sel->ncols; i++)
+		names[i] = PQfname(sel->desc, i);
+	g->res = sel->rows;
+	g->ncols = sel->ncols;
+	g->names = names;
+	g->kinds = sel->kinds;
+	g->nrows = sel->truncated ? IW_QUERY_ROW_CAP : PQntuples(sel->rows);
+}
+
+int iw_xquery_page_grid(PGresult *res, long size, struct iw_grid *g)
+{
+	g->res = res;
+	g->nrows = PQntuples(res) > size ? (int)size : PQntuples(res);
+	return PQntuples(res) > size;
+}
+
+void iw_xquery_rows_free(PGresult *res)
+{
+	PQclear(res);
+}

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <libpq-fe.h>
 
+#include "explorer/render.h"
+
 #include "io/db.h"
 #include "explorer/catalog.h"
 #include "explorer/conn.h"
@@ -57,4 +59,12 @@ struct iw_select {
 int iw_xquery_select(PGconn *conn, const char *sql, size_t cell_cap, size_t byte_cap,
 		    struct iw_select *out, char *err, size_t errlen);
 void iw_xquery_select_free(struct iw_select *s);
+/* G over SEL's rows (at most IW_QUERY_ROW_CAP), NAMES (SEL->ncols slots)
+ * filled with its column names. */
+void iw_xquery_select_grid(const struct iw_select *sel, const char **names, struct iw_grid *g);
+/* G over RES (a page read with one row more than SIZE): at most SIZE rows.
+ * 1 when RES holds more than SIZE. */
+int iw_xquery_page_grid(PGresult *res, long size, struct iw_grid *g);
+/* Frees a result of iw_xquery_rows (NULL is fine). */
+void iw_xquery_rows_free(PGresult *res);
 #endif

@@ -387,6 +387,22 @@ int iw_db_run(enum iw_db db, struct iw_error *error, const char *sql,
 	return 0;
 }
 
+int iw_db_first_long(enum iw_db db, struct iw_error *error, const char *sql, int nparams,
+		     const char *const *params, long *out)
+{
+	PGresult *res = iw_db_exec(db, error, sql, nparams, params);
+	int found;
+
+	*out = 0;
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
+		*out = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return found;
+}
+
 int iw_db_begin(enum iw_db db, struct iw_error *error)
 {
 	return iw_db_run(db, error, "BEGIN", 0, NULL);

@@ -31,6 +31,12 @@ PGresult *iw_db_exec(enum iw_db db, struct iw_error *error, const char *sql,
 /* As iw_db_exec, for statements whose result is not needed: 0 or -1. */
 int iw_db_run(enum iw_db db, struct iw_error *error, const char *sql,
 	      int nparams, const char *const *params);
+/* As iw_db_exec, for a query read as one number: 1 with *OUT the first
+ * column of the first row (0 when NULL or not a number), 0 when there is no
+ * row, -1 (ERROR set). For callers outside io/ and the domains, which do not
+ * use libpq themselves. */
+int iw_db_first_long(enum iw_db db, struct iw_error *error, const char *sql, int nparams,
+		     const char *const *params, long *out);
 /* BEGIN / COMMIT / ROLLBACK helpers: 0 or -1 (ERROR set). */
 int iw_db_begin(enum iw_db db, struct iw_error *error);
 int iw_db_commit(enum iw_db db, struct iw_error *error);

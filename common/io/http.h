@@ -50,4 +50,41 @@ void iw_http_cleanup(void);
 /* libcurl's process-wide set-up and tear-down (once per program): 0 or -1. */
 int iw_http_global_init(void);
 void iw_http_global_cleanup(void);
+
+/* A tuned transfer (the ERCOT client) on the reused handle: a connect and a
+ * total timeout, an optional low-speed abort, Retry-After kept, a redirect
+ * never followed when HEADERS are given (they carry credentials) and never
+ * from https down to http, a CA bundle instead of the system store. */
+struct iw_http_opts {
+	long connect_ms, timeout_ms;
+	long low_speed_bytes, low_speed_s;  /* abort below this rate for this long (0: off) */
+	const char *user_agent;             /* NULL: libcurl's */
+	const char *ca_pem;                 /* literal "\n" escapes allowed; NULL: the system store */
+};
+
+struct iw_http_got {
+	long status;
+	char *body;            /* NUL-terminated, malloc'd */
+	size_t len;
+	long retry_after;      /* Retry-After seconds, -1 when absent */
+	char error[CURL_ERROR_SIZE];
+};
+
+/* GET (or POST when BODY is set), the reply capped at MAX bytes (a longer
+ * one fails, saying so). HEADERS: "Name: value" lines, NULL-terminated, or
+ * NULL. 0 when a reply arrived (any status), -1 on a transport failure. */
+int iw_http_get(const char *url, const char *const *headers, const char *body, size_t max,
+		const struct iw_http_opts *o, struct iw_http_got *reply);
+void iw_http_got_free(struct iw_http_got *reply);
+/* Streams a GET of URL into SINK (only a 2xx body reaches it; SINK returns
+ * LEN to go on). STATUS gets the HTTP status and RETRY_AFTER the Retry-After
+ * seconds (or -1). 0 when a 2xx body arrived whole, else -1 with ERR set. */
+int iw_http_stream(const char *url, const char *const *headers, const struct iw_http_opts *o,
+		   size_t (*sink)(const void *buf, size_t len, void *ctx), void *ctx,
+		   long *status, long *retry_after, char *err, size_t errlen);
+/* Appends "&NAME=VALUE" form-encoded to BUF (the encoded copy is wiped):
+ * 0, or -1 when it does not fit. */
+int iw_http_form_add(char *buf, size_t len, const char *name, const char *value);
+/* HREF resolved against BASE into OUT (http or https only): 0 or -1. */
+int iw_http_url_resolve(const char *base, const char *href, char *out, size_t len);
 #endif

@@ -59,14 +59,10 @@ int iw_xstate_session_add(struct iw_response *resp, const char *sid, long ttl)
 
 int iw_xstate_session_active(struct iw_response *resp, const char *sid)
 {
-	PGresult *res = iw_db_exec(IW_DB_MASTER, &resp->err, SQL_SESSION_ACTIVE, 1, &sid);
-	int active;
+	long unused;
+	int found = iw_db_first_long(IW_DB_MASTER, &resp->err, SQL_SESSION_ACTIVE, 1, &sid, &unused);
 
-	if (!res)
-		return failed(resp);
-	active = PQntuples(res) == 1;
-	PQclear(res);
-	return active;
+	return found < 0 ? failed(resp) : found;
 }
 
 int iw_xstate_session_revoke(struct iw_response *resp, const char *sid)
@@ -76,20 +72,19 @@ int iw_xstate_session_revoke(struct iw_response *resp, const char *sid)
 
 int iw_xstate_login_begin(struct iw_response *resp, const char *addr, long *retry_after)
 {
-	PGresult *res;
+	int limited;
 
 	*retry_after = 0;
 	if (iw_db_begin(IW_DB_MASTER, &resp->err) != 0)
 		return failed(resp);
 	if (iw_db_run(IW_DB_MASTER, &resp->err, SQL_LOGIN_LOCK, 1, &addr) != 0 ||
 	    iw_db_run(IW_DB_MASTER, &resp->err, SQL_FAILURE_PRUNE, 0, NULL) != 0 ||
-	    !(res = iw_db_exec(IW_DB_MASTER, &resp->err, SQL_LIMITED, 1, &addr))) {
+	    (limited = iw_db_first_long(IW_DB_MASTER, &resp->err, SQL_LIMITED, 1, &addr,
+					 retry_after)) < 0) {
 		iw_db_rollback(IW_DB_MASTER);
 		return failed(resp);
 	}
-	if (PQntuples(res) == 1) {
-		*retry_after = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
+	if (limited) {
 		/* The prune is kept: it is what bounds the table. */
 		if (iw_db_commit(IW_DB_MASTER, &resp->err) != 0) {
 			iw_db_rollback(IW_DB_MASTER);
@@ -97,7 +92,6 @@ int iw_xstate_login_begin(struct iw_response *resp, const char *addr, long *retr
 		}
 		return 1;
 	}
-	PQclear(res);
 	return 0;
 }
 
