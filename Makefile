@@ -13,7 +13,7 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-LIB_SRC   = $(sort $(wildcard common/*.c))
+LIB_SRC   = $(sort $(wildcard common/*/*.c))
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB       = $(BUILD)/libiw.a
 PROGS     = $(patsubst fcgi/%.c,$(BUILD)/bin/%,$(sort $(wildcard fcgi/*.c)))
@@ -23,16 +23,20 @@ BENCHES   = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard tests/
 TESTTOOLS = $(patsubst tests/tools/%.c,$(BUILD)/testtools/%,$(sort $(wildcard tests/tools/*.c)))
 MIGRATE_SRC = $(sort $(wildcard tools/migrate/*.c))
 
-.PHONY: all deps run stop test unit bench install clean
+.PHONY: all deps run stop test unit bench install clean check-layers
 .SECONDARY:
 all: $(LIB) $(PROGS) $(TOOLS) $(UNITS) $(BENCHES) $(TESTTOOLS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard common/*.h)
+# -MMD -MP: each object depends on the headers it includes (build/obj/**/*.d).
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+# Modules in different folders may share a base name (smt/csv.o, ercot/csv.o):
+# the archive is written afresh so that neither replaces the other.
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/bin/%: $(BUILD)/obj/fcgi/%.o $(LIB)
@@ -74,7 +78,12 @@ stop:
 unit: all
 	@tests/run.sh unit
 
+# Includes go one way between the layers of common/ (see docs/architecture.md).
+check-layers:
+	@tools/check-layers.sh
+
 test:
+	@tools/check-layers.sh
 	@IW_DEPS_TEST=1 tools/deps.sh
 	@$(MAKE) -s -j2 --no-print-directory all
 	@$(MAKE) -s -j2 --no-print-directory SAN=1 all
@@ -89,3 +98,5 @@ install: all
 
 clean:
 	rm -rf build build-san
+
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/obj/*/*/*/*.d)

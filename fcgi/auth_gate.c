@@ -8,7 +8,7 @@
  * configured: the asking location turns that into its 503 JSON). */
 #include <string.h>
 
-#include "serve.h"
+#include "web/serve.h"
 
 static int gate(struct iw_request *req, struct iw_response *resp)
 {

@@ -12,56 +12,21 @@
 #include <strings.h>
 #include <time.h>
 
-#include "buf.h"
-#include "explorer_auth.h"
-#include "explorer_catalog.h"
-#include "explorer_conn.h"
-#include "explorer_form.h"
-#include "explorer_html.h"
-#include "explorer_page.h"
-#include "explorer_query.h"
-#include "explorer_render.h"
-#include "explorer_replica.h"
-#include "explorer_sqlguard.h"
-#include "serve.h"
+#include "core/buf.h"
+#include "web/xauth.h"
+#include "explorer/browse.h"
+#include "explorer/catalog.h"
+#include "explorer/conn.h"
+#include "web/form.h"
+#include "core/html.h"
+#include "web/page.h"
+#include "explorer/query.h"
+#include "explorer/render.h"
+#include "explorer/sqlguard.h"
+#include "web/serve.h"
 
-#define PAGE_SIZE_DEFAULT 50
-#define PAGE_SIZE_MAX     500
-#define PAGE_MAX          1000000
-#define SEARCH_MAX        256
 #define SQL_FORM_MAX      (IW_SQLGUARD_MAX * 3 + 256) /* percent-encoding triples it */
 #define ERR_MAX           1024
-
-enum format { FMT_HTML, FMT_JSON, FMT_CSV, FMT__MAX };
-
-static const char *const db_names[IW_DB__MAX] = {
-	[IW_DB_MASTER] = "master",
-	[IW_DB_USAGE] = "usage",
-};
-
-/* The parsed query of GET /admin/database. */
-struct view {
-	enum format fmt;
-	enum iw_db db;
-	char table[IW_CATALOG_NAME_MAX * 4]; /* longer names match nothing */
-	int has_table;
-	long page, size;
-	char sort[IW_CATALOG_NAME_MAX * 4];
-	int desc;      /* sort direction */
-	int dir_given;
-	char q[SEARCH_MAX];
-	char col[IW_CATALOG_NAME_MAX * 4];
-	int exact;
-	char *sql;     /* the SELECT box (malloc'd; POST only), or NULL */
-	int sql_asked; /* GET ?sql=: show the SELECT box, run nothing */
-	const char *csrf; /* a browser session's token for its forms, or NULL */
-};
-
-struct nav {
-	struct iw_table_info *tables[IW_DB__MAX];
-	int n[IW_DB__MAX]; /* -1: that database is unavailable */
-	char replica[IW_DB__MAX][64]; /* "replica, 1.2 s behind", or "" */
-};
 
 /* --- answers ------------------------------------------------------------- */
 
@@ -76,24 +41,25 @@ static int send_json(struct iw_response *resp, json_object *body)
 }
 
 /* An error as a small HTML page or as JSON, by format. */
-static int fail(struct iw_response *resp, enum format fmt, int status, const char *code,
+static int answer_error(struct iw_response *resp, enum iw_xfmt fmt, int status, const char *code,
 		const char *message)
 {
-	return iw_page_fail(resp, fmt == FMT_HTML, status, code, message);
+	return iw_page_fail(resp, fmt == IW_XFMT_HTML, status, code, message);
 }
 
-/* The error iw_query_begin set in RESP (JSON), as a page when FMT is HTML. */
-static int fail_unavailable(struct iw_response *resp, enum format fmt)
+/* The error iw_xquery_begin left in resp->err (JSON), as a page when FMT is HTML. */
+static int fail_unavailable(struct iw_response *resp, enum iw_xfmt fmt)
 {
 	json_object *m = NULL;
 	char msg[512];
 
-	if (fmt != FMT_HTML)
+	iw_fail(resp, &resp->err);
+	if (fmt != IW_XFMT_HTML)
 		return resp->status;
 	if (!resp->body || !json_object_object_get_ex(resp->body, "message", &m))
 		m = NULL;
 	snprintf(msg, sizeof msg, "%s", m ? json_object_get_string(m) : "the database is unavailable");
-	return fail(resp, fmt, resp->status,
+	return answer_error(resp, fmt, resp->status,
 		    resp->error_code ? resp->error_code : "database_unavailable", msg);
 }
 
@@ -119,51 +85,51 @@ static int parse_long(const char *s, long min, long max, long *out)
 /* Fills V from the query string (and FORM for a POSTed SELECT box).
  * Returns 0 or an error status set in RESP. */
 static int parse_view(struct iw_request *req, struct iw_response *resp, const char *form,
-		      struct view *v)
+		      struct iw_xview *v)
 {
 	char buf[32];
 	int r;
 
 	memset(v, 0, sizeof *v);
 	v->page = 1;
-	v->size = PAGE_SIZE_DEFAULT;
+	v->size = IW_XBROWSE_SIZE_DEFAULT;
 	v->desc = 1;
 	if (field(req, form, "format", buf, sizeof buf) == 1 ||
 	    iw_query_get(req, "format", buf, sizeof buf) == 1) {
-		if (strcmp(buf, "json") == 0) v->fmt = FMT_JSON;
-		else if (strcmp(buf, "csv") == 0) v->fmt = FMT_CSV;
+		if (strcmp(buf, "json") == 0) v->fmt = IW_XFMT_JSON;
+		else if (strcmp(buf, "csv") == 0) v->fmt = IW_XFMT_CSV;
 		else if (strcmp(buf, "html") != 0)
-			return fail(resp, FMT_HTML, 400, "invalid_request", "format: html, json or csv");
+			return answer_error(resp, IW_XFMT_HTML, 400, "invalid_request", "format: html, json or csv");
 	}
 	if (field(req, form, "db", buf, sizeof buf) == 1) {
 		if (strcmp(buf, "usage") == 0) v->db = IW_DB_USAGE;
 		else if (strcmp(buf, "master") != 0)
-			return fail(resp, v->fmt, 400, "invalid_request", "db: master or usage");
+			return answer_error(resp, v->fmt, 400, "invalid_request", "db: master or usage");
 	}
 	r = iw_query_get(req, "table", v->table, sizeof v->table);
 	v->has_table = r != 0; /* too long or malformed: a name no catalog row has */
 	if (r < 0)
 		v->table[0] = '\0';
 	if (iw_query_get(req, "page", buf, sizeof buf) == 1 &&
-	    parse_long(buf, 1, PAGE_MAX, &v->page) != 0)
-		return fail(resp, v->fmt, 400, "invalid_request", "page: an integer from 1");
+	    parse_long(buf, 1, IW_XBROWSE_PAGE_MAX, &v->page) != 0)
+		return answer_error(resp, v->fmt, 400, "invalid_request", "page: an integer from 1");
 	if (iw_query_get(req, "size", buf, sizeof buf) == 1 &&
-	    parse_long(buf, 1, PAGE_SIZE_MAX, &v->size) != 0)
-		return fail(resp, v->fmt, 400, "invalid_request", "size: an integer from 1 to 500");
+	    parse_long(buf, 1, IW_XBROWSE_SIZE_MAX, &v->size) != 0)
+		return answer_error(resp, v->fmt, 400, "invalid_request", "size: an integer from 1 to 500");
 	if (iw_query_get(req, "sort", v->sort, sizeof v->sort) < 0)
-		return fail(resp, v->fmt, 400, "invalid_request", "sort: no such column");
+		return answer_error(resp, v->fmt, 400, "invalid_request", "sort: no such column");
 	if (iw_query_get(req, "dir", buf, sizeof buf) == 1) {
 		if (strcmp(buf, "asc") == 0) v->desc = 0;
 		else if (strcmp(buf, "desc") != 0)
-			return fail(resp, v->fmt, 400, "invalid_request", "dir: asc or desc");
+			return answer_error(resp, v->fmt, 400, "invalid_request", "dir: asc or desc");
 		v->dir_given = 1;
 	} else if (v->sort[0]) {
 		v->desc = 0;
 	}
 	if (iw_query_get(req, "q", v->q, sizeof v->q) < 0)
-		return fail(resp, v->fmt, 400, "invalid_request", "q: at most 255 bytes");
+		return answer_error(resp, v->fmt, 400, "invalid_request", "q: at most 255 bytes");
 	if (iw_query_get(req, "col", v->col, sizeof v->col) < 0)
-		return fail(resp, v->fmt, 400, "invalid_request", "col: no such column");
+		return answer_error(resp, v->fmt, 400, "invalid_request", "col: no such column");
 	if (iw_query_get(req, "exact", buf, sizeof buf) == 1)
 		v->exact = strcmp(buf, "1") == 0 || strcmp(buf, "on") == 0;
 	/* SQL text runs only from a POSTed form: a GET (a link, an <img>, a
@@ -179,7 +145,7 @@ static int parse_view(struct iw_request *req, struct iw_response *resp, const ch
 		if (r < 0) {
 			free(v->sql);
 			v->sql = NULL;
-			return fail(resp, v->fmt, 400, "invalid_request", "sql: at most 16384 bytes");
+			return answer_error(resp, v->fmt, 400, "invalid_request", "sql: at most 16384 bytes");
 		}
 		if (r == 0) {
 			free(v->sql);
@@ -189,139 +155,9 @@ static int parse_view(struct iw_request *req, struct iw_response *resp, const ch
 	return 0;
 }
 
-/* --- links --------------------------------------------------------------- */
-
-/* Writes an href for V (HTML-escaped): only the parameters that differ from
- * the defaults. */
-static void put_href(struct iw_buf *b, const struct view *v, enum format fmt)
-{
-	iw_buf_printf(b, IW_PAGE_BASE "?db=%s", db_names[v->db]);
-	if (v->has_table) {
-		iw_buf_puts(b, "&amp;table=");
-		iw_url_encode(b, v->table);
-	}
-	if (v->page != 1)
-		iw_buf_printf(b, "&amp;page=%ld", v->page);
-	if (v->size != PAGE_SIZE_DEFAULT)
-		iw_buf_printf(b, "&amp;size=%ld", v->size);
-	if (v->sort[0]) {
-		iw_buf_puts(b, "&amp;sort=");
-		iw_url_encode(b, v->sort);
-	}
-	if (v->dir_given || v->sort[0])
-		iw_buf_puts(b, v->desc ? "&amp;dir=desc" : "&amp;dir=asc");
-	if (v->q[0]) {
-		iw_buf_puts(b, "&amp;q=");
-		iw_url_encode(b, v->q);
-	}
-	if (v->col[0]) {
-		iw_buf_puts(b, "&amp;col=");
-		iw_url_encode(b, v->col);
-	}
-	if (v->exact)
-		iw_buf_puts(b, "&amp;exact=1");
-	if (fmt == FMT_JSON)
-		iw_buf_puts(b, "&amp;format=json");
-	else if (fmt == FMT_CSV)
-		iw_buf_puts(b, "&amp;format=csv");
-}
-
-/* --- the table list (both databases) -------------------------------------- */
-
-static void load_nav(struct nav *nav)
-{
-	char err[ERR_MAX];
-
-	for (int d = 0; d < IW_DB__MAX; d++) {
-		nav->tables[d] = NULL;
-		nav->n[d] = -1;
-		nav->replica[d][0] = '\0';
-		PGconn *conn = iw_query_begin((enum iw_db)d, NULL);
-		if (!conn)
-			continue;
-		nav->n[d] = iw_catalog_tables(conn, &nav->tables[d], err, sizeof err);
-		if (nav->n[d] < 0)
-			iw_logf("error", "listing the %s tables: %s", db_names[d], err);
-		else
-			iw_replica_note(conn, nav->replica[d], sizeof nav->replica[d]);
-		iw_query_end((enum iw_db)d);
-	}
-}
-
-static void free_nav(struct nav *nav)
-{
-	for (int d = 0; d < IW_DB__MAX; d++)
-		free(nav->tables[d]);
-}
-
-static void put_count(struct iw_buf *b, const struct iw_table_info *t)
-{
-	if (t->rows < 0)
-		iw_buf_puts(b, "?");
-	else
-		iw_buf_printf(b, "%s%lld", t->estimated ? "~" : "", t->rows);
-}
-
-static void render_nav(struct iw_buf *b, const struct nav *nav, const struct view *cur)
-{
-	iw_buf_puts(b, "<nav>");
-	for (int d = 0; d < IW_DB__MAX; d++) {
-		iw_buf_printf(b, "<h2>%s</h2>", db_names[d]);
-		if (nav->replica[d][0]) /* our own text: digits and words */
-			iw_buf_printf(b, "<p class=\"muted replica\">%s</p>", nav->replica[d]);
-		if (nav->n[d] < 0) {
-			iw_buf_puts(b, "<p class=\"err\">unavailable</p>");
-			continue;
-		}
-		iw_buf_puts(b, "<ul>");
-		for (int i = 0; i < nav->n[d]; i++) {
-			const struct iw_table_info *t = &nav->tables[d][i];
-			int on = cur && cur->has_table && cur->db == (enum iw_db)d &&
-				 strcmp(cur->table, t->name) == 0;
-			iw_buf_printf(b, "<li%s><a href=\"" IW_PAGE_BASE "?db=%s&amp;table=",
-				      on ? " class=\"on\"" : "", db_names[d]);
-			iw_url_encode(b, t->name);
-			iw_buf_puts(b, "\">");
-			iw_html_escape(b, t->name);
-			iw_buf_puts(b, "</a><span class=\"n\">");
-			put_count(b, t);
-			iw_buf_puts(b, "</span></li>");
-		}
-		iw_buf_puts(b, "</ul>");
-	}
-	iw_buf_puts(b, "<h2>query</h2><ul><li><a href=\"" IW_PAGE_BASE "?sql=\">SELECT box</a></li>"
-		       "</ul></nav>");
-}
-
-static json_object *nav_json(const struct nav *nav)
-{
-	json_object *dbs = json_object_new_object();
-
-	for (int d = 0; dbs && d < IW_DB__MAX; d++) {
-		json_object *list;
-		if (nav->n[d] < 0) {
-			json_object_object_add(dbs, db_names[d], NULL);
-			continue;
-		}
-		list = json_object_new_array();
-		for (int i = 0; list && i < nav->n[d]; i++) {
-			const struct iw_table_info *t = &nav->tables[d][i];
-			json_object *o = json_object_new_object();
-			if (!o)
-				break;
-			json_object_object_add(o, "name", json_object_new_string(t->name));
-			json_object_object_add(o, "rows", t->rows < 0 ? NULL : json_object_new_int64(t->rows));
-			json_object_object_add(o, "estimated", json_object_new_boolean(t->estimated));
-			json_object_array_add(list, o);
-		}
-		json_object_object_add(dbs, db_names[d], list);
-	}
-	return dbs;
-}
-
 /* --- the SELECT box -------------------------------------------------------- */
 
-static void render_sql_form(struct iw_buf *b, const struct view *v)
+static void render_sql_form(struct iw_buf *b, const struct iw_xview *v)
 {
 	iw_buf_puts(b, "<div class=\"card\"><h2>SELECT box</h2>"
 		       "<p class=\"muted\">One read-only statement, " IW_QUERY_TIMEOUT
@@ -333,16 +169,16 @@ static void render_sql_form(struct iw_buf *b, const struct view *v)
 		iw_html_escape(b, v->sql);
 	iw_buf_puts(b, "</textarea><div class=\"bar\"><label>database <select name=\"db\">");
 	for (int d = 0; d < IW_DB__MAX; d++)
-		iw_buf_printf(b, "<option value=\"%s\"%s>%s</option>", db_names[d],
-			      v->db == (enum iw_db)d ? " selected" : "", db_names[d]);
+		iw_buf_printf(b, "<option value=\"%s\"%s>%s</option>", iw_xbrowse_db_names[d],
+			      v->db == (enum iw_db)d ? " selected" : "", iw_xbrowse_db_names[d]);
 	iw_buf_puts(b, "</select></label> <label>as <select name=\"format\">"
 		       "<option value=\"html\">table</option><option value=\"csv\">CSV</option>"
 		       "<option value=\"json\">JSON</option></select></label> "
 		       "<button type=\"submit\">Run</button></div></form></div>");
 }
 
-static int sql_view(struct iw_request *req, struct iw_response *resp, struct view *v,
-		    const struct nav *nav)
+static int sql_view(struct iw_request *req, struct iw_response *resp, struct iw_xview *v,
+		    const struct iw_xnav *nav)
 {
 	struct iw_select sel;
 	struct iw_buf b = { 0 };
@@ -357,37 +193,31 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 	memset(&sel, 0, sizeof sel);
 	err[0] = '\0';
 	if (v->sql && v->sql[0]) {
-		if (!(conn = iw_query_begin(v->db, resp)))
+		if (!(conn = iw_xquery_begin(v->db, &resp->err)))
 			return fail_unavailable(resp, v->fmt);
-		ran = iw_query_select(conn, v->sql,
-				      v->fmt == FMT_HTML ? IW_RENDER_HTML_CHARS + 1 : IW_RENDER_EXPORT_CHARS,
-				      v->fmt == FMT_HTML ? IW_QUERY_HTML_BYTE_CAP : IW_QUERY_BYTE_CAP,
+		ran = iw_xquery_select(conn, v->sql,
+				      v->fmt == IW_XFMT_HTML ? IW_RENDER_HTML_CHARS + 1 : IW_RENDER_EXPORT_CHARS,
+				      v->fmt == IW_XFMT_HTML ? IW_QUERY_HTML_BYTE_CAP : IW_QUERY_BYTE_CAP,
 				      &sel, err, sizeof err) == 0;
-		iw_query_end(v->db);
+		iw_xquery_end(v->db);
 		if (!ran)
 			status = 400;
-	} else if (v->fmt != FMT_HTML) {
-		return fail(resp, v->fmt, 400, "invalid_request", "sql: a SELECT statement is required");
+	} else if (v->fmt != IW_XFMT_HTML) {
+		return answer_error(resp, v->fmt, 400, "invalid_request", "sql: a SELECT statement is required");
 	}
 	if (ran) {
-		for (int i = 0; i < sel.ncols; i++)
-			names[i] = PQfname(sel.desc, i);
-		g.res = sel.rows;
-		g.ncols = sel.ncols;
-		g.names = names;
-		g.kinds = sel.kinds;
-		g.nrows = sel.truncated ? IW_QUERY_ROW_CAP : PQntuples(sel.rows);
+		iw_xquery_select_grid(&sel, names, &g);
 		iw_log_count(req, "rows", g.nrows);
 		if (sel.cut_at)
 			iw_log_count(req, "cut_at_bytes", (long long)sel.cut_at);
 	}
-	if (v->fmt != FMT_HTML && !ran) {
-		iw_query_select_free(&sel);
-		return fail(resp, v->fmt, 400, "query_refused", err);
+	if (v->fmt != IW_XFMT_HTML && !ran) {
+		iw_xquery_select_free(&sel);
+		return answer_error(resp, v->fmt, 400, "query_refused", err);
 	}
-	if (v->fmt == FMT_JSON) {
+	if (v->fmt == IW_XFMT_JSON) {
 		json_object *body = json_object_new_object();
-		json_object_object_add(body, "db", json_object_new_string(db_names[v->db]));
+		json_object_object_add(body, "db", json_object_new_string(iw_xbrowse_db_names[v->db]));
 		json_object_object_add(body, "columns", iw_render_json_columns(&g, NULL));
 		json_object_object_add(body, "rows", iw_render_json_rows(&g, 0));
 		json_object_object_add(body, "truncated",
@@ -395,10 +225,10 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 		if (sel.cut_at)
 			json_object_object_add(body, "truncatedAtBytes",
 					       json_object_new_int64((int64_t)sel.cut_at));
-		iw_query_select_free(&sel);
+		iw_xquery_select_free(&sel);
 		return send_json(resp, body);
 	}
-	if (v->fmt == FMT_CSV) {
+	if (v->fmt == IW_XFMT_CSV) {
 		size_t len;
 		char *data;
 		iw_render_csv(&b, &g);
@@ -407,7 +237,7 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 			snprintf(at, sizeof at, "%zu", sel.cut_at);
 			iw_header(resp, "X-Truncated-At-Bytes", at);
 		}
-		iw_query_select_free(&sel);
+		iw_xquery_select_free(&sel);
 		if (!(data = iw_buf_take(&b, &len)))
 			return iw_error(resp, 500, "internal_error", "the export did not fit in memory");
 		iw_header(resp, "Content-Disposition", "attachment; filename=\"query.csv\"");
@@ -415,7 +245,7 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 	}
 	iw_page_head(&b, "SELECT box", v->csrf);
 	iw_buf_puts(&b, "<main>");
-	render_nav(&b, nav, NULL);
+	iw_xbrowse_nav_html(&b, nav, NULL);
 	iw_buf_puts(&b, "<section>");
 	render_sql_form(&b, v);
 	if (!ran && err[0]) {
@@ -444,196 +274,14 @@ static int sql_view(struct iw_request *req, struct iw_response *resp, struct vie
 		}
 		iw_buf_puts(&b, "</tbody></table></div></div>");
 	}
-	iw_query_select_free(&sel);
+	iw_xquery_select_free(&sel);
 	iw_buf_puts(&b, "</section></main>");
 	iw_page_foot(&b);
 	return send_html(resp, status, &b);
 }
 
-/* --- the table browser ----------------------------------------------------- */
-
-/* Newest first: the first of these columns the table has, descending. */
-static int default_sort(const struct iw_column *cols, int n)
-{
-	static const char *const names[] = { "createdAt", "created_at", "received_at", "id" };
-
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-		int c = iw_catalog_find(cols, n, names[i]);
-		if (c >= 0)
-			return c;
-	}
-	return -1;
-}
-
-/* %, _ and \ match themselves in the ILIKE pattern. */
-static void like_pattern(struct iw_buf *b, const char *q)
-{
-	iw_buf_puts(b, "%");
-	for (; *q; q++) {
-		if (*q == '%' || *q == '_' || *q == '\\')
-			iw_buf_puts(b, "\\");
-		iw_buf_put(b, q, 1);
-	}
-	iw_buf_puts(b, "%");
-}
-
-/* Appends the quoted identifier of a catalog name. */
-static void put_ident(struct iw_buf *b, PGconn *conn, const char *name)
-{
-	char *id = PQescapeIdentifier(conn, name, strlen(name));
-
-	if (!id) {
-		b->failed = 1;
-		return;
-	}
-	iw_buf_puts(b, id);
-	PQfreemem(id);
-}
-
-/* ORDER BY the sort column, ties broken by the primary key so pages
- * neither repeat nor skip. NULLS LAST only where NULLs can occur: on a NOT
- * NULL column the default lets a plain index serve both directions. */
-static void put_order(struct iw_buf *b, PGconn *conn, const struct iw_column *cols, int n,
-		      int sort, int desc)
-{
-	const char *dir = desc ? "DESC" : "ASC";
-
-	if (sort < 0)
-		return;
-	iw_buf_puts(b, " ORDER BY ");
-	put_ident(b, conn, cols[sort].name);
-	iw_buf_printf(b, " %s%s", dir, cols[sort].not_null || !desc ? "" : " NULLS LAST");
-	for (int i = 0; i < n; i++) {
-		if (!cols[i].primary_key || i == sort)
-			continue;
-		iw_buf_puts(b, ", ");
-		put_ident(b, conn, cols[i].name);
-		iw_buf_printf(b, " %s", dir);
-	}
-}
-
-/* SELECT <capped values> FROM (SELECT * FROM <table> [WHERE search]
- * ORDER BY ... LIMIT $1 OFFSET $2) r ORDER BY ...; $3 is the search text.
- * The inner query picks the page on raw rows, so the text casts run on at
- * most one page, not on every row the sort reads. Every name comes from the
- * catalog. */
-static char *rows_sql(PGconn *conn, const struct view *v, const struct iw_column *cols, int n,
-		      int sort, int search_col, size_t cap)
-{
-	struct iw_buf b = { 0 };
-	size_t len;
-
-	iw_buf_puts(&b, "SELECT ");
-	for (int i = 0; i < n; i++) {
-		iw_buf_puts(&b, i ? ", " : "");
-		if (cols[i].kind == IW_COL_BYTES) {
-			iw_buf_puts(&b, "octet_length(r.");
-			put_ident(&b, conn, cols[i].name);
-			iw_buf_puts(&b, ")");
-		} else {
-			iw_buf_puts(&b, "left(r.");
-			put_ident(&b, conn, cols[i].name);
-			iw_buf_printf(&b, "::text, %zu)", cap);
-		}
-	}
-	iw_buf_puts(&b, " FROM (SELECT * FROM ");
-	put_ident(&b, conn, v->table);
-	if (v->q[0]) {
-		int first = 1;
-		iw_buf_puts(&b, " WHERE (");
-		for (int i = 0; i < n; i++) {
-			if (cols[i].kind == IW_COL_BYTES || (search_col >= 0 && i != search_col))
-				continue;
-			iw_buf_puts(&b, first ? "" : " OR ");
-			put_ident(&b, conn, cols[i].name);
-			iw_buf_puts(&b, v->exact ? "::text = $3" : "::text ILIKE $3");
-			first = 0;
-		}
-		iw_buf_puts(&b, first ? "false)" : ")");
-	}
-	put_order(&b, conn, cols, n, sort, v->desc);
-	iw_buf_puts(&b, " LIMIT $1 OFFSET $2) AS r");
-	put_order(&b, conn, cols, n, sort, v->desc);
-	return iw_buf_take(&b, &len);
-}
-
-static void put_search_form(struct iw_buf *b, const struct view *v, const struct iw_column *cols,
-			    int n)
-{
-	iw_buf_printf(b, "<form class=\"bar\" method=\"get\" action=\"" IW_PAGE_BASE "\">"
-		      "<input type=\"hidden\" name=\"db\" value=\"%s\">"
-		      "<input type=\"hidden\" name=\"table\" value=\"", db_names[v->db]);
-	iw_html_escape(b, v->table);
-	iw_buf_puts(b, "\">");
-	if (v->sort[0]) {
-		iw_buf_puts(b, "<input type=\"hidden\" name=\"sort\" value=\"");
-		iw_html_escape(b, v->sort);
-		iw_buf_printf(b, "\"><input type=\"hidden\" name=\"dir\" value=\"%s\">",
-			      v->desc ? "desc" : "asc");
-	}
-	if (v->size != PAGE_SIZE_DEFAULT)
-		iw_buf_printf(b, "<input type=\"hidden\" name=\"size\" value=\"%ld\">", v->size);
-	iw_buf_puts(b, "<input type=\"search\" name=\"q\" placeholder=\"search text\" value=\"");
-	iw_html_escape(b, v->q);
-	iw_buf_puts(b, "\"><select name=\"col\" aria-label=\"column\"><option value=\"\">all columns</option>");
-	for (int i = 0; i < n; i++) {
-		if (cols[i].kind == IW_COL_BYTES)
-			continue;
-		iw_buf_puts(b, "<option value=\"");
-		iw_html_escape(b, cols[i].name);
-		iw_buf_printf(b, "\"%s>", strcmp(v->col, cols[i].name) == 0 ? " selected" : "");
-		iw_html_escape(b, cols[i].name);
-		iw_buf_puts(b, "</option>");
-	}
-	iw_buf_printf(b, "</select><label><input type=\"checkbox\" name=\"exact\" value=\"1\"%s> exact</label>"
-		      "<button type=\"submit\">Search</button>", v->exact ? " checked" : "");
-	if (v->q[0]) {
-		struct view clear = *v;
-		clear.q[0] = clear.col[0] = '\0';
-		clear.exact = 0;
-		clear.page = 1;
-		iw_buf_puts(b, "<a href=\"");
-		put_href(b, &clear, FMT_HTML);
-		iw_buf_puts(b, "\">clear</a>");
-	}
-	iw_buf_puts(b, "</form>");
-}
-
-static void put_header_cell(struct iw_buf *b, const struct view *v, const struct iw_column *c,
-			    int sorted_here)
-{
-	struct view next = *v;
-
-	snprintf(next.sort, sizeof next.sort, "%s", c->name);
-	/* A click sorts ascending, a second click descending. */
-	next.desc = sorted_here && !v->desc;
-	next.dir_given = 1;
-	next.page = 1;
-	iw_buf_puts(b, "<th title=\"");
-	iw_html_escape(b, c->type);
-	iw_buf_puts(b, "\"><a href=\"");
-	put_href(b, &next, FMT_HTML);
-	iw_buf_puts(b, "\">");
-	iw_html_escape(b, c->name);
-	if (sorted_here)
-		iw_buf_puts(b, v->desc ? " ▼" : " ▲");
-	iw_buf_puts(b, "</a></th>");
-}
-
-static void csv_filename(char *out, size_t len, const struct view *v)
-{
-	size_t o = 0;
-
-	for (const char *p = v->table; *p && o + 16 < len; p++) {
-		char c = *p;
-		out[o++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			   (c >= '0' && c <= '9') || c == '_' || c == '-' ? c : '_';
-	}
-	snprintf(out + o, len - o, "-p%ld.csv", v->page);
-}
-
-static int table_view(struct iw_request *req, struct iw_response *resp, struct view *v,
-		      const struct nav *nav)
+static int table_view(struct iw_request *req, struct iw_response *resp, struct iw_xview *v,
+		      const struct iw_xnav *nav)
 {
 	struct iw_column *cols = NULL;
 	struct iw_buf b = { 0 }, pat = { 0 };
@@ -646,44 +294,44 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 	char *sql = NULL, *pattern = NULL;
 	int n, sort, search_col = -1, more, rc;
 	size_t plen, cut_at = 0;
-	size_t byte_cap = v->fmt == FMT_HTML ? IW_QUERY_HTML_BYTE_CAP : IW_QUERY_BYTE_CAP;
+	size_t byte_cap = v->fmt == IW_XFMT_HTML ? IW_QUERY_HTML_BYTE_CAP : IW_QUERY_BYTE_CAP;
 	struct iw_grid g = { 0 };
 
 	iw_log_str(req, "view", "table");
-	if (!(conn = iw_query_begin(v->db, resp)))
+	if (!(conn = iw_xquery_begin(v->db, &resp->err)))
 		return fail_unavailable(resp, v->fmt);
 	n = iw_catalog_columns(conn, v->table, &cols, err, sizeof err);
 	if (n < 0) {
-		rc = fail(resp, v->fmt, 500, "internal_error", "reading the catalog failed");
+		rc = answer_error(resp, v->fmt, 500, "internal_error", "reading the catalog failed");
 		goto out;
 	}
 	if (n == 0) {
-		rc = fail(resp, v->fmt, 404, "not_found", "table: no such table in this database");
+		rc = answer_error(resp, v->fmt, 404, "not_found", "table: no such table in this database");
 		goto out;
 	}
 	iw_log_str(req, "table", v->table);
 	if (v->sort[0]) {
 		if ((sort = iw_catalog_find(cols, n, v->sort)) < 0) {
-			rc = fail(resp, v->fmt, 400, "invalid_request", "sort: no such column");
+			rc = answer_error(resp, v->fmt, 400, "invalid_request", "sort: no such column");
 			goto out;
 		}
 	} else {
-		sort = default_sort(cols, n);
+		sort = iw_xbrowse_default_sort(cols, n);
 	}
 	if (v->col[0] && ((search_col = iw_catalog_find(cols, n, v->col)) < 0 ||
 			  cols[search_col].kind == IW_COL_BYTES)) {
-		rc = fail(resp, v->fmt, 400, "invalid_request", "col: no such searchable column");
+		rc = answer_error(resp, v->fmt, 400, "invalid_request", "col: no such searchable column");
 		goto out;
 	}
 	if (v->exact)
 		iw_buf_puts(&pat, v->q);
 	else
-		like_pattern(&pat, v->q);
+		iw_xbrowse_like_pattern(&pat, v->q);
 	if (!(pattern = iw_buf_take(&pat, &plen)) ||
-	    !(sql = rows_sql(conn, v, cols, n, sort, search_col,
-			     iw_query_cell_cap(v->fmt == FMT_HTML ? IW_RENDER_HTML_CHARS + 1
+	    !(sql = iw_xbrowse_rows_sql(conn, v, cols, n, sort, search_col,
+			     iw_xquery_cell_cap(v->fmt == IW_XFMT_HTML ? IW_RENDER_HTML_CHARS + 1
 								  : IW_RENDER_EXPORT_CHARS, byte_cap, n)))) {
-		rc = fail(resp, v->fmt, 500, "internal_error", "out of memory");
+		rc = answer_error(resp, v->fmt, 500, "internal_error", "out of memory");
 		goto out;
 	}
 	snprintf(limit, sizeof limit, "%ld", v->size + 1); /* one more: is there a next page? */
@@ -691,22 +339,22 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 	params[0] = limit;
 	params[1] = offset;
 	params[2] = pattern;
-	if (!(res = iw_query_rows(conn, sql, v->q[0] ? 3 : 2, params, byte_cap, &cut_at, err,
+	if (!(res = iw_xquery_rows(conn, sql, v->q[0] ? 3 : 2, params, byte_cap, &cut_at, err,
 				  sizeof err, state))) {
 		if (strcmp(state, IW_SQLSTATE_CANCELED) == 0) {
-			rc = fail(resp, v->fmt, 504, "query_timeout",
+			rc = answer_error(resp, v->fmt, 504, "query_timeout",
 				  "the rows took longer than " IW_QUERY_TIMEOUT
 				  ": search one column with exact match, or use fewer pages");
 		} else {
 			iw_logf("error", "reading rows (%s): %s", state, err);
-			rc = fail(resp, v->fmt, 500, "internal_error", "reading the rows failed");
+			rc = answer_error(resp, v->fmt, 500, "internal_error", "reading the rows failed");
 		}
 		goto out;
 	}
 	names = calloc((size_t)n, sizeof *names);
 	kinds = calloc((size_t)n, sizeof *kinds);
 	if (!names || !kinds) {
-		rc = fail(resp, v->fmt, 500, "internal_error", "out of memory");
+		rc = answer_error(resp, v->fmt, 500, "internal_error", "out of memory");
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
@@ -715,38 +363,19 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 	}
 	/* Cut by bytes: the rows read are shown, and the pager goes on from there
 	 * only by page number, so say so. */
-	more = PQntuples(res) > v->size || cut_at;
+	more = iw_xquery_page_grid(res, v->size, &g) || cut_at;
 	if (cut_at)
 		iw_log_count(req, "cut_at_bytes", (long long)cut_at);
-	g.res = res;
-	g.nrows = PQntuples(res) > v->size ? (int)v->size : PQntuples(res);
 	g.ncols = n;
 	g.names = names;
 	g.kinds = kinds;
 	iw_log_count(req, "rows", g.nrows);
 
-	if (v->fmt == FMT_JSON) {
-		json_object *body = json_object_new_object();
-		const char **types = calloc((size_t)n, sizeof *types);
-		for (int i = 0; types && i < n; i++)
-			types[i] = cols[i].type;
-		json_object_object_add(body, "db", json_object_new_string(db_names[v->db]));
-		json_object_object_add(body, "table", json_object_new_string(v->table));
-		json_object_object_add(body, "page", json_object_new_int64(v->page));
-		json_object_object_add(body, "size", json_object_new_int64(v->size));
-		json_object_object_add(body, "sort", sort >= 0 ? json_object_new_string(cols[sort].name) : NULL);
-		json_object_object_add(body, "dir", json_object_new_string(v->desc ? "desc" : "asc"));
-		json_object_object_add(body, "q", v->q[0] ? json_object_new_string(v->q) : NULL);
-		json_object_object_add(body, "columns", iw_render_json_columns(&g, types));
-		json_object_object_add(body, "rows", iw_render_json_rows(&g, 1));
-		json_object_object_add(body, "hasMore", json_object_new_boolean(more));
-		if (cut_at)
-			json_object_object_add(body, "truncatedAtBytes", json_object_new_int64((int64_t)cut_at));
-		free(types);
-		rc = send_json(resp, body);
+	if (v->fmt == IW_XFMT_JSON) {
+		rc = send_json(resp, iw_xbrowse_table_json(v, cols, n, sort, &g, more, cut_at));
 		goto out;
 	}
-	if (v->fmt == FMT_CSV) {
+	if (v->fmt == IW_XFMT_CSV) {
 		char disp[IW_CATALOG_NAME_MAX + 64], fname[IW_CATALOG_NAME_MAX + 32];
 		size_t len;
 		char *data;
@@ -755,7 +384,7 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 			rc = iw_error(resp, 500, "internal_error", "the export did not fit in memory");
 			goto out;
 		}
-		csv_filename(fname, sizeof fname, v);
+		iw_xbrowse_csv_filename(fname, sizeof fname, v);
 		snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", fname);
 		iw_header(resp, "Content-Disposition", disp);
 		rc = iw_raw(resp, 200, "text/csv; charset=utf-8", data, len);
@@ -763,56 +392,14 @@ static int table_view(struct iw_request *req, struct iw_response *resp, struct v
 	}
 
 	iw_page_head(&b, v->table, v->csrf);
-	iw_buf_puts(&b, "<main>");
-	render_nav(&b, nav, v);
-	iw_buf_puts(&b, "<section><div class=\"card\"><h2>");
-	iw_html_escape(&b, v->table);
-	iw_buf_printf(&b, " <span class=\"muted\">· %s</span></h2>", db_names[v->db]);
-	put_search_form(&b, v, cols, n);
-	iw_buf_puts(&b, "<div class=\"grid\"><table><thead><tr>");
-	for (int i = 0; i < n; i++)
-		put_header_cell(&b, v, &cols[i], i == sort && v->sort[0]);
-	iw_buf_puts(&b, "</tr></thead><tbody>");
-	for (int r = 0; r < g.nrows; r++) {
-		iw_buf_puts(&b, "<tr>");
-		for (int c = 0; c < n; c++)
-			iw_render_cell_html(&b, &g, r, c);
-		iw_buf_puts(&b, "</tr>");
-	}
-	if (g.nrows == 0)
-		iw_buf_printf(&b, "<tr><td class=\"muted\" colspan=\"%d\">no rows</td></tr>", n);
-	iw_buf_puts(&b, "</tbody></table></div><div class=\"pager\">");
-	if (v->page > 1) {
-		struct view prev = *v;
-		prev.page--;
-		iw_buf_puts(&b, "<a rel=\"prev\" href=\"");
-		put_href(&b, &prev, FMT_HTML);
-		iw_buf_puts(&b, "\">← newer</a>");
-	}
-	iw_buf_printf(&b, "<span>page %ld · rows %ld–%ld</span>", v->page,
-		      g.nrows ? (v->page - 1) * v->size + 1 : 0, (v->page - 1) * v->size + g.nrows);
-	if (cut_at)
-		iw_buf_printf(&b, "<span class=\"err\">truncated at %zu bytes: use a smaller size</span>",
-			      cut_at);
-	if (more) {
-		struct view next = *v;
-		next.page++;
-		iw_buf_puts(&b, "<a rel=\"next\" href=\"");
-		put_href(&b, &next, FMT_HTML);
-		iw_buf_puts(&b, "\">older →</a>");
-	}
-	iw_buf_puts(&b, "<span class=\"muted\">export: <a href=\"");
-	put_href(&b, v, FMT_CSV);
-	iw_buf_puts(&b, "\">CSV</a> · <a href=\"");
-	put_href(&b, v, FMT_JSON);
-	iw_buf_puts(&b, "\">JSON</a></span></div></div></section></main>");
+	iw_xbrowse_table_html(&b, v, nav, cols, n, sort, &g, more, cut_at);
 	iw_page_foot(&b);
 	rc = send_html(resp, 200, &b);
 out:
-	iw_query_end(v->db);
+	iw_xquery_end(v->db);
 	iw_buf_free(&b);
 	iw_buf_free(&pat);
-	PQclear(res);
+	iw_xquery_rows_free(res);
 	free(sql);
 	free(pattern);
 	free(names);
@@ -821,19 +408,19 @@ out:
 	return rc;
 }
 
-static int index_view(struct iw_request *req, struct iw_response *resp, struct view *v,
-		      const struct nav *nav)
+static int index_view(struct iw_request *req, struct iw_response *resp, struct iw_xview *v,
+		      const struct iw_xnav *nav)
 {
 	struct iw_buf b = { 0 };
 
 	iw_log_str(req, "view", "index");
-	if (v->fmt == FMT_CSV)
-		return fail(resp, v->fmt, 400, "invalid_request", "format=csv needs a table or sql");
-	if (v->fmt == FMT_JSON)
-		return send_json(resp, nav_json(nav));
+	if (v->fmt == IW_XFMT_CSV)
+		return answer_error(resp, v->fmt, 400, "invalid_request", "format=csv needs a table or sql");
+	if (v->fmt == IW_XFMT_JSON)
+		return send_json(resp, iw_xbrowse_nav_json(nav));
 	iw_page_head(&b, "Tables", v->csrf);
 	iw_buf_puts(&b, "<main>");
-	render_nav(&b, nav, NULL);
+	iw_xbrowse_nav_html(&b, nav, NULL);
 	iw_buf_puts(&b, "<section><div class=\"card\"><h2>Tables</h2><p class=\"muted\">"
 		       "Pick a table on the left: newest rows first, 50 a page. "
 		       "Counts marked ~ are the planner's estimate.</p></div>");
@@ -845,25 +432,25 @@ static int index_view(struct iw_request *req, struct iw_response *resp, struct v
 
 static int browse(struct iw_request *req, struct iw_response *resp)
 {
-	struct view v;
-	struct nav nav = { 0 };
+	struct iw_xview v;
+	struct iw_xnav nav = { 0 };
 	struct iw_xauth who;
 	char *form = NULL;
-	enum format fmt = FMT_HTML;
+	enum iw_xfmt fmt = IW_XFMT_HTML;
 	const char *missing;
 	char buf[16];
 	int rc, post = strcmp(req->method, "POST") == 0;
 
 	if (iw_query_get(req, "format", buf, sizeof buf) == 1 && strcmp(buf, "html") != 0)
-		fmt = FMT_JSON; /* json, csv (and junk): unauthenticated answers are JSON */
-	switch (iw_xauth_check(req, resp, fmt == FMT_HTML, &who)) {
+		fmt = IW_XFMT_JSON; /* json, csv (and junk): unauthenticated answers are JSON */
+	switch (iw_xauth_check(req, resp, fmt == IW_XFMT_HTML, &who)) {
 	case IW_XAUTH_TOKEN:
 	case IW_XAUTH_SESSION:
 		break;
 	case IW_XAUTH_FAILED:
 		return resp->status;
 	case IW_XAUTH_ANON:
-		if (fmt != FMT_HTML)
+		if (fmt != IW_XFMT_HTML)
 			return iw_error(resp, 401, "unauthorized", "missing or invalid credentials");
 		resp->error_code = "unauthorized";
 		{
@@ -877,19 +464,19 @@ static int browse(struct iw_request *req, struct iw_response *resp)
 		char msg[160];
 		snprintf(msg, sizeof msg, "%s is not set: the explorer reads only through its own "
 			 "read-only role (see docs/explorer.md)", missing);
-		return fail(resp, fmt, 503, "server_misconfigured", msg);
+		return answer_error(resp, fmt, 503, "server_misconfigured", msg);
 	}
 	if (post) {
 		if (!iw_xauth_origin_ok(req))
-			return fail(resp, fmt, 403, "forbidden", "the form was posted from another site");
+			return answer_error(resp, fmt, 403, "forbidden", "the form was posted from another site");
 		if ((rc = iw_form_read(req, resp, SQL_FORM_MAX, &form)) != 0)
 			return rc;
 		if (iw_form_get(form, "format", buf, sizeof buf) == 1 && strcmp(buf, "html") != 0)
-			fmt = FMT_JSON;
+			fmt = IW_XFMT_JSON;
 		if (!iw_xauth_csrf_ok(&who, form)) {
 			free(form);
 			iw_log_str(req, "csrf", "refused");
-			return fail(resp, fmt, 403, "forbidden",
+			return answer_error(resp, fmt, 403, "forbidden",
 				    "the form's CSRF token is missing or wrong: reload the page and retry");
 		}
 	}
@@ -898,20 +485,20 @@ static int browse(struct iw_request *req, struct iw_response *resp)
 	if (rc != 0)
 		return rc;
 	v.csrf = who.who == IW_XAUTH_SESSION ? who.csrf : NULL;
-	if (v.sql_asked && v.fmt != FMT_HTML) {
+	if (v.sql_asked && v.fmt != IW_XFMT_HTML) {
 		iw_header(resp, "Allow", "POST");
-		return fail(resp, v.fmt, 405, "method_not_allowed",
+		return answer_error(resp, v.fmt, 405, "method_not_allowed",
 			    "sql: the SELECT box runs only with POST (form fields sql, db, format)");
 	}
-	if (v.fmt == FMT_HTML || (!v.has_table && !v.sql))
-		load_nav(&nav);
+	if (v.fmt == IW_XFMT_HTML || (!v.has_table && !v.sql))
+		iw_xbrowse_nav_load(&nav);
 	if (post || v.sql_asked)
 		rc = sql_view(req, resp, &v, &nav);
 	else if (v.has_table)
 		rc = table_view(req, resp, &v, &nav);
 	else
 		rc = index_view(req, resp, &v, &nav);
-	free_nav(&nav);
+	iw_xbrowse_nav_free(&nav);
 	free(v.sql);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /* GET /api/admin/ercot/cron/health: which settings a daily ERCOT run lacks,
  * which fetch method and storage it would use. Makes no network calls. */
-#include "ercot_config.h"
-#include "serve.h"
+#include "ercot/config.h"
+#include "web/serve.h"
 
 static int health(struct iw_request *req, struct iw_response *resp)
 {

@@ -1,7 +1,7 @@
 /* GET /healthz: liveness of the program and its databases. No auth, so it
  * says nothing beyond {ok, db}. */
-#include "db.h"
-#include "serve.h"
+#include "io/db.h"
+#include "web/serve.h"
 
 static int healthz(struct iw_request *req, struct iw_response *resp)
 {

@@ -8,30 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "smt_admin.h"
-#include "serve.h"
-#include "validate.h"
+#include "smt/admin.h"
+#include "smt/agreements.h"
+#include "web/serve.h"
+#include "core/validate.h"
 
 #define IW_TICKET_MAX 200
 #define IW_STATUS_OK  200
-
-/* Authorizations are matched in SMT form, whatever form they were stored in. */
-#define IW_SQL_SMT_ESIID "right(lpad(regexp_replace(\"esiid\", '[^0-9]', '', 'g'), 17, '0'), 17)"
-
-static const char auth_sql[] =
-	"SELECT \"id\", \"contactEmail\" FROM \"SmtAuthorization\""
-	" WHERE " IW_SQL_SMT_ESIID " = $1"
-	" ORDER BY (\"archivedAt\" IS NULL) DESC, (\"contactEmail\" IS NOT NULL) DESC,"
-	" \"updatedAt\" DESC";
-
-static const char mark_sql[] =
-	"UPDATE \"SmtAuthorization\" SET \"smtStatus\" = 'EXPIRED',"
-	" \"smtStatusMessage\" = 'Cancelled by admin',"
-	" \"revokedReason\" = 'admin_cancel' || COALESCE(' (ticket ' || $2 || ')', ''),"
-	" \"updatedAt\" = now() AT TIME ZONE 'UTC'"
-	" WHERE " IW_SQL_SMT_ESIID " = $1 AND \"archivedAt\" IS NULL"
-	" AND (\"smtStatus\" IS DISTINCT FROM 'EXPIRED' OR \"revokedReason\" IS NULL)";
 
 static const struct iw_field fields[] = {
 	{ .name = "esiid", .type = IW_T_ESIID, .required = 1 },
@@ -54,19 +37,8 @@ struct cancel {
 
 static int load_authorizations(struct cancel *c, struct iw_response *resp)
 {
-	const char *params[1] = { c->smt };
-	PGresult *res = iw_db_exec(IW_DB_MASTER, resp, auth_sql, 1, params);
-
-	if (!res)
-		return resp->status;
-	c->authorizations = PQntuples(res);
-	for (int i = 0; i < PQntuples(res) && !c->email[0]; i++) {
-		const char *e = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
-		if (e && iw_email_valid(e))
-			snprintf(c->email, sizeof c->email, "%s", e);
-	}
-	PQclear(res);
-	return 0;
+	return iw_failed(resp, iw_smt_agreements_authorizations(c->smt, &c->authorizations, c->email,
+								  sizeof c->email, &resp->err));
 }
 
 /* Answers an SMT failure with what was done before it. */
@@ -117,7 +89,7 @@ static int terminate_one(struct cancel *c, const struct iw_smt_agreement *a,
 		return iw_error(resp, 500, "internal_error", "out of memory");
 	json_object_object_add(call, "agreementNumber", json_object_new_int64(a->number));
 	json_object_object_add(call, "retailCustomerEmail", json_object_new_string(c->email));
-	rc = iw_smt_call(IW_SMT_TERMINATE, call, &reply, resp);
+	rc = iw_failed(resp, iw_smt_call(IW_SMT_TERMINATE, call, &reply, &resp->err));
 	json_object_put(call);
 	if (!c->first_number)
 		c->first_number = a->number;
@@ -139,7 +111,7 @@ static int unsubscribe_one(struct cancel *c, const struct iw_smt_subscription *s
 	if (!call)
 		return iw_error(resp, 500, "internal_error", "out of memory");
 	json_object_object_add(call, "subscriptionNumber", subscription_value(s->number));
-	rc = iw_smt_call(IW_SMT_UNSUBSCRIBE, call, &reply, resp);
+	rc = iw_failed(resp, iw_smt_call(IW_SMT_UNSUBSCRIBE, call, &reply, &resp->err));
 	json_object_put(call);
 	c->status_code = reply.smt_status ? reply.smt_status : reply.http_status;
 	if (rc == 0)
@@ -169,7 +141,8 @@ static int cancel(struct iw_request *req, struct iw_response *resp)
 	struct iw_smt_agreements list = { 0 };
 	struct iw_smt_subscriptions subs = { 0 };
 	json_object *body = NULL, *detail = NULL;
-	int rc, called_smt = 0, live = 0, audited, marked = 0;
+	int rc, called_smt = 0, live = 0, audited;
+	long marked = 0;
 
 	memset(&areply, 0, sizeof areply);
 	memset(&sreply, 0, sizeof sreply);
@@ -183,11 +156,11 @@ static int cancel(struct iw_request *req, struct iw_response *resp)
 		rc = iw_error(resp, 500, "internal_error", "out of memory");
 		goto out;
 	}
-	if ((rc = iw_smt_configured(resp)) != 0 || (rc = load_authorizations(&c, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_smt_configured(&resp->err))) != 0 || (rc = load_authorizations(&c, resp)) != 0)
 		goto out;
 	called_smt = 1;
-	if ((rc = iw_smt_fetch_agreements(NULL, &areply, &list, resp)) != 0 ||
-	    (rc = iw_smt_fetch_subscriptions(&sreply, &subs, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_smt_fetch_agreements(NULL, &areply, &list, &resp->err))) != 0 ||
+	    (rc = iw_failed(resp, iw_smt_fetch_subscriptions(&sreply, &subs, &resp->err))) != 0)
 		goto fail;
 
 	for (size_t i = 0; i < list.n; i++) {
@@ -227,16 +200,9 @@ static int cancel(struct iw_request *req, struct iw_response *resp)
 			goto fail;
 	}
 
-	{
-		const char *params[2] = { c.smt, c.ticket };
-		PGresult *res = iw_db_exec(IW_DB_MASTER, resp, mark_sql, 2, params);
-		if (!res) {
-			rc = resp->status;
-			goto fail;
-		}
-		marked = atoi(PQcmdTuples(res));
-		PQclear(res);
-	}
+	if ((rc = iw_failed(resp, iw_smt_agreements_expire_esiid(c.smt, c.ticket, &marked,
+								  &resp->err))) != 0)
+		goto fail;
 	if (!(body = json_object_new_object()) || !(detail = json_object_new_object())) {
 		rc = iw_error(resp, 500, "internal_error", "out of memory");
 		goto fail;
@@ -248,7 +214,7 @@ static int cancel(struct iw_request *req, struct iw_response *resp)
 		json_object_object_add(detail, "alreadyTerminated", json_object_new_boolean(already));
 		json_object_object_add(detail, "terminated", json_object_get(c.terminated));
 		json_object_object_add(detail, "unsubscribed", json_object_get(c.unsubscribed));
-		json_object_object_add(detail, "authorizationsUpdated", json_object_new_int(marked));
+		json_object_object_add(detail, "authorizationsUpdated", json_object_new_int((int)marked));
 		audited = iw_smt_audit("cancel", c.smt, c.first_number, c.ticket, 1, code, detail) == 0;
 
 		json_object_object_add(body, "esiid", json_object_new_string(c.esiid));
@@ -257,7 +223,7 @@ static int cancel(struct iw_request *req, struct iw_response *resp)
 		json_object_object_add(body, "terminated", json_object_get(c.terminated));
 		json_object_object_add(body, "unsubscribed", json_object_get(c.unsubscribed));
 		json_object_object_add(body, "agreements", json_object_get(c.agreements));
-		json_object_object_add(body, "authorizationsUpdated", json_object_new_int(marked));
+		json_object_object_add(body, "authorizationsUpdated", json_object_new_int((int)marked));
 		json_object_object_add(body, "auditRecorded", json_object_new_boolean(audited));
 		iw_log_count(req, "terminated", (long long)json_object_array_length(c.terminated));
 		iw_log_count(req, "unsubscribed", (long long)json_object_array_length(c.unsubscribed));
@@ -266,6 +232,8 @@ static int cancel(struct iw_request *req, struct iw_response *resp)
 	body = NULL;
 	goto out;
 fail:
+	if (resp->err.code != IW_ERR_NONE)
+		rc = iw_fail(resp, &resp->err);
 	/* Every cancel that reached SMT leaves a row, failed ones too. */
 	if (called_smt && (detail = json_object_new_object())) {
 		json_object *msg = NULL;

@@ -1,8 +1,8 @@
 /* POST /api/admin/smt/agreements/esiids {agreementNumber}: the ESIIDs SMT
  * lists for one agreement, as SMT gave them (data) and in SMT form (esiids). */
-#include "smt_proxy.h"
-#include "smt_records.h"
-#include "serve.h"
+#include "smt/proxy.h"
+#include "smt/records.h"
+#include "web/serve.h"
 
 static const struct iw_field fields[] = {
 	{ .name = "agreementNumber", .type = IW_T_AGREEMENT, .required = 1 },
@@ -20,7 +20,7 @@ static int esiids(struct iw_request *req, struct iw_response *resp)
 	if (!filter)
 		return iw_error(resp, 500, "internal_error", "out of memory");
 	json_object_object_add(filter, "agreementNumber", json_object_new_int64(number));
-	if ((rc = iw_smt_call(IW_SMT_ESIIDS, filter, &reply, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_smt_call(IW_SMT_ESIIDS, filter, &reply, &resp->err))) != 0)
 		goto out;
 	if (!(body = json_object_new_object()) || !(list = json_object_new_array()) ||
 	    iw_smt_collect_esiids(reply.payload, list) != 0) {

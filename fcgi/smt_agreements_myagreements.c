@@ -2,8 +2,8 @@
  * statusReason?}: the CSP's agreements at SMT, each with its normalised
  * status. The filter goes to SMT and is applied again here, so a proxy that
  * ignores it still gives the operator what was asked for. */
-#include "smt_admin.h"
-#include "serve.h"
+#include "smt/admin.h"
+#include "web/serve.h"
 
 #include <string.h>
 
@@ -41,7 +41,7 @@ static int myagreements(struct iw_request *req, struct iw_response *resp)
 			json_object_object_add(sent, "agreementNumber", json_object_new_int64(number));
 		if (reason)
 			json_object_object_add(sent, "statusReason", json_object_new_string(reason));
-		rc = iw_smt_fetch_agreements(sent, &reply, &list, resp);
+		rc = iw_failed(resp, iw_smt_fetch_agreements(sent, &reply, &list, &resp->err));
 		json_object_put(sent);
 		if (rc != 0)
 			goto out;

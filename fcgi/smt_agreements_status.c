@@ -4,9 +4,9 @@
  * for the ESIID. Read-only. */
 #include <string.h>
 
-#include "smt_admin.h"
-#include "serve.h"
-#include "validate.h"
+#include "smt/admin.h"
+#include "web/serve.h"
+#include "core/validate.h"
 
 static const struct iw_field fields[] = {
 	{ .name = "esiid", .type = IW_T_ESIID, .required = 1 },
@@ -36,9 +36,9 @@ static int agreement_status(struct iw_request *req, struct iw_response *resp)
 	}
 	if (number)
 		json_object_object_add(filter, "agreementNumber", json_object_new_int64(number));
-	if ((rc = iw_smt_fetch_agreements(filter, &areply, &list, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_smt_fetch_agreements(filter, &areply, &list, &resp->err))) != 0)
 		goto out;
-	if ((rc = iw_smt_fetch_subscriptions(&sreply, &subs, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_smt_fetch_subscriptions(&sreply, &subs, &resp->err))) != 0)
 		goto out;
 
 	best = iw_smt_agreement_best(&list, esiid, number);

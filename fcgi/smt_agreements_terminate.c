@@ -2,21 +2,12 @@
  * retailCustomerEmail}: ends one agreement at SMT. Every attempt, failed or
  * not, leaves an SmtAdminAction row; local authorizations that carry the
  * agreement are marked EXPIRED. */
-#include "db.h"
-#include "smt_admin.h"
-#include "serve.h"
+#include "smt/admin.h"
+#include "smt/agreements.h"
+#include "web/serve.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-#define IW_TERMINATE_REASON "terminated by admin"
-
-static const char mark_sql[] =
-	"UPDATE \"SmtAuthorization\" SET \"smtStatus\" = 'EXPIRED',"
-	" \"smtStatusMessage\" = 'Terminated by admin',"
-	" \"revokedReason\" = COALESCE(\"revokedReason\", $2),"
-	" \"updatedAt\" = now() AT TIME ZONE 'UTC'"
-	" WHERE \"smtAgreementId\" = $1 AND \"archivedAt\" IS NULL";
 
 static const struct iw_field fields[] = {
 	{ .name = "agreementNumber", .type = IW_T_AGREEMENT, .required = 1 },
@@ -31,9 +22,8 @@ static int terminate(struct iw_request *req, struct iw_response *resp)
 	json_object *call = json_object_new_object(), *detail = json_object_new_object();
 	json_object *body = NULL;
 	long long number = 0;
-	char text[24];
 	int rc, audited;
-	PGresult *res;
+	long updated = 0;
 
 	iw_arg_int(req, "agreementNumber", &number);
 	if (!call || !detail) {
@@ -44,7 +34,7 @@ static int terminate(struct iw_request *req, struct iw_response *resp)
 	}
 	json_object_object_add(call, "agreementNumber", json_object_new_int64(number));
 	json_object_object_add(call, "retailCustomerEmail", json_object_new_string(email));
-	rc = iw_smt_call(IW_SMT_TERMINATE, call, &reply, resp);
+	rc = iw_failed(resp, iw_smt_call(IW_SMT_TERMINATE, call, &reply, &resp->err));
 
 	json_object_object_add(detail, "retailCustomerEmail", json_object_new_string(email));
 	json_object_object_add(detail, "httpStatus", json_object_new_int64(reply.http_status));
@@ -66,16 +56,9 @@ static int terminate(struct iw_request *req, struct iw_response *resp)
 	audited = iw_smt_audit("terminate", NULL, number, NULL, 1,
 			       reply.smt_status ? reply.smt_status : reply.http_status, detail) == 0;
 
-	snprintf(text, sizeof text, "%lld", number);
-	{
-		const char *params[2] = { text, IW_TERMINATE_REASON };
-		if (!(res = iw_db_exec(IW_DB_MASTER, resp, mark_sql, 2, params))) {
-			rc = resp->status;
-			goto out;
-		}
-	}
+	if ((rc = iw_failed(resp, iw_smt_agreements_expire_number(number, &updated, &resp->err))) != 0)
+		goto out;
 	if (!(body = json_object_new_object())) {
-		PQclear(res);
 		rc = iw_error(resp, 500, "internal_error", "out of memory");
 		goto out;
 	}
@@ -85,9 +68,8 @@ static int terminate(struct iw_request *req, struct iw_response *resp)
 			       json_object_new_int64(reply.smt_status ? reply.smt_status : reply.http_status));
 	json_object_object_add(body, "result", json_object_get(reply.payload));
 	json_object_object_add(body, "authorizationsUpdated",
-			       json_object_new_int(atoi(PQcmdTuples(res))));
+			       json_object_new_int((int)updated));
 	json_object_object_add(body, "auditRecorded", json_object_new_boolean(audited));
-	PQclear(res);
 	rc = iw_ok(resp, body);
 out:
 	json_object_put(call);

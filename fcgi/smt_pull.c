@@ -11,16 +11,13 @@
 #include <strings.h>
 #include <time.h>
 
-#include "config.h"
-#include "http.h"
-#include "pg_limits.h"
-#include "serve.h"
-#include "smt_ingest.h"
+#include "core/config.h"
+#include "io/db_raw.h"
+#include "web/serve.h"
+#include "smt/droplet.h"
+#include "smt/ingest.h"
 
 #define UPLOAD_CHUNK       (64 * 1024)
-#define QUERY_VALUE_MAX    512
-#define TRIGGER_TIMEOUT_MS 30000
-#define TRIGGER_REPLY_MAX  (1024 * 1024)
 
 static const char *const encodings[] = { "base64", "base64+gzip", NULL };
 
@@ -132,35 +129,41 @@ static int pull_inline(struct iw_request *req, struct iw_response *resp)
 		rc = spool_error(resp, s, rc, err);
 		goto out;
 	}
-	if ((rc = iw_smt_ingest(&file, s, &body, resp)) == 0)
+	if ((rc = iw_failed(resp, iw_smt_ingest(&file, s, &body, &resp->err))) == 0)
 		rc = answer(req, resp, body);
 out:
 	iw_smt_spool_free(s);
 	return rc;
 }
 
-/* ?NAME= into OUT (which must hold QUERY_VALUE_MAX); NULL when absent. */
-static const char *query(struct iw_request *req, const char *name, char *out, int *bad)
+/* The upload's input besides its body: the whole query in one table. */
+static const struct iw_field query_fields[] = {
+	{ "filename", IW_T_STRING, 1, 1, 1024, NULL },
+	{ "esiid", IW_T_ESIID, 0, 0, 0, NULL },
+	{ "meter", IW_T_STRING, 0, 1, IW_SMT_METER_MAX, NULL },
+	{ "source", IW_T_STRING, 0, 1, IW_SMT_SOURCE_MAX, NULL },
+	{ "captured_at", IW_T_TIMESTAMP, 0, 0, 0, NULL },
+	{ "sizeBytes", IW_T_INT, 0, 0, (long long)IW_SMT_UPLOAD_MAX * 4, NULL },
+	{ 0 }
+};
+
+/* The validated query argument NAME, or NULL. */
+static const char *query_str(json_object *args, const char *name)
 {
-	int r = iw_query_get(req, name, out, QUERY_VALUE_MAX);
-	if (r < 0)
-		*bad = 1;
-	return r == 1 && *out ? out : NULL;
+	json_object *v;
+	return json_object_object_get_ex(args, name, &v) ? json_object_get_string(v) : NULL;
 }
 
 static int pull_upload(struct iw_request *req, struct iw_response *resp)
 {
-	char qfile[QUERY_VALUE_MAX], qesiid[QUERY_VALUE_MAX], qmeter[QUERY_VALUE_MAX],
-		qsource[QUERY_VALUE_MAX], qcap[QUERY_VALUE_MAX], qsize[QUERY_VALUE_MAX];
-	char esiid[IW_ESIID_MAX + 1], captured[32];
-	const char *ct = req->content_type, *v;
+	const char *ct = req->content_type;
 	struct iw_smt_file file = { .mode = "upload", .size_expected = -1 };
 	enum iw_smt_encoding enc;
 	struct iw_smt_spool *s = NULL;
-	json_object *body = NULL;
+	json_object *body = NULL, *args = NULL, *v;
 	char err[512] = "", *chunk = NULL;
 	unsigned long long total = 0;
-	int bad = 0, rc;
+	int rc;
 
 	if (ct_is(ct, "application/gzip") || ct_is(ct, "application/x-gzip"))
 		enc = IW_SMT_GZIP;
@@ -173,33 +176,19 @@ static int pull_upload(struct iw_request *req, struct iw_response *resp)
 	if (req->content_length > (long long)IW_SMT_UPLOAD_MAX)
 		return iw_error(resp, 413, "payload_too_large", "body: larger than %u bytes",
 				IW_SMT_UPLOAD_MAX);
-	file.filename = query(req, "filename", qfile, &bad);
-	if (bad || !file.filename)
-		return iw_error(resp, 400, "invalid_request", "filename: is required (?filename=)");
-	if ((v = query(req, "esiid", qesiid, &bad))) {
-		if (iw_esiid_normalize(v, esiid) != 0)
-			return iw_error(resp, 400, "invalid_request", "esiid: not 17-22 digits");
-		file.esiid = esiid;
-	}
-	file.meter = query(req, "meter", qmeter, &bad);
-	file.source = query(req, "source", qsource, &bad);
-	if (bad || (file.meter && (strlen(file.meter) > IW_SMT_METER_MAX || !plain_text(file.meter))) ||
-	    (file.source && (strlen(file.source) > IW_SMT_SOURCE_MAX || !plain_text(file.source))))
-		return iw_error(resp, 400, "invalid_request", "meter/source: at most %d printable characters",
-				IW_SMT_METER_MAX);
-	if ((v = query(req, "captured_at", qcap, &bad))) {
-		int64_t ms;
-		if (iw_timestamp_parse(v, &ms) != 0)
-			return iw_error(resp, 400, "invalid_request", "captured_at: not an ISO-8601 timestamp with zone");
-		iw_timestamp_format(ms, captured);
-		file.captured_at = captured;
-	}
-	if ((v = query(req, "sizeBytes", qsize, &bad))) {
-		char *end;
-		long long n = strtoll(v, &end, 10);
-		if (*end || n < 0)
-			return iw_error(resp, 400, "invalid_request", "sizeBytes: not a byte count");
-		file.size_expected = n;
+	if (iw_query_args(req, query_fields, &args, err, sizeof err) != 0)
+		return iw_error(resp, 400, "invalid_request", "%s", err);
+	file.filename = query_str(args, "filename");
+	file.esiid = query_str(args, "esiid");
+	file.meter = query_str(args, "meter");
+	file.source = query_str(args, "source");
+	file.captured_at = query_str(args, "captured_at");
+	if (json_object_object_get_ex(args, "sizeBytes", &v))
+		file.size_expected = json_object_get_int64(v);
+	if ((file.meter && !plain_text(file.meter)) || (file.source && !plain_text(file.source))) {
+		rc = iw_error(resp, 400, "invalid_request", "meter/source: at most %d printable characters",
+			      IW_SMT_METER_MAX);
+		goto out;
 	}
 	file.content_type = enc == IW_SMT_GZIP ? "text/csv" : ct_is(ct, "text/csv") ? "text/csv"
 										   : "application/octet-stream";
@@ -232,95 +221,42 @@ static int pull_upload(struct iw_request *req, struct iw_response *resp)
 		rc = spool_error(resp, s, rc, err);
 		goto out;
 	}
-	if ((rc = iw_smt_ingest(&file, s, &body, resp)) == 0)
+	if ((rc = iw_failed(resp, iw_smt_ingest(&file, s, &body, &resp->err))) == 0)
 		rc = answer(req, resp, body);
 out:
 	free(chunk);
 	iw_smt_spool_free(s);
+	json_object_put(args);
 	return rc;
 }
 
 static int pull_trigger(struct iw_request *req, struct iw_response *resp, const char *mode)
 {
-	const char *url = iw_env("DROPLET_WEBHOOK_URL");
-	const char *secret = iw_env_or("INTELLIWATT_WEBHOOK_SECRET", iw_env("DROPLET_WEBHOOK_SECRET"));
-	const char *reason = iw_arg_str(req, "reason");
-	const char *esiid = iw_arg_str(req, "esiid"), *meter = iw_arg_str(req, "meter"),
-		   *house = iw_arg_str(req, "houseId");
-	struct iw_http_call call = { 0 };
-	struct iw_http_reply reply = { 0 };
-	struct curl_slist *headers = NULL, *h;
-	json_object *out = NULL, *parsed, *payload = json_object_new_object();
-	char now[32], *hdr = NULL;
-	int force = 0, rc;
+	struct iw_smt_droplet_trigger t = {
+		.reason = iw_arg_str(req, "reason"),
+		.esiid = iw_arg_str(req, "esiid"),
+		.meter = iw_arg_str(req, "meter"),
+		.house_id = iw_arg_str(req, "houseId"),
+	};
+	json_object *out, *response = NULL;
+	long status = 0;
+	int rc;
 
-	if (!url || !secret) {
-		json_object_put(payload);
-		return iw_error(resp, 503, "server_misconfigured", "%s is not set",
-				!url ? "DROPLET_WEBHOOK_URL" : "INTELLIWATT_WEBHOOK_SECRET");
-	}
-	if (!payload)
-		return iw_error(resp, 500, "internal_error", "out of memory");
-	iw_arg_bool(req, "forceRepost", &force);
-	iw_timestamp_format((int64_t)time(NULL) * 1000, now);
-	json_object_object_add(payload, "reason", json_object_new_string(reason ? reason : "admin_triggered"));
-	json_object_object_add(payload, "esiid", esiid ? json_object_new_string(esiid) : NULL);
-	json_object_object_add(payload, "meter", meter ? json_object_new_string(meter) : NULL);
-	json_object_object_add(payload, "houseId", house ? json_object_new_string(house) : NULL);
-	json_object_object_add(payload, "forceRepost", json_object_new_boolean(force));
-	json_object_object_add(payload, "ts", json_object_new_string(now));
-	if (asprintf(&hdr, "x-intelliwatt-secret: %s", secret) < 0) {
-		hdr = NULL;
-		rc = iw_error(resp, 500, "internal_error", "out of memory");
-		goto out;
-	}
-	if (!(h = curl_slist_append(NULL, "Content-Type: application/json")) ||
-	    !(headers = h, h = curl_slist_append(headers, hdr))) {
-		rc = iw_error(resp, 500, "internal_error", "out of memory");
-		goto out;
-	}
-	headers = h;
-	call.method = "POST";
-	call.url = url;
-	call.headers = headers;
-	call.body = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
-	call.body_len = strlen(call.body);
-	call.timeout_ms = TRIGGER_TIMEOUT_MS;
-	call.max_reply = TRIGGER_REPLY_MAX;
-	if (iw_http_do(&call, &reply) != 0) {
-		rc = iw_http_fail(resp, &reply, "droplet webhook");
-		goto out;
-	}
-	parsed = reply.body && reply.len ? json_tokener_parse(reply.body) : NULL;
-	if (!parsed && reply.body)
-		parsed = json_object_new_string_len(reply.body, (int)reply.len);
-	iw_log_count(req, "webhook_status", reply.status);
-	if (reply.status < 200 || reply.status > 299) {
-		rc = iw_error(resp, 502, "upstream_failed", "droplet webhook answered HTTP %ld",
-			      reply.status);
-		json_object_object_add(resp->body, "webhookStatus", json_object_new_int64(reply.status));
-		json_object_object_add(resp->body, "response", parsed);
-		goto out;
-	}
+	iw_arg_bool(req, "forceRepost", &t.force_repost);
+	rc = iw_smt_droplet_trigger(&t, &status, &response, &resp->err);
+	if (status)
+		iw_log_count(req, "webhook_status", status);
+	if (rc != 0)
+		return iw_fail(resp, &resp->err);
 	if (!(out = json_object_new_object())) {
-		json_object_put(parsed);
-		rc = iw_error(resp, 500, "internal_error", "out of memory");
-		goto out;
+		json_object_put(response);
+		return iw_error(resp, 500, "internal_error", "out of memory");
 	}
 	json_object_object_add(out, "mode", json_object_new_string(mode ? mode : "trigger"));
 	json_object_object_add(out, "triggered", json_object_new_boolean(1));
-	json_object_object_add(out, "webhookStatus", json_object_new_int64(reply.status));
-	json_object_object_add(out, "response", parsed);
-	rc = iw_ok(resp, out);
-out:
-	if (hdr) {
-		explicit_bzero(hdr, strlen(hdr));
-		free(hdr);
-	}
-	curl_slist_free_all(headers);
-	iw_http_reply_free(&reply);
-	json_object_put(payload);
-	return rc;
+	json_object_object_add(out, "webhookStatus", json_object_new_int64(status));
+	json_object_object_add(out, "response", response);
+	return iw_ok(resp, out);
 }
 
 static int pull(struct iw_request *req, struct iw_response *resp)

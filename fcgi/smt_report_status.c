@@ -4,9 +4,9 @@
  * depth and in any case; null when SMT gave none). */
 #include <string.h>
 
-#include "smt_proxy.h"
-#include "smt_records.h"
-#include "serve.h"
+#include "smt/proxy.h"
+#include "smt/records.h"
+#include "web/serve.h"
 
 #define IW_CORRELATION_MAX  128
 #define IW_SERVICE_TYPE_MAX 32
@@ -39,7 +39,7 @@ static int report_status(struct iw_request *req, struct iw_response *resp)
 	json_object_object_add(call, "correlationId", json_object_new_string(id));
 	if (type)
 		json_object_object_add(call, "serviceType", json_object_new_string(type));
-	if ((rc = iw_smt_call(IW_SMT_REPORT_STATUS, call, &reply, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_smt_call(IW_SMT_REPORT_STATUS, call, &reply, &resp->err))) != 0)
 		goto out;
 
 	if (json_object_is_type(reply.payload, json_type_object))

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "smt_admin.h"
-#include "serve.h"
+#include "smt/admin.h"
+#include "web/serve.h"
 
 #define IW_SERVICE_TYPE_MAX 32
 
@@ -26,7 +26,7 @@ static int list_subscriptions(struct iw_request *req, struct iw_response *resp)
 			    strlen(type))
 		return iw_error(resp, 400, "invalid_request",
 				"serviceType: letters, digits, '_' or '-' only (e.g. SUBSCRIPTION, ADHOC)");
-	if ((rc = iw_smt_fetch_subscriptions(&reply, &list, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_smt_fetch_subscriptions(&reply, &list, &resp->err))) != 0)
 		goto out;
 	if (!(body = json_object_new_object()) || !(out = json_object_new_array())) {
 		rc = iw_error(resp, 500, "internal_error", "out of memory");

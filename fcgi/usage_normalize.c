@@ -10,15 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "pg_limits.h"
-#include "serve.h"
-#include "usage_normalize.h"
+#include "web/serve.h"
+#include "usage/normalize.h"
 
 #define HOUSE_ID_MAX 128
-
-static const char SQL_HOUSE_ESIIDS[] =
-	"SELECT DISTINCT esiid FROM \"SmtAuthorization\" WHERE \"houseId\" = $1 ORDER BY 1";
 
 static const char *const sources[] = { "smt", NULL };
 
@@ -31,46 +26,6 @@ static const struct iw_field fields[] = {
 	{ 0 }
 };
 
-struct esiid_set {
-	char ids[IW_USAGE_ESIIDS_MAX][IW_ESIID_MAX + 1];
-	const char *ptrs[IW_USAGE_ESIIDS_MAX];
-	size_t n;
-};
-
-/* The house's ESIIDs, normalised (an unparseable stored ESIID is skipped). */
-static int house_esiids(const char *house, struct esiid_set *set, long long *skipped,
-			struct iw_response *resp)
-{
-	const char *params[1] = { house };
-	PGresult *r = iw_db_exec(IW_DB_MASTER, resp, SQL_HOUSE_ESIIDS, 1, params);
-
-	if (!r)
-		return resp->status;
-	*skipped = 0;
-	for (int i = 0; i < PQntuples(r); i++) {
-		char id[IW_ESIID_MAX + 1];
-		int dup = 0;
-		if (iw_esiid_normalize(PQgetvalue(r, i, 0), id) != 0) {
-			(*skipped)++;
-			continue;
-		}
-		for (size_t j = 0; j < set->n && !dup; j++)
-			dup = strcmp(set->ids[j], id) == 0;
-		if (dup)
-			continue;
-		if (set->n == IW_USAGE_ESIIDS_MAX) {
-			PQclear(r);
-			return iw_error(resp, 400, "invalid_request",
-					"houseId: more than %d ESIIDs", IW_USAGE_ESIIDS_MAX);
-		}
-		strcpy(set->ids[set->n], id);
-		set->ptrs[set->n] = set->ids[set->n];
-		set->n++;
-	}
-	PQclear(r);
-	return 0;
-}
-
 static int normalize(struct iw_request *req, struct iw_response *resp)
 {
 	const char *house = iw_arg_str(req, "houseId");
@@ -78,7 +33,7 @@ static int normalize(struct iw_request *req, struct iw_response *resp)
 	const char *start = iw_arg_str(req, "start");
 	const char *end = iw_arg_str(req, "end");
 	const char *source = iw_arg_str(req, "source");
-	struct esiid_set *set;
+	struct iw_usage_esiids *set;
 	struct iw_usage_filter f = { 0 };
 	struct iw_usage_summary sum;
 	json_object *body, *filter, *summary, *list;
@@ -97,7 +52,7 @@ static int normalize(struct iw_request *req, struct iw_response *resp)
 	if (!(set = calloc(1, sizeof *set)))
 		return iw_error(resp, 500, "internal_error", "out of memory");
 	if (house) {
-		if ((rc = house_esiids(house, set, &skipped, resp)) != 0)
+		if ((rc = iw_failed(resp, iw_usage_house_esiids(house, set, &skipped, &resp->err))) != 0)
 			goto out;
 		if (esiid) {
 			size_t i;
@@ -123,7 +78,7 @@ static int normalize(struct iw_request *req, struct iw_response *resp)
 	}
 	f.esiids = set->ptrs;
 	f.nesiids = set->n;
-	if ((rc = iw_usage_normalize(&f, 0, &sum, resp)) != 0)
+	if ((rc = iw_failed(resp, iw_usage_normalize(&f, 0, &sum, &resp->err))) != 0)
 		goto out;
 
 	body = json_object_new_object();

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "smt_csv.h"
+#include "smt/csv.h"
 
 #define ITERATIONS_DEFAULT 50
 #define UPLOAD_CHUNK       (64 * 1024)

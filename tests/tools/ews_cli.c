@@ -9,8 +9,8 @@
 
 #include <json-c/json.h>
 
-#include "config.h"
-#include "ercot_ews.h"
+#include "core/config.h"
+#include "ercot/ews.h"
 
 #define ERR_MAX 1024
 

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "log.h"
-#include "storage.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "io/storage.h"
 
 #define DEFAULT_CHUNK (64 * 1024)
 #define MAX_CHUNK     (64 * 1024 * 1024)

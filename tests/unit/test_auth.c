@@ -1,8 +1,8 @@
 /* Secret comparison and the fail-closed admin token rule. */
 #include <stdlib.h>
 
-#include "auth.h"
-#include "config.h"
+#include "web/auth.h"
+#include "core/config.h"
 #include "unit.h"
 
 int main(void)

@@ -1,8 +1,8 @@
 /* Settings are a snapshot taken at start-up. */
 #include <stdlib.h>
 
-#include "config.h"
-#include "db.h"
+#include "core/config.h"
+#include "io/db.h"
 #include "unit.h"
 
 int main(void)

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include "ercot_ews.h"
+#include "ercot/ews.h"
 #include "unit.h"
 
 #define ENV_OPEN \

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "ercot_ews.h"
-#include "ercot_ingest.h"
-#include "ercot_mis.h"
-#include "http.h"
+#include "ercot/ews.h"
+#include "ercot/ingest.h"
+#include "ercot/mis.h"
+#include "io/http.h"
 #include "unit.h"
 
 #define MIB       (1024u * 1024)

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ercot_ingest.h"
-#include "ercot_mis.h"
+#include "ercot/ingest.h"
+#include "ercot/mis.h"
 #include "unit.h"
 
 #define ONCOR_EXT "ext.00000203.0000000000000000.20260603.055219164.ONCOR_ELEC___DAILY.zip"

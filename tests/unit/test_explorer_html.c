@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "explorer_csv.h"
-#include "explorer_html.h"
+#include "core/buf.h"
+#include "core/csvout.h"
+#include "core/html.h"
 #include "unit.h"
 
 static char *escaped(const char *s)

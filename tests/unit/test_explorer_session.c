@@ -1,9 +1,9 @@
 /* Session cookies of the DB explorer: signing, verifying, expiry, parsing. */
 #include <string.h>
 
-#include "explorer_form.h"
-#include "explorer_session.h"
-#include "serve.h"
+#include "web/form.h"
+#include "web/session.h"
+#include "web/serve.h"
 #include "unit.h"
 
 int main(void)

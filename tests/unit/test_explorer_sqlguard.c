@@ -1,7 +1,7 @@
 /* The SELECT box's statement guard. */
 #include <string.h>
 
-#include "explorer_sqlguard.h"
+#include "explorer/sqlguard.h"
 #include "unit.h"
 
 static int ok(const char *sql)

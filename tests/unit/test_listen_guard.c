@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "listen_guard.h"
+#include "web/listen_guard.h"
 #include "unit.h"
 
 static int listener(int family)

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smt_csv.h"
-#include "validate.h"
+#include "smt/csv.h"
+#include "core/validate.h"
 #include "unit.h"
 
 #define HEADER "ESIID,USAGE_DATE,REVISION_DATE,USAGE_START_TIME,USAGE_END_TIME,USAGE_KWH," \

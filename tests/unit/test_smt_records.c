@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smt_records.h"
+#include "smt/records.h"
 #include "unit.h"
 
 static void normalisation_table(void)
@@ -25,10 +25,10 @@ static void normalisation_table(void)
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
 		CHECK_INT(iw_smt_normalize_text(cases[i].in), cases[i].want);
 	/* The code is the more specific word. */
-	CHECK_INT(iw_smt_normalize("Non Active", "NACOM"), IW_SMT_DECLINED);
-	CHECK_INT(iw_smt_normalize("Active", "ACT"), IW_SMT_ACTIVE);
-	CHECK_INT(iw_smt_normalize("Pending", "awaiting customer"), IW_SMT_PENDING);
-	CHECK_INT(iw_smt_normalize(NULL, NULL), IW_SMT_ERROR);
+	CHECK_INT(iw_smt_records_status("Non Active", "NACOM"), IW_SMT_DECLINED);
+	CHECK_INT(iw_smt_records_status("Active", "ACT"), IW_SMT_ACTIVE);
+	CHECK_INT(iw_smt_records_status("Pending", "awaiting customer"), IW_SMT_PENDING);
+	CHECK_INT(iw_smt_records_status(NULL, NULL), IW_SMT_ERROR);
 	CHECK_STR(iw_smt_status_name(IW_SMT_DECLINED), "DECLINED");
 	CHECK_STR(iw_smt_status_name(IW_SMT_STATUS__MAX), "ERROR");
 	CHECK(iw_smt_status_live(IW_SMT_PENDING) && iw_smt_status_live(IW_SMT_ACTIVE));

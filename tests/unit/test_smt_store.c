@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smt_ingest.h"
-#include "smt_store.h"
-#include "utf8_fix.h"
+#include "smt/ingest.h"
+#include "smt/store.h"
+#include "core/utf8_fix.h"
 #include "unit.h"
 
 #define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "unit.h"
-#include "validate.h"
+#include "core/validate.h"
 
 static const char *const reasons[] = { "PEN", "ACT", "COM", "NACOM", NULL };
 static const struct iw_field fields[] = {

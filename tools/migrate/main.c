@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "core/config.h"
 
 #define ROOT_ENV "IW_MIGRATE_ROOT"	/* set by tools/iw-migrate */
 #define CMD_NEEDS_NAME 0x1

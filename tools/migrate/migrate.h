@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <libpq-fe.h>
 
-#include "db.h"
+#include "io/db.h"
 
 #define MIG_NAME_MAX     255		/* migration_name VARCHAR(255) */
 #define MIG_SQL_MAX      (64u << 20)	/* largest migration.sql read */
@@ -98,6 +98,15 @@ struct mig_ctx {
 	int		 force;
 	int		 resolve_applied;	/* resolve --applied (else --rolled-back) */
 };
+
+/* Shared by the commands (commands.c). */
+extern const char *const mig_state_label[MIG_STATE__MAX];
+/* How to invoke this tool again for the same database, for printed hints. */
+const char *mig_self(const struct mig_ctx *c);
+/* The first line of S (NULL: "") and its length in *LEN. */
+const char *mig_first_line(const char *s, int *len);
+/* Deploys SET with the migration lock held: an enum mig_exit. */
+int	mig_deploy_locked(struct mig_ctx *c, const struct mig_set *set);
 
 int	mig_cmd_deploy(struct mig_ctx *c);
 int	mig_cmd_status(struct mig_ctx *c);

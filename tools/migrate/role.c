@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
+#include "core/config.h"
 
 #define ROLE_DEFAULT "iw_explorer"
 #define ATTEMPTS 8

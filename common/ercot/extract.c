@@ -1,0 +1,229 @@
+/* An ERCOT zip: its CSV members streamed (bounded) into COPY rows, and the
+ * download stored. */
+#include "ercot/job.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "io/db.h"
+#include "io/storage.h"
+
+static int copy_emit(const char *buf, size_t len, void *ctx)
+{
+	struct job *j = ctx;
+	if (PQputCopyData(j->conn, buf, (int)len) == 1)
+		return 0;
+	j->copy_failed = 1;
+	return -1;
+}
+
+/* Streams every file of the zip through the CSV parser into COPY. 0, or -1
+ * with j->err set (corrupt member, CRC error, database error). */
+static int load_members(struct job *j, zip_t *za)
+{
+	struct iw_ercot_csv *csv = NULL;
+	zip_int64_t n = zip_get_num_entries(za, 0);
+	char *buf = malloc(ERCOT_ZIP_CHUNK);
+	int rc = -1, members = 0;
+	long long cap = iw_env_int("ERCOT_MEMBER_MAX_BYTES", IW_ERCOT_MEMBER_MAX, 1,
+				   IW_ERCOT_MEMBER_MAX);
+
+	if (!buf || !(csv = iw_ercot_csv_new(copy_emit, j))) {
+		snprintf(j->err, sizeof j->err, "out of memory");
+		goto out;
+	}
+	for (zip_int64_t i = 0; i < n; i++) {
+		const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
+		zip_file_t *zf;
+		zip_int64_t got;
+		zip_stat_t st;
+
+		if (!name || (*name && name[strlen(name) - 1] == '/'))
+			continue;
+		/* The declared size refuses an honest bomb before any inflating; the
+		 * bytes counted below catch one whose header lies. */
+		if (zip_stat_index(za, (zip_uint64_t)i, 0, &st) == 0 && (st.valid & ZIP_STAT_SIZE) &&
+		    st.size > (zip_uint64_t)(cap - j->csv_bytes)) {
+			snprintf(j->err, sizeof j->err, "zip member %.100s declares %llu bytes inflated:"
+				 " over the cap of %lld bytes", name, (unsigned long long)st.size, cap);
+			goto out;
+		}
+		if (!(zf = zip_fopen_index(za, (zip_uint64_t)i, 0))) {
+			snprintf(j->err, sizeof j->err, "zip member %.100s: %s", name,
+				 zip_error_strerror(zip_get_error(za)));
+			goto out;
+		}
+		members++;
+		while ((got = zip_fread(zf, buf, ERCOT_ZIP_CHUNK)) > 0) {
+			if (got > cap - j->csv_bytes) {
+				snprintf(j->err, sizeof j->err, "zip member %.100s inflates past the cap"
+					 " of %lld bytes", name, cap);
+				zip_fclose(zf);
+				goto out;
+			}
+			if (iw_ercot_csv_feed(csv, buf, (size_t)got) != 0) {
+				snprintf(j->err, sizeof j->err, "%s", j->copy_failed
+					 ? "the database refused the rows"
+					 : "a CSV record is longer than the limit");
+				zip_fclose(zf);
+				goto out;
+			}
+			j->csv_bytes += got;
+			j->rows = iw_ercot_csv_rows(csv);
+			if (j->csv_bytes >= j->csv_next) {
+				iw_ercot_job_progress(j, "load", 0);
+				j->csv_next += IW_ERCOT_PROGRESS_BYTES;
+			}
+		}
+		if (got < 0) {
+			snprintf(j->err, sizeof j->err, "zip member %.100s: %s", name,
+				 zip_error_strerror(zip_file_get_error(zf)));
+			zip_fclose(zf);
+			goto out;
+		}
+		zip_fclose(zf);
+	}
+	if (!members) {
+		snprintf(j->err, sizeof j->err, "the zip holds no file");
+		goto out;
+	}
+	if (iw_ercot_csv_finish(csv) != 0) {
+		snprintf(j->err, sizeof j->err, "the database refused the rows");
+		goto out;
+	}
+	j->rows = iw_ercot_csv_rows(csv);
+	j->bad = iw_ercot_csv_bad_rows(csv);
+	j->columns = iw_ercot_csv_columns(csv);
+	rc = 0;
+out:
+	iw_ercot_csv_free(csv);
+	free(buf);
+	return rc;
+}
+
+/* COPY the CSV of the zip into a temp table (in the open transaction). */
+int iw_ercot_extract_copy_in(struct job *j, zip_t *za)
+{
+	PGresult *r;
+	int rc;
+
+	if (!(j->conn = iw_db_conn(IW_DB_MASTER, NULL))) {
+		snprintf(j->err, sizeof j->err, "the database is unavailable");
+		return -1;
+	}
+	r = PQexec(j->conn, "COPY ercot_load FROM STDIN");
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		snprintf(j->err, sizeof j->err, "COPY refused: %.200s", PQerrorMessage(j->conn));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	rc = load_members(j, za);
+	if (PQputCopyEnd(j->conn, rc ? "aborted: the zip could not be read" : NULL) != 1 && !rc) {
+		snprintf(j->err, sizeof j->err, "COPY could not end");
+		rc = -1;
+	}
+	while ((r = PQgetResult(j->conn))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) {
+			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			snprintf(j->sqlstate, sizeof j->sqlstate, "%s", state ? state : "");
+			snprintf(j->err, sizeof j->err, "COPY failed: %.200s",
+				 PQresultErrorMessage(r));
+			rc = -1;
+		}
+		PQclear(r);
+	}
+	return rc;
+}
+
+int iw_ercot_extract_upload(struct job *j)
+{
+	char err[512] = "";
+	struct iw_storage_result res;
+	struct iw_storage_put *w;
+	unsigned char *buf = malloc(ERCOT_UPLOAD_CHUNK);
+	off_t off = 0;
+
+	if (!buf) {
+		snprintf(j->err, sizeof j->err, "out of memory");
+		return -1;
+	}
+	if (!(w = iw_storage_put_begin(j->key, "application/zip", err, sizeof err))) {
+		snprintf(j->err, sizeof j->err, "storage: %s", err);
+		free(buf);
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = pread(j->fd, buf, ERCOT_UPLOAD_CHUNK, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(j->err, sizeof j->err, "spool read: %s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (iw_storage_put_write(w, buf, (size_t)n) != 0) {
+			snprintf(j->err, sizeof j->err, "storage: %s", err[0] ? err : "write failed");
+			goto fail;
+		}
+		off += n;
+	}
+	free(buf);
+	if (iw_storage_put_commit(w, &res) != 0) {
+		snprintf(j->err, sizeof j->err, "storage: %s", err[0] ? err : "commit failed");
+		return -1;
+	}
+	if ((long long)res.bytes != j->bytes || strcmp(res.sha256, j->sha) != 0) {
+		snprintf(j->err, sizeof j->err, "storage: stored object differs from the download");
+		return -1;
+	}
+	return 0;
+fail:
+	free(buf);
+	iw_storage_put_abort(w);
+	return -1;
+}
+
+/* Opens the spooled download with libzip (its own FILE*): NULL with j->err. */
+zip_t *iw_ercot_extract_open_zip(struct job *j)
+{
+	zip_error_t zerr;
+	zip_source_t *src;
+	zip_t *za;
+	FILE *fp;
+	int fd = dup(j->fd);
+
+	zip_error_init(&zerr);
+	if (fd < 0 || !(fp = fdopen(fd, "rb"))) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(j->err, sizeof j->err, "spool: %s", strerror(errno));
+		return NULL;
+	}
+	if (!(src = zip_source_filep_create(fp, 0, -1, &zerr))) {
+		fclose(fp);
+		snprintf(j->err, sizeof j->err, "not a valid zip: %s", zip_error_strerror(&zerr));
+		zip_error_fini(&zerr);
+		return NULL;
+	}
+	if (!(za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &zerr))) {
+		snprintf(j->err, sizeof j->err, "not a valid zip: %s", zip_error_strerror(&zerr));
+		zip_source_free(src);
+	}
+	zip_error_fini(&zerr);
+	return za;
+}
+
+/* One statement of the load on the raw connection (its SQLSTATE is kept:
+ * a lock or statement timeout becomes a clear per-file error). Returns the
+ * rows it touched, or -1 with j->sqlstate and j->err set. */

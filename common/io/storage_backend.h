@@ -1,0 +1,73 @@
+/* What the storage front (storage.c) shares with its two backends,
+ * storage_local.c and storage_s3.c. Not for use outside io/storage*. */
+#ifndef IW_STORAGE_BACKEND_H
+#define IW_STORAGE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "io/storage.h"
+
+#define PART_INITIAL_CAP     (64 * 1024)
+
+enum backend {
+	BACKEND_LOCAL,
+	BACKEND_S3,
+};
+
+struct s3_conf {
+	const char *bucket;
+	const char *endpoint;     /* as configured, scheme optional */
+	const char *region;
+	const char *key_id;
+	const char *secret;
+	int path_style;
+};
+
+struct iw_storage_put {
+	enum backend backend;
+	char key[IW_STORAGE_KEY_MAX + 1];
+	char *err;
+	size_t errlen;
+	int failed;
+	EVP_MD_CTX *sha;
+	uint64_t bytes;
+	/* local */
+	int fd;
+	char *path;
+	char *tmp;
+	/* s3 */
+	struct s3_conf s3;
+	char *content_type;
+	void *h;                  /* CURL * (storage_s3.c) */
+	unsigned char *part;
+	size_t part_len;
+	size_t part_cap;
+	char *upload_id;
+	char **etags;             /* etags[i] is part i + 1 */
+	int parts;
+};
+
+/* A setting under its S3_ name or its DigitalOcean Spaces alias. */
+const char *iw_storage_setting(const char *name, const char *alias);
+
+/* Local directory backend (storage_local.c). */
+int iw_storage_local_begin(struct iw_storage_put *w);
+int iw_storage_local_write(struct iw_storage_put *w, const unsigned char *p, size_t len);
+void iw_storage_local_discard(struct iw_storage_put *w);
+int iw_storage_local_commit(struct iw_storage_put *w);
+int iw_storage_local_exists(const char *key);
+
+/* S3 backend (storage_s3.c). */
+int iw_storage_s3_begin(struct iw_storage_put *w);
+int iw_storage_s3_write(struct iw_storage_put *w, const unsigned char *p, size_t len);
+void iw_storage_s3_abort(struct iw_storage_put *w);
+int iw_storage_s3_commit(struct iw_storage_put *w);
+int iw_storage_s3_exists(const char *key);
+/* Frees what the S3 backend holds in W (handle, part buffer, ETags). */
+void iw_storage_s3_free(struct iw_storage_put *w);
+#endif

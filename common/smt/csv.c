@@ -1,0 +1,623 @@
+/* Streaming parser for SMT interval CSV files; see smt/csv.h.
+ *
+ * Speed: a complete record inside the caller's chunk is parsed in place (no
+ * copy); only a record that spans chunks goes through the carry buffer. The
+ * date, its DST kind and the normalised ESIID are cached from the previous
+ * row, since a file repeats them 96 times a day.
+ *
+ * Time: SMT writes America/Chicago wall time. DST is computed from the date
+ * (no TZ database): since 2007 it starts the 2nd Sunday of March 2:00 CST and
+ * ends the 1st Sunday of November 2:00 CDT; 1987-2006 the 1st Sunday of April
+ * and the last Sunday of October. On the fall-back day the hour 1:00-1:59
+ * happens twice: the first row of a given start time (per ESIID, date and
+ * flow) is CDT, a repeat is CST; SMT's transition row "2:00,1:15" (start
+ * after end) is the 1:00 CST interval, its start read as CDT wall time
+ * (2:00 CDT = 1:00 CST), and every 1:xx row after it is CST. Rows must come
+ * in time order within a day for this to work, as SMT writes them.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smt/csv.h"
+#include "smt/csv_values.h"
+#include "core/time.h"
+
+#define INTERVAL_MIN    15
+#define DATE_RAW_MAX    16   /* longest USAGE_DATE cached */
+#define ESIID_RAW_MAX   40   /* longest raw ESIID field cached */
+#define FALL_SLOTS      16   /* (esiid, date, flow) keys tracked on fall-back days */
+#define HEADER_PROBE    4096 /* bytes of a first line iw_smt_csv_is_interval_header reads */
+#define QUOTE_SHOW      40   /* bytes of a bad value quoted in a reason */
+
+enum col {
+	COL_ESIID,
+	COL_DATE,
+	COL_START,
+	COL_END,
+	COL_KWH,
+	COL_EST,
+	COL_FLOW,
+	COL__MAX
+};
+
+static const char *const col_names[COL__MAX] = {
+	[COL_ESIID] = "ESIID",
+	[COL_DATE] = "USAGE_DATE",
+	[COL_START] = "USAGE_START_TIME",
+	[COL_END] = "USAGE_END_TIME",
+	[COL_KWH] = "USAGE_KWH",
+	[COL_EST] = "ESTIMATED_ACTUAL",
+	[COL_FLOW] = "CONSUMPTION_SURPLUSGENERATION",
+};
+
+struct fall_slot {
+	int used;
+	int64_t day;
+	char flow;
+	char esiid[IW_ESIID_MAX + 1];
+	uint64_t seen; /* bit m: a row starting at 1:m already seen (CDT) */
+	int fell;      /* the transition row passed: 1:xx is CST from now on */
+};
+
+struct iw_smt_csv {
+	iw_smt_csv_row_fn on_row;
+	void *ctx;
+	int err;      /* sticky */
+	int finished;
+	int bom_checked;
+
+	int col[COL__MAX]; /* field index, -1 when absent */
+	int ncols;         /* header fields */
+	int need;          /* fields a row must have */
+	int preamble;      /* non-header lines seen before the header */
+
+	/* The record being assembled across chunks. */
+	char *carry;
+	size_t carry_len;
+	int pending;   /* a record has started */
+	int overflow;  /* it exceeded IW_SMT_CSV_LINE_MAX */
+	int quote_odd; /* inside a quoted field */
+	long rec_line;
+
+	char *scratch; /* unescaped "" fields of one record */
+
+	/* Cache of the previous row's date. */
+	char date_raw[DATE_RAW_MAX];
+	size_t date_rawn;
+	int64_t date_day;
+	int date_kind;
+
+	/* Cache of the previous row's ESIID. */
+	char esiid_raw[ESIID_RAW_MAX];
+	size_t esiid_rawn;
+	char esiid[IW_ESIID_MAX + 1];
+	unsigned esiid_gen, esiid_seen_gen;
+	char def_esiid[IW_ESIID_MAX + 1];
+
+	struct fall_slot fall[FALL_SLOTS];
+	int fall_next;
+
+	struct iw_smt_csv_stats st;
+};
+
+/* ---- malformed rows ---- */
+
+static int bad(struct iw_smt_csv *p, long line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(struct iw_smt_csv *p, long line, const char *fmt, ...)
+{
+	struct iw_smt_csv_reason *r;
+	va_list ap;
+
+	p->st.malformed++;
+	if (p->st.nreasons >= IW_SMT_CSV_REASONS)
+		return 0;
+	r = &p->st.reasons[p->st.nreasons++];
+	r->line = line;
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/* A value quoted in a reason: at most QUOTE_SHOW bytes, printable ASCII. */
+static const char *shown(struct field f, char out[QUOTE_SHOW + 4])
+{
+	size_t n = f.n > QUOTE_SHOW ? QUOTE_SHOW : f.n, i;
+
+	for (i = 0; i < n; i++)
+		out[i] = f.s[i] >= 0x20 && f.s[i] < 0x7f && f.s[i] != '"' ? f.s[i] : '?';
+	if (f.n > n) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+	return out;
+}
+
+static int bad_value(struct iw_smt_csv *p, long line, enum col c, struct field f)
+{
+	char buf[QUOTE_SHOW + 4];
+
+	return bad(p, line, "bad %s \"%s\"", col_names[c], shown(f, buf));
+}
+
+/* ---- the header ---- */
+
+static int header(struct iw_smt_csv *p, const struct field *f, int nf)
+{
+	int col[COL__MAX], need = 0, stored = nf < IW_SMT_CSV_FIELDS_MAX ? nf : IW_SMT_CSV_FIELDS_MAX;
+
+	for (int c = 0; c < COL__MAX; c++) {
+		col[c] = -1;
+		for (int i = 0; i < stored && col[c] < 0; i++)
+			if (iw_smt_csv_name_eq(f[i], col_names[c]))
+				col[c] = i;
+		if (col[c] + 1 > need)
+			need = col[c] + 1;
+	}
+	if (col[COL_DATE] < 0 || col[COL_START] < 0 || col[COL_KWH] < 0) {
+		if (++p->preamble > IW_SMT_CSV_PREAMBLE_MAX)
+			return IW_SMT_CSV_ENOHEADER;
+		return 0;
+	}
+	memcpy(p->col, col, sizeof(col));
+	p->ncols = nf;
+	p->need = need;
+	p->st.header_found = 1;
+	return 0;
+}
+
+/* ---- rows ---- */
+
+static struct fall_slot *fall_slot(struct iw_smt_csv *p, const char *esiid, int64_t day, char flow)
+{
+	struct fall_slot *s;
+
+	for (int i = 0; i < FALL_SLOTS; i++) {
+		s = &p->fall[i];
+		if (s->used && s->day == day && s->flow == flow && strcmp(s->esiid, esiid) == 0)
+			return s;
+	}
+	s = &p->fall[p->fall_next];
+	p->fall_next = (p->fall_next + 1) % FALL_SLOTS;
+	memset(s, 0, sizeof(*s));
+	s->used = 1;
+	s->day = day;
+	s->flow = flow;
+	snprintf(s->esiid, sizeof(s->esiid), "%s", esiid);
+	return s;
+}
+
+/* The ESIID of a row, from the cache when the raw field repeats. */
+static const char *row_esiid(struct iw_smt_csv *p, struct field f)
+{
+	char buf[ESIID_RAW_MAX + 1];
+
+	if (f.n && f.s[0] == '\'') { /* Excel's text marker, maybe with spaces after it */
+		f.s++;
+		f.n--;
+		f = iw_smt_csv_trim(f);
+	}
+	if (f.n == 0)
+		return p->def_esiid[0] ? p->def_esiid : NULL;
+	if (f.n >= ESIID_RAW_MAX)
+		return NULL;
+	if (f.n == p->esiid_rawn && memcmp(f.s, p->esiid_raw, f.n) == 0)
+		return p->esiid;
+	memcpy(buf, f.s, f.n);
+	buf[f.n] = '\0';
+	if (iw_esiid_normalize(buf, p->esiid) != 0) {
+		p->esiid_rawn = 0;
+		return NULL;
+	}
+	memcpy(p->esiid_raw, f.s, f.n);
+	p->esiid_rawn = f.n;
+	p->esiid_gen++;
+	return p->esiid;
+}
+
+static int row_date(struct iw_smt_csv *p, struct field f)
+{
+	int y, m, d;
+
+	if (f.n == p->date_rawn && memcmp(f.s, p->date_raw, f.n) == 0)
+		return 0;
+	if (iw_smt_csv_parse_date(f, &y, &m, &d) != 0)
+		return -1;
+	if (y < MIN_YEAR || y > MAX_YEAR)
+		return -2;
+	p->date_day = iw_days_from_civil(y, (unsigned)m, (unsigned)d);
+	p->date_kind = iw_smt_csv_day_kind(y, m, d);
+	if (f.n <= DATE_RAW_MAX) {
+		memcpy(p->date_raw, f.s, f.n);
+		p->date_rawn = f.n;
+	} else {
+		p->date_rawn = 0;
+	}
+	return 0;
+}
+
+static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
+{
+	static const struct field none = { "", 0 };
+	struct field kwh_f, flow_f, est_f, end_f, start_f;
+	struct iw_smt_interval iv;
+	char kwh[IW_SMT_CSV_KWH_MAX], shownbuf[QUOTE_SHOW + 4];
+	const char *esiid;
+	int blank, start, end = -1, offset, rounded, rc;
+	char flow = 'C';
+
+	if (nf < p->need)
+		return bad(p, line, "expected %d fields, got %d", p->ncols, nf);
+	if (nf > p->ncols) {
+		int extra = nf > IW_SMT_CSV_FIELDS_MAX;
+
+		for (int i = p->ncols; i < nf && i < IW_SMT_CSV_FIELDS_MAX; i++)
+			extra |= f[i].n != 0;
+		if (extra)
+			return bad(p, line, "expected %d fields, got %d", p->ncols, nf);
+	}
+
+	/* A row with an empty kWh is skipped, but its date and time still count
+	 * as an occurrence of a fall-back hour. */
+	kwh_f = f[p->col[COL_KWH]];
+	blank = kwh_f.n == 0;
+
+	flow_f = p->col[COL_FLOW] >= 0 ? f[p->col[COL_FLOW]] : none;
+	if (flow_f.n) {
+		switch (iw_smt_csv_upper(flow_f.s[0])) {
+		case 'C':
+			break;
+		case 'G':
+		case 'S':
+			flow = 'G';
+			break;
+		default:
+			if (blank)
+				goto blank;
+			return bad_value(p, line, COL_FLOW, flow_f);
+		}
+	}
+
+	esiid = row_esiid(p, p->col[COL_ESIID] >= 0 ? f[p->col[COL_ESIID]] : none);
+	if (!esiid) {
+		if (blank)
+			goto blank;
+		if (p->col[COL_ESIID] < 0)
+			return bad(p, line, "no ESIID column and no ESIID given");
+		return bad_value(p, line, COL_ESIID, f[p->col[COL_ESIID]]);
+	}
+
+	switch (row_date(p, f[p->col[COL_DATE]])) {
+	case 0:
+		break;
+	case -2:
+		if (blank)
+			goto blank;
+		return bad(p, line, "USAGE_DATE \"%s\" outside %d-%d", shown(f[p->col[COL_DATE]], shownbuf),
+			   MIN_YEAR, MAX_YEAR);
+	default:
+		if (blank)
+			goto blank;
+		return bad_value(p, line, COL_DATE, f[p->col[COL_DATE]]);
+	}
+
+	start_f = f[p->col[COL_START]];
+	if (iw_smt_csv_parse_time(start_f, 0, &start) != 0) {
+		if (blank)
+			goto blank;
+		return bad_value(p, line, COL_START, start_f);
+	}
+	end_f = p->col[COL_END] >= 0 ? f[p->col[COL_END]] : none;
+	if (end_f.n && iw_smt_csv_parse_time(end_f, 1, &end) != 0) {
+		if (blank)
+			goto blank;
+		return bad_value(p, line, COL_END, end_f);
+	}
+
+	/* Start after end (other than the day's last row ending 0:00): SMT's
+	 * transition row. */
+	if (end > 0 && end < MIN_PER_DAY && start > end) {
+		if (p->date_kind == DAY_FALL) {
+			fall_slot(p, esiid, p->date_day, flow)->fell = 1;
+			offset = CDT_OFFSET_MIN;
+			goto located;
+		}
+		if (end < INTERVAL_MIN) {
+			if (blank)
+				goto blank;
+			return bad(p, line, "USAGE_START_TIME \"%s\" after USAGE_END_TIME",
+				   shown(start_f, shownbuf));
+		}
+		start = end - INTERVAL_MIN;
+	}
+
+	switch (p->date_kind) {
+	case DAY_CST:
+		offset = CST_OFFSET_MIN;
+		break;
+	case DAY_CDT:
+		offset = CDT_OFFSET_MIN;
+		break;
+	case DAY_SPRING:
+		if (start >= 120 && start < 180) {
+			if (blank)
+				goto blank;
+			return bad(p, line, "local time %d:%02d does not exist (DST starts)",
+				   start / 60, start % 60);
+		}
+		offset = start < 120 ? CST_OFFSET_MIN : CDT_OFFSET_MIN;
+		break;
+	default:
+		if (start < 60) {
+			offset = CDT_OFFSET_MIN;
+		} else if (start >= 120) {
+			offset = CST_OFFSET_MIN;
+		} else {
+			struct fall_slot *s = fall_slot(p, esiid, p->date_day, flow);
+			uint64_t bit = 1ULL << (start - 60);
+
+			if (s->fell || (s->seen & bit)) {
+				offset = CST_OFFSET_MIN;
+			} else {
+				s->seen |= bit;
+				offset = CDT_OFFSET_MIN;
+			}
+		}
+		break;
+	}
+located:
+	if (blank)
+		goto blank;
+
+	if (iw_smt_csv_parse_kwh(kwh_f, kwh, &rounded) != 0)
+		return bad_value(p, line, COL_KWH, kwh_f);
+	p->st.kwh_rounded += rounded;
+
+	est_f = p->col[COL_EST] >= 0 ? f[p->col[COL_EST]] : none;
+
+	iv.esiid = esiid;
+	iv.ts_ms = iw_smt_csv_to_ms(p->date_day, start, offset);
+	iv.kwh = kwh;
+	iv.estimated = est_f.n && iw_smt_csv_upper(est_f.s[0]) == 'E';
+	iv.flow = flow;
+	iv.line = line;
+
+	if (p->esiid_gen != p->esiid_seen_gen || esiid == p->def_esiid) {
+		if (!p->st.esiid[0])
+			memcpy(p->st.esiid, esiid, strlen(esiid) + 1);
+		else if (strcmp(p->st.esiid, esiid) != 0)
+			p->st.multiple_esiids = 1;
+		p->esiid_seen_gen = p->esiid_gen;
+	}
+	if (p->st.rows == 0 || iv.ts_ms < p->st.min_ts_ms)
+		p->st.min_ts_ms = iv.ts_ms;
+	if (p->st.rows == 0 || iv.ts_ms > p->st.max_ts_ms)
+		p->st.max_ts_ms = iv.ts_ms;
+	p->st.rows++;
+	if (p->on_row && (rc = p->on_row(&iv, p->ctx)) != 0)
+		return rc;
+	return 0;
+blank:
+	p->st.blank++;
+	return 0;
+}
+
+/* One complete record, line break removed. */
+static int parse_record(struct iw_smt_csv *p, const char *s, size_t n)
+{
+	struct field f[IW_SMT_CSV_FIELDS_MAX];
+	int nf, stored, empty = 1;
+
+	if (!p->bom_checked) {
+		p->bom_checked = 1;
+		if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+			s += 3;
+			n -= 3;
+		}
+	}
+	if (n && s[n - 1] == '\r')
+		n--;
+	nf = iw_smt_csv_split(s, n, f, IW_SMT_CSV_FIELDS_MAX, p->scratch);
+	stored = nf < IW_SMT_CSV_FIELDS_MAX ? nf : IW_SMT_CSV_FIELDS_MAX;
+	for (int i = 0; i < stored && empty; i++)
+		empty = f[i].n == 0;
+	if (empty)
+		return 0; /* blank line, or only separators */
+	if (!p->st.header_found)
+		return header(p, f, nf);
+	return row(p, f, nf, p->rec_line);
+}
+
+static int too_long(struct iw_smt_csv *p)
+{
+	if (!p->st.header_found)
+		return ++p->preamble > IW_SMT_CSV_PREAMBLE_MAX ? IW_SMT_CSV_ENOHEADER : 0;
+	return bad(p, p->rec_line, "line longer than %d bytes", IW_SMT_CSV_LINE_MAX);
+}
+
+static void carry_append(struct iw_smt_csv *p, const char *s, size_t n)
+{
+	if (p->overflow)
+		return;
+	if (n > IW_SMT_CSV_LINE_MAX - p->carry_len) {
+		/* Give up on quotes too: a stray quote must not swallow the file. */
+		p->overflow = 1;
+		p->quote_odd = 0;
+		return;
+	}
+	memcpy(p->carry + p->carry_len, s, n);
+	p->carry_len += n;
+}
+
+static int quote_parity(const char *s, size_t n)
+{
+	int odd = 0;
+
+	for (size_t i = 0; i < n; i++)
+		odd ^= s[i] == '"';
+	return odd;
+}
+
+/* ---- API ---- */
+
+struct iw_smt_csv *iw_smt_csv_new(iw_smt_csv_row_fn on_row, void *ctx)
+{
+	struct iw_smt_csv *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	if ((p->carry = malloc(IW_SMT_CSV_LINE_MAX)) == NULL)
+		goto fail;
+	if ((p->scratch = malloc(IW_SMT_CSV_LINE_MAX)) == NULL)
+		goto fail;
+	p->on_row = on_row;
+	p->ctx = ctx;
+	for (int c = 0; c < COL__MAX; c++)
+		p->col[c] = -1;
+	return p;
+fail:
+	iw_smt_csv_free(p);
+	return NULL;
+}
+
+int iw_smt_csv_set_esiid(struct iw_smt_csv *p, const char *esiid)
+{
+	if (iw_esiid_normalize(esiid, p->def_esiid) != 0) {
+		p->def_esiid[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int iw_smt_csv_feed(struct iw_smt_csv *p, const char *buf, size_t len)
+{
+	size_t pos = 0;
+	int rc;
+
+	if (p->err)
+		return p->err;
+	if (p->finished)
+		return p->err = IW_SMT_CSV_ESTATE;
+	while (pos < len) {
+		const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
+		size_t seg = nl ? (size_t)(nl - s) : len - pos;
+
+		if (!p->pending) {
+			p->pending = 1;
+			p->rec_line = p->st.lines + 1;
+		}
+		if (!p->overflow && memchr(s, '"', seg))
+			p->quote_odd ^= quote_parity(s, seg);
+		if (!nl) {
+			carry_append(p, s, seg);
+			break;
+		}
+		p->st.lines++;
+		pos += seg + 1;
+		if (p->quote_odd && !p->overflow) { /* line break inside quotes */
+			carry_append(p, s, seg + 1);
+			if (!p->overflow)
+				continue;
+			rc = too_long(p); /* and resynchronise at this line break */
+		} else if (p->carry_len == 0 && !p->overflow) {
+			rc = seg > IW_SMT_CSV_LINE_MAX ? too_long(p) : parse_record(p, s, seg);
+		} else {
+			carry_append(p, s, seg);
+			rc = p->overflow ? too_long(p) : parse_record(p, p->carry, p->carry_len);
+		}
+		p->carry_len = 0;
+		p->overflow = 0;
+		p->quote_odd = 0;
+		p->pending = 0;
+		if (rc)
+			return p->err = rc;
+	}
+	return 0;
+}
+
+int iw_smt_csv_finish(struct iw_smt_csv *p)
+{
+	int rc = 0;
+
+	if (p->err)
+		return p->err;
+	if (p->finished)
+		return 0;
+	p->finished = 1;
+	if (p->pending) {
+		p->st.lines++;
+		rc = p->overflow ? too_long(p) : parse_record(p, p->carry, p->carry_len);
+		p->carry_len = 0;
+		p->pending = 0;
+		if (rc)
+			return p->err = rc;
+	}
+	if (!p->st.header_found)
+		return p->err = IW_SMT_CSV_ENOHEADER;
+	return 0;
+}
+
+const struct iw_smt_csv_stats *iw_smt_csv_stats(const struct iw_smt_csv *p)
+{
+	return &p->st;
+}
+
+void iw_smt_csv_free(struct iw_smt_csv *p)
+{
+	if (!p)
+		return;
+	free(p->carry);
+	free(p->scratch);
+	free(p);
+}
+
+const char *iw_smt_csv_strerror(int rc)
+{
+	switch (rc) {
+	case IW_SMT_CSV_OK:
+		return "ok";
+	case IW_SMT_CSV_ENOHEADER:
+		return "no SMT interval CSV header (USAGE_DATE, USAGE_START_TIME, USAGE_KWH)";
+	case IW_SMT_CSV_ENOMEM:
+		return "out of memory";
+	case IW_SMT_CSV_ESTATE:
+		return "parser already finished";
+	default:
+		return "aborted by the row callback";
+	}
+}
+
+int iw_smt_csv_is_interval_header(const char *buf, size_t len)
+{
+	struct field f[IW_SMT_CSV_FIELDS_MAX];
+	char scratch[HEADER_PROBE];
+	const char *nl;
+	size_t n;
+	int nf, start = 0, kwh = 0;
+
+	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
+	while (len && (iw_smt_csv_is_ws(*buf) || *buf == '\r' || *buf == '\n')) {
+		buf++;
+		len--;
+	}
+	nl = memchr(buf, '\n', len);
+	n = nl ? (size_t)(nl - buf) : len;
+	if (n > HEADER_PROBE)
+		n = HEADER_PROBE;
+	if (n && buf[n - 1] == '\r')
+		n--;
+	nf = iw_smt_csv_split(buf, n, f, IW_SMT_CSV_FIELDS_MAX, scratch);
+	for (int i = 0; i < nf && i < IW_SMT_CSV_FIELDS_MAX; i++) {
+		start |= iw_smt_csv_name_eq(f[i], col_names[COL_START]);
+		kwh |= iw_smt_csv_name_eq(f[i], col_names[COL_KWH]);
+	}
+	return start && kwh;
+}

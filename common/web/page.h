@@ -1,0 +1,31 @@
+/* The DB explorer's page frame: security headers, the HTML head and header,
+ * the login form and the one stylesheet. No script anywhere. */
+#ifndef IW_EXPLORER_PAGE_H
+#define IW_EXPLORER_PAGE_H
+
+#include "core/buf.h"
+
+struct iw_response;
+
+#define IW_PAGE_BASE "/admin/database"
+#define IW_PAGE_CSP  "default-src 'none'; style-src 'self'; " \
+		     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+extern const char iw_page_css[];
+
+/* CSP, X-Frame-Options, Referrer-Policy: 0, or -1 when they do not fit. */
+int iw_page_security_headers(struct iw_response *resp);
+/* Opens the document; TITLE is escaped. CSRF (a browser session's token,
+ * may be NULL) adds the log-out button, a POST carrying it. */
+int iw_page_head(struct iw_buf *b, const char *title, const char *csrf);
+/* The hidden form field carrying CSRF (nothing when NULL). */
+int iw_page_csrf_field(struct iw_buf *b, const char *csrf);
+/* Sends B as a text/html answer with STATUS (500 when it did not fit). */
+int iw_page_send(struct iw_response *resp, int status, struct iw_buf *b);
+/* An error as a small HTML page (HTML) or as the JSON error shape. */
+int iw_page_fail(struct iw_response *resp, int html, int status, const char *code,
+		 const char *message);
+int iw_page_foot(struct iw_buf *b);
+/* A whole login page; MESSAGE (may be NULL) is escaped. */
+int iw_page_login(struct iw_buf *b, const char *message);
+#endif

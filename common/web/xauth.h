@@ -1,0 +1,43 @@
+/* Who is calling the DB explorer, and its login, logout and CSRF checks.
+ * Browser sessions: an HMAC-signed cookie whose id must also be a live row
+ * of "ExplorerSession" (so logout ends it everywhere), and a per-session
+ * CSRF token on every POST. API callers: x-admin-token, no CSRF token (a
+ * browser never adds that header on its own). */
+#ifndef IW_EXPLORER_AUTH_H
+#define IW_EXPLORER_AUTH_H
+
+#include "web/session.h"
+
+struct iw_request;
+struct iw_response;
+
+enum iw_xauth_who {
+	IW_XAUTH_ANON,    /* no valid credential */
+	IW_XAUTH_TOKEN,   /* x-admin-token */
+	IW_XAUTH_SESSION, /* a live browser session */
+	IW_XAUTH_FAILED,  /* answer already set in RESP (503) */
+};
+
+struct iw_xauth {
+	enum iw_xauth_who who;
+	char sid[IW_SESSION_ID_LEN + 1];
+	char csrf[IW_CSRF_LEN + 1];   /* IW_XAUTH_SESSION: the token its forms carry */
+};
+
+/* Identifies the caller into A. HTML picks the error shape of a 503
+ * (ADMIN_TOKEN unset: fail closed even for old cookies; session store down). */
+enum iw_xauth_who iw_xauth_check(struct iw_request *req, struct iw_response *resp, int html,
+				 struct iw_xauth *a);
+/* A POST is not cross-site: Sec-Fetch-Site is same-origin or none (when
+ * sent), and Origin / Referer, when they carry a host, name this Host. */
+int iw_xauth_origin_ok(struct iw_request *req);
+/* A POST by A may act: x-admin-token callers always; sessions only when
+ * FORM's "csrf" field equals the session's token (constant time). */
+int iw_xauth_csrf_ok(const struct iw_xauth *a, const char *form);
+/* POST /admin/database/login (GET shows the form): rate-limited per client
+ * address (429 + Retry-After after 5 failures in 15 minutes). */
+int iw_xauth_login(struct iw_request *req, struct iw_response *resp);
+/* POST /admin/database/logout: with the CSRF token, revokes the session on
+ * the server and clears the cookie. */
+int iw_xauth_logout(struct iw_request *req, struct iw_response *resp);
+#endif
