@@ -194,8 +194,11 @@ export async function startSmtProxy({ token = 'smt-proxy-test-token', agreements
             const chunk = Buffer.alloc(64 << 10, 0x20);
             proxy.endlessBytes = 1;
             const pump = () => {
-              while (!res.destroyed && res.write(chunk)) proxy.endlessBytes += chunk.length;
-              if (!res.destroyed) res.once('drain', pump);
+              while (!res.destroyed) {
+                proxy.endlessBytes += chunk.length;
+                if (!res.write(chunk)) return res.once('drain', pump);
+              }
+              return undefined;
             };
             res.write('{');
             return pump();

@@ -11,6 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -33,8 +34,34 @@ const NORMALIZE = '/api/admin/usage/normalize';
 const isRoot = process.getuid?.() === 0;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-let stack, smt, pgHost, s3, s3stack, disk;
+let stack, smt, pgHost, s3, s3stack, disk, endless;
 const mounts = [];
+
+// An ERCOT MIS stand-in whose listing and data-product page never end.
+async function startEndless() {
+  const sent = [];
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': req.url.startsWith('/misapp') ? 'application/json' : 'text/html' });
+    const chunk = Buffer.alloc(64 << 10, req.url.startsWith('/misapp') ? 0x20 : 0x61);
+    const entry = { path: req.url.split('?')[0], bytes: 0 };
+    sent.push(entry);
+    const pump = () => {
+      while (!res.destroyed) {
+        entry.bytes += chunk.length;
+        if (!res.write(chunk)) return res.once('drain', pump);
+      }
+      return undefined;
+    };
+    res.write(req.url.startsWith('/misapp') ? '{"ListDocsByRptTypeRes":{"DocumentList":[' : '<html><body>');
+    pump();
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  return {
+    base, pageUrl: `${base}/mp/data-products/data-product-details?id=ZP15-612`, sent,
+    close: () => new Promise((r) => { server.close(r); server.closeAllConnections(); }),
+  };
+}
 
 // The private cluster's data directory (tools/stack.sh pg_home: DIR/pg, or
 // /tmp/iw-pg-* when the postgres user cannot reach DIR).
@@ -80,9 +107,13 @@ before(async () => {
     token: TOKEN,
     agreements: [{ agreementNumber: 7001, esiid: '10443720000007001', status: 'ACT', email: 'a@example.com' }],
   });
+  endless = await startEndless();
   stack = await startStack({
     name: 'faults', pgHost,
-    env: { SMT_PROXY_URL: smt.url, SMT_PROXY_TOKEN: TOKEN, SMT_PROXY_TIMEOUT_MS: '1500' },
+    env: {
+      SMT_PROXY_URL: smt.url, SMT_PROXY_TOKEN: TOKEN, SMT_PROXY_TIMEOUT_MS: '1500',
+      ERCOT_MIS_BASE: endless.base, ERCOT_PAGE_URL: endless.pageUrl,
+    },
   });
 });
 after(async () => {
@@ -90,6 +121,7 @@ after(async () => {
   await s3stack?.stop();
   await disk?.stop();
   await smt?.close();
+  await endless?.close();
   await s3?.close();
   for (const m of mounts) spawnSync('umount', [m]);
   await run(STACK, ['pg-stop', PGDIR]).catch(() => {});
@@ -171,6 +203,28 @@ test('an upstream that never answers, trickles, or never ends its body: timeout 
     for (const r of ok) assert.equal(r.status, 200, `${mode} then: ${r.text}`);
     assert.ok(Date.now() - t1 < 1500, `${mode}: both copies free again`);
   }
+});
+
+test('an ERCOT listing and page that never end: each read stops at its cap, the run answers, the worker is free again', async (t) => {
+  const runCron = () => stack.get(`/api/admin/ercot/cron?token=${encodeURIComponent(stack.env.CRON_SECRET)}&date=2026-11-26`);
+  const t0 = Date.now();
+  const rs = await Promise.all([runCron(), runCron()]);
+  const took = Date.now() - t0;
+  t.diagnostic(`answers ${rs.map((r) => `${r.status} ${r.text}`)} in ${took} ms; served ${JSON.stringify(endless.sent)}`);
+  for (const r of rs) {
+    assert.ok(r.status === 502 || r.status === 409, r.text);
+    assert.equal(r.json?.ok, false, r.text);
+  }
+  assert.ok(rs.some((r) => r.status === 502), 'one run read both and failed');
+  assert.ok(took < 20000, `answered in ${took} ms`);
+  // What the peer managed to push before the reader hung up: about the cap
+  // (16 MiB listing, 8 MiB page) plus socket buffers, not an endless stream.
+  for (const e of endless.sent) {
+    const cap = e.path.startsWith('/misapp') ? 16 * MiB : 8 * MiB;
+    assert.ok(e.bytes < cap + 8 * MiB, `${e.path}: ${e.bytes} bytes`);
+  }
+  const again = await runCron();
+  assert.ok(again.status === 502, again.text);
 });
 
 // ---- Postgres -----------------------------------------------------------------------
