@@ -614,7 +614,9 @@ static int load_intervals(int fd, const struct iw_smt_file *file, const char *me
 		rc = iw_error(resp, 400, "invalid_request", "esiid: not 17-22 digits");
 		goto out;
 	}
-	if (iw_db_run(IW_DB_USAGE, resp, "BEGIN", 0, NULL) != 0) {
+	/* BEGIN replaces a connection found broken: only the one after it is live. */
+	if (iw_db_run(IW_DB_USAGE, resp, "BEGIN", 0, NULL) != 0 ||
+	    !(l.usage = iw_db_conn(IW_DB_USAGE, resp))) {
 		rc = resp->status;
 		goto out;
 	}
@@ -994,7 +996,8 @@ static int load_direct(int fd, const struct iw_smt_file *file, const char *meter
 	params[1] = start;
 	params[2] = end;
 
-	if (!(l.usage = iw_db_conn(IW_DB_USAGE, resp)) || iw_db_begin(IW_DB_USAGE, resp) != 0)
+	/* The connection after BEGIN: BEGIN replaces one found broken. */
+	if (iw_db_begin(IW_DB_USAGE, resp) != 0 || !(l.usage = iw_db_conn(IW_DB_USAGE, resp)))
 		goto db_status;
 	usage_tx = 1;
 	if (iw_pg_tx_limits(l.usage, l.err, sizeof l.err) != 0)
@@ -1240,7 +1243,8 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 	t_store = now_ms() - t0;
 
 	/* 2. Claim the sha256 in the master transaction. */
-	if (!(master = iw_db_conn(IW_DB_MASTER, resp)) || iw_db_begin(IW_DB_MASTER, resp) != 0)
+	/* The connection after BEGIN: BEGIN replaces one found broken. */
+	if (iw_db_begin(IW_DB_MASTER, resp) != 0 || !(master = iw_db_conn(IW_DB_MASTER, resp)))
 		return resp->status;
 	in_tx = 1;
 	{

@@ -50,7 +50,7 @@ trap cleanup EXIT
 rm -rf "$DIR"
 mkdir -p "$DIR/files" "$DIR/san"
 for db in master usage; do
-	psql -h "$IW_TEST_PGHOST" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS soak_${db}_$SUFFIX WITH (FORCE)" >/dev/null
+	PGOPTIONS='-c client_min_messages=warning' psql -h "$IW_TEST_PGHOST" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS soak_${db}_$SUFFIX WITH (FORCE)" >/dev/null
 done
 
 node tests/fakes/smt_proxy.mjs --port "$SMT_PORT" --token "$SMT_TOKEN" >"$DIR/smt_proxy.log" 2>&1 &
