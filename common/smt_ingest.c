@@ -1251,7 +1251,11 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 		char err[256];
 		if (iw_pg_tx_limits(master, err, sizeof err) != 0) {
 			iw_logf("error", "setting the master limits failed: %s", err);
-			rc = iw_error(resp, 500, "internal_error", "a database statement failed");
+			/* A connection lost since BEGIN (a server restart): 503, not 500. */
+			rc = PQstatus(master) != CONNECTION_OK
+				     ? iw_error(resp, 503, "database_unavailable",
+						"a database connection was lost")
+				     : iw_error(resp, 500, "internal_error", "a database statement failed");
 			goto out;
 		}
 	}
