@@ -301,6 +301,32 @@ test('Postgres restarted under pulls, normalises and SMT calls: 503 JSON meanwhi
   assert.equal(await count(stack, 'master', 'SmtInterval', NORM_ESIID), 20 * 96);
 });
 
+test('backends terminated between requests: the next pull of each worker reconnects and answers 200', async () => {
+  const post = (i) => {
+    const f = intervalFile({ esiid: `1044372000${String(8100000 + i)}`, days: ['2025-05-06'] });
+    return stack.post(PULL, { mode: 'inline', filename: `idle-${i}.csv`, content_b64: f.buf.toString('base64') }, { admin: true });
+  };
+  // Both copies hold master and usage connections.
+  for (const r of await Promise.all([0, 1, 2, 3].map(post))) assert.equal(r.status, 200, r.text);
+  const admin = new pg.Client({ host: pgHost, user: 'postgres', database: 'postgres' });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+      WHERE application_name = 'iw-admin' AND datname = ANY ($1)`, [[stack.dbs.master, stack.dbs.usage]]);
+    assert.ok(rows.length >= 2, `${rows.length} backends`);
+  } finally {
+    await admin.end();
+  }
+  // The usage BEGIN meets the broken connection first and replaces it: the
+  // ingest must go on with the new one (it kept the freed one before).
+  for (let i = 4; i < 8; i++) {
+    const r = await post(i);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(await count(stack, 'usage', 'UsageIntervalModule', `1044372000${String(8100000 + i)}`), 96);
+    assert.equal(await count(stack, 'master', 'SmtInterval', `1044372000${String(8100000 + i)}`), 96);
+  }
+});
+
 test('the backend of a big normalise killed midway: 503, no half-written window, the rerun gives exact counts', async () => {
   const ESIID = '10443720000008001';
   // ~4 years of one flow: long enough a COPY to be caught in flight.
