@@ -323,7 +323,8 @@ app_stop() {
 		[ $alive = 0 ] && break
 		sleep 0.1
 	done
-	for f in "$dir"/run/*.pid; do
+	# Supervisors first: a copy killed before its supervisor would be replaced.
+	for f in "$dir"/run/*.supervisor.pid "$dir"/run/*.pid; do
 		[ -f "$f" ] || continue
 		while read -r pid || [ -n "$pid" ]; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; done <"$f"
 		rm -f "$f"
