@@ -5,6 +5,7 @@
  *   any other body ("upload"): the raw file (text/csv, application/gzip,
  *     application/octet-stream) with ?filename=&esiid=&meter=, streamed to a
  *     spool file as it arrives. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,9 +82,14 @@ static int answer(struct iw_request *req, struct iw_response *resp, json_object 
 
 static int spool_error(struct iw_response *resp, struct iw_smt_spool *s, int rc, const char *err)
 {
+	int saved = errno; /* the spool's failed write(), unchanged since */
+
 	(void)s;
 	if (rc == IW_SMT_SPOOL_ETOOBIG)
 		return iw_error(resp, 413, "payload_too_large", "content: %s", err);
+	if (rc == IW_SMT_SPOOL_EIO && (saved == ENOSPC || saved == EDQUOT))
+		return iw_error(resp, 507, "insufficient_storage",
+				"content: the temporary directory is full (%s)", err);
 	if (rc == IW_SMT_SPOOL_EIO)
 		return iw_error(resp, 500, "internal_error", "content: %s", err);
 	return iw_error(resp, 400, "invalid_request", "content_b64: %s", err);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the tests and ends with one line "N passed, N failed".
 #   tests/run.sh unit   unit tests (build/)
+#   tests/run.sh lint   shellcheck -S error on every shell script
 #   tests/run.sh all    unit tests, integration tests (build/), then the
 #                       integration tests again with ASan+UBSan (build-san/),
 #                       then a representative third of them (PGBOUNCER_FILES)
@@ -61,11 +62,32 @@ run_integration() { # build [label files...]
 	passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 }
 
+# Every shell script of the repo (*.sh, or a sh/bash shebang) at error level.
+run_shellcheck() {
+	local files=() f out
+	command -v shellcheck >/dev/null || { echo "[lint] shellcheck is not installed (tools/deps.sh)"; failed=$((failed + 1)); return; }
+	while IFS= read -r -d '' f; do
+		case $f in
+		*.sh) files+=("$f") ;;
+		*) head -n1 "$f" 2>/dev/null | grep -qE '^#!.*[/ ](ba|da)?sh([[:space:]]|$)' && files+=("$f") ;;
+		esac
+	done < <(find .ci tools tests Makefile -path tests/node_modules -prune -o -path tests/out -prune -o -type f -print0 2>/dev/null)
+	if out=$(shellcheck -S error "${files[@]}" 2>&1); then
+		echo "[lint] shellcheck -S error: ${#files[@]} scripts, 0 errors"; passed=$((passed + 1))
+	else
+		echo "$out" | head -n 60; echo "[lint] shellcheck -S error: errors above"; failed=$((failed + 1))
+	fi
+}
+
 case "$mode" in
+lint)
+	run_shellcheck
+	;;
 unit)
 	run_units build
 	;;
 all)
+	run_shellcheck
 	run_units build
 	tools/stack.sh pg-start tests/out/pg || { echo "0 passed, 1 failed"; exit 1; }
 	run_integration build
@@ -75,7 +97,7 @@ all)
 	IW_TEST_PGBOUNCER=1 run_integration build pgbouncer $PGBOUNCER_FILES
 	tools/stack.sh pg-stop tests/out/pg
 	;;
-*) echo "usage: tests/run.sh unit|all" >&2; exit 2 ;;
+*) echo "usage: tests/run.sh unit|lint|all" >&2; exit 2 ;;
 esac
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

@@ -5,7 +5,7 @@ set -euo pipefail
 want=(build-essential pkg-config nginx-light spawn-fcgi libfcgi-dev libcurl4-openssl-dev
       libjson-c-dev libzip-dev libssl-dev libpq-dev postgresql postgresql-client
       zip unzip curl jq openssl xmlsec1 wrk awscli pgbouncer nodejs npm)
-[ "${IW_DEPS_TEST:-0}" = 1 ] && want+=(chromium openssh-server openssh-client gnupg iproute2)
+[ "${IW_DEPS_TEST:-0}" = 1 ] && want+=(chromium openssh-server openssh-client gnupg iproute2 shellcheck)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

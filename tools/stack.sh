@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local stack: a throwaway Postgres cluster, the FastCGI programs (via
-# spawn-fcgi, 2 workers each, stderr to DIR/log/<program>.log) and nginx, all under one directory.
+# spawn-fcgi + the iw-workers supervisor, 2 workers each, stderr to DIR/log/<program>.log) and nginx, all under one directory.
 #
 #   stack.sh run                 make run: var/, port ${PORT:-8080}; returns once /healthz answers
 #   stack.sh stop                make stop: everything under var/
@@ -24,7 +24,7 @@ BIN="$ROOT/$BUILD/bin"
 WORKERS=${IW_WORKERS:-2}
 
 # Settings of the contract that the caller's environment may override.
-SETTING_RE='^(ADMIN_TOKEN|CRON_SECRET|INTELLIWATT_[A-Z_]+|DROPLET_[A-Z_]+|DATABASE_URL|USAGE_DATABASE_URL|EXPLORER_DATABASE_URL|EXPLORER_USAGE_DATABASE_URL|STORAGE_DIR|S3_[A-Z_]+|DO_SPACES_[A-Z_]+|SMT_[A-Z_]+|ERCOT_[A-Z_]+|IW_SESSION_[A-Z_]+|IW_DB_[A-Z_]+|IW_NORMALIZE_[A-Z_]+|LOG_[A-Z_]+)$'
+SETTING_RE='^(ADMIN_TOKEN|CRON_SECRET|INTELLIWATT_[A-Z_]+|DROPLET_[A-Z_]+|DATABASE_URL|USAGE_DATABASE_URL|EXPLORER_DATABASE_URL|EXPLORER_USAGE_DATABASE_URL|STORAGE_DIR|S3_[A-Z_]+|DO_SPACES_[A-Z_]+|SMT_[A-Z_]+|ERCOT_[A-Z_]+|IW_SESSION_[A-Z_]+|IW_DB_[A-Z_]+|IW_NORMALIZE_[A-Z_]+|LOG_[A-Z_]+|TMPDIR)$'
 
 die() { echo "stack: $*" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -320,9 +320,14 @@ app_start() {
 		# make run and make test build everything first; a partial build
 		# (one program being worked on) starts what exists.
 		[ -x "$BIN/$p" ] || { echo "stack: warning: $BIN/$p is not built; skipped" >&2; continue; }
-		env -i PATH="$PATH" "${ENV_ARGS[@]}" "${san[@]}" \
-			spawn-fcgi -s "$dir/run/$p.sock" -M 0600 -F "$WORKERS" -P "$dir/run/$p.pid" \
-			-- /bin/sh -c 'exec "$2" 2>>"$1"' iw "$dir/log/$p.log" "$BIN/$p" >/dev/null </dev/null ||
+		# spawn-fcgi binds the socket and starts one supervisor, the production
+		# launcher (tools/systemd/iw-workers): it runs $WORKERS copies on that
+		# socket and replaces a copy that dies, alone. run/P.supervisor.pid
+		# names it; run/P.pid lists the live copies.
+		env -i PATH="$PATH" "${ENV_ARGS[@]}" "${san[@]}" IW_WORKERS_PIDFILE="$dir/run/$p.pid" \
+			spawn-fcgi -s "$dir/run/$p.sock" -M 0600 -F 1 -P "$dir/run/$p.supervisor.pid" \
+			-- /bin/sh -c 'exec 2>>"$1"; shift; exec "$@"' iw "$dir/log/$p.log" \
+			"$ROOT/tools/systemd/iw-workers" "$WORKERS" "$BIN/$p" >/dev/null </dev/null ||
 			die "could not start $p (see $dir/log/$p.log)"
 	done
 	render_nginx "$dir" "$port"
@@ -348,9 +353,18 @@ app_stop() {
 		pid=$(cat "$dir/run/nginx.pid" 2>/dev/null || true)
 		[ -n "$pid" ] && kill -QUIT "$pid" 2>/dev/null || true
 	fi
+	# Supervisors stop their copies; a copy signalled first would be replaced.
+	for f in "$dir"/run/*.supervisor.pid; do
+		[ -f "$f" ] || continue
+		while read -r pid || [ -n "$pid" ]; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done <"$f"
+	done
 	for f in "$dir"/run/*.pid; do
 		[ -f "$f" ] || continue
 		[ "$(basename "$f")" = nginx.pid ] && continue
+		[[ $f == *.supervisor.pid ]] && continue
+		# Copies whose supervisor is alive are its to stop.
+		pid=$(cat "${f%.pid}.supervisor.pid" 2>/dev/null || true)
+		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
 		while read -r pid || [ -n "$pid" ]; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done <"$f"
 	done
 	# Wait for the programs to exit (sanitizer reports are written at exit).
@@ -363,7 +377,8 @@ app_stop() {
 		[ $alive = 0 ] && break
 		sleep 0.1
 	done
-	for f in "$dir"/run/*.pid; do
+	# Supervisors first: a copy killed before its supervisor would be replaced.
+	for f in "$dir"/run/*.supervisor.pid "$dir"/run/*.pid; do
 		[ -f "$f" ] || continue
 		while read -r pid || [ -n "$pid" ]; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; done <"$f"
 		rm -f "$f"

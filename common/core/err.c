@@ -45,6 +45,7 @@ const char *iw_err_name(enum iw_err code)
 		[IW_ERR_NONE] = "none",           [IW_ERR_INPUT] = "input",
 		[IW_ERR_MEDIA_TYPE] = "media_type", [IW_ERR_TOO_BIG] = "too_big",
 		[IW_ERR_NOMEM] = "no_memory",     [IW_ERR_IO] = "io",
+		[IW_ERR_NO_SPACE] = "no_space",
 		[IW_ERR_INTERNAL] = "internal",   [IW_ERR_DB_DOWN] = "database_down",
 		[IW_ERR_MISCONFIG] = "misconfigured", [IW_ERR_UPSTREAM] = "upstream",
 		[IW_ERR_TIMEOUT] = "timeout",     [IW_ERR_BUSY] = "busy",

@@ -17,6 +17,7 @@ enum iw_err {
 	IW_ERR_TOO_BIG,     /* the input is larger than its cap */
 	IW_ERR_NOMEM,       /* out of memory */
 	IW_ERR_IO,          /* a local file, spool or storage write failed */
+	IW_ERR_NO_SPACE,    /* a local disk is full (ENOSPC, EDQUOT) */
 	IW_ERR_INTERNAL,    /* a bug or a failure with no better name */
 	IW_ERR_DB_DOWN,     /* a database cannot be reached */
 	IW_ERR_MISCONFIG,   /* a setting is missing or invalid */

@@ -267,7 +267,8 @@ int iw_smt_load_direct(int fd, const struct iw_smt_file *file, const char *meter
 	params[1] = start;
 	params[2] = end;
 
-	if (!(l.usage = iw_db_conn(IW_DB_USAGE, error)) || iw_db_begin(IW_DB_USAGE, error) != 0)
+	/* The connection after BEGIN: BEGIN replaces one found broken. */
+	if (iw_db_begin(IW_DB_USAGE, error) != 0 || !(l.usage = iw_db_conn(IW_DB_USAGE, error)))
 		goto db_status;
 	usage_tx = 1;
 	if (iw_pg_tx_limits(l.usage, l.err, sizeof l.err) != 0)

@@ -388,14 +388,18 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 	t_store = iw_now_ms() - t0;
 
 	/* 2. Claim the sha256 in the master transaction. */
-	if (!(master = iw_db_conn(IW_DB_MASTER, error)) || iw_db_begin(IW_DB_MASTER, error) != 0)
+	/* The connection after BEGIN: BEGIN replaces one found broken. */
+	if (iw_db_begin(IW_DB_MASTER, error) != 0 || !(master = iw_db_conn(IW_DB_MASTER, error)))
 		return (int)error->code;
 	in_tx = 1;
 	{
 		char err[256];
 		if (iw_pg_tx_limits(master, err, sizeof err) != 0) {
 			iw_logf("error", "setting the master limits failed: %s", err);
-			rc = iw_err_set(error, IW_ERR_INTERNAL, "a database statement failed");
+			/* A connection lost since BEGIN (a server restart): 503, not 500. */
+			rc = PQstatus(master) != CONNECTION_OK
+				     ? iw_err_set(error, IW_ERR_DB_DOWN, "a database connection was lost")
+				     : iw_err_set(error, IW_ERR_INTERNAL, "a database statement failed");
 			goto out;
 		}
 	}

@@ -240,7 +240,9 @@ int iw_smt_load_intervals(int fd, const struct iw_smt_file *file, const char *me
 		rc = iw_err_set(error, IW_ERR_INPUT, "esiid: not 17-22 digits");
 		goto out;
 	}
-	if (iw_db_run(IW_DB_USAGE, error, "BEGIN", 0, NULL) != 0) {
+	/* BEGIN replaces a connection found broken: only the one after it is live. */
+	if (iw_db_run(IW_DB_USAGE, error, "BEGIN", 0, NULL) != 0 ||
+	    !(l.usage = iw_db_conn(IW_DB_USAGE, error))) {
 		rc = (int)error->code;
 		goto out;
 	}

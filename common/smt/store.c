@@ -117,7 +117,7 @@ int iw_smt_store_spool(int fd, const char *key, const char *content_type,
 {
 	char err[512] = "", *chunk = malloc(STORE_CHUNK);
 	struct iw_storage_put *w = NULL;
-	int rc;
+	int rc, saved;
 
 	if (!chunk)
 		return iw_err_set(error, IW_ERR_INTERNAL, "out of memory");
@@ -143,10 +143,14 @@ int iw_smt_store_spool(int fd, const char *key, const char *content_type,
 	free(chunk);
 	return 0;
 fail:
+	saved = errno; /* before the abort's close/unlink */
 	iw_storage_put_abort(w);
-	iw_logf("error", "storing %s failed: %s", key, err[0] ? err : strerror(errno));
+	iw_logf("error", "storing %s failed: %s", key, err[0] ? err : strerror(saved));
 	if (strcmp(iw_storage_backend(), "s3") == 0)
 		rc = iw_err_set(error, IW_ERR_UPSTREAM, "storing the file failed (s3 backend)");
+	else if (saved == ENOSPC || saved == EDQUOT)
+		rc = iw_err_set(error, IW_ERR_NO_SPACE,
+				"storing the file failed: the storage disk is full");
 	else
 		rc = iw_err_set(error, IW_ERR_IO, "storing the file failed (local backend)");
 	free(chunk);

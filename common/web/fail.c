@@ -13,6 +13,7 @@ static const struct {
 	[IW_ERR_TOO_BIG]    = { 413, "payload_too_large" },
 	[IW_ERR_NOMEM]      = { 500, "internal_error" },
 	[IW_ERR_IO]         = { 500, "internal_error" },
+	[IW_ERR_NO_SPACE]   = { 507, "insufficient_storage" },
 	[IW_ERR_INTERNAL]   = { 500, "internal_error" },
 	[IW_ERR_DB_DOWN]    = { 503, "database_unavailable" },
 	[IW_ERR_MISCONFIG]  = { 503, "server_misconfigured" },

@@ -19,7 +19,8 @@
 //   reports:       { <correlationId>: { status, statusCode, statusReason, ... } }
 //   smt.url, smt.calls ([{path, body, authorized}]), smt.callsTo(path)
 //   smt.options.shape  'wrapped' | 'list' | 'deep' (layout of the agreement list)
-//   smt.options.fault  { mode: 'refuse'|'nonjson'|'slow'|'reset'|'huge'|'http500', path?, delayMs?, times? }
+//   smt.options.fault  { mode: 'refuse'|'nonjson'|'slow'|'reset'|'huge'|'http500'|'hang'|'trickle'|'endless',
+//                        path?, delayMs?, times? }
 //   smt.options.delayMs  added to every answer (to make runs overlap)
 //   await smt.pause() / smt.resume()   no server at all, then back on the same port
 //   await smt.close()
@@ -179,6 +180,29 @@ export async function startSmtProxy({ token = 'smt-proxy-test-token', agreements
           case 'http500': return send(res, 500, 'Internal Server Error');
           case 'reset': return req.socket.destroy();
           case 'huge': return send(res, 200, ok('agreements', { filler: 'x'.repeat(9 << 20) }));
+          // Broken peers: accepts and never answers; answers one byte a
+          // second; or a body that never ends (until the client hangs up).
+          case 'hang': return undefined;
+          case 'trickle': {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            const t = setInterval(() => { if (res.destroyed) clearInterval(t); else res.write(' '); }, 1000);
+            res.on('close', () => clearInterval(t));
+            return res.write('{');
+          }
+          case 'endless': {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            const chunk = Buffer.alloc(64 << 10, 0x20);
+            proxy.endlessBytes = 1;
+            const pump = () => {
+              while (!res.destroyed) {
+                proxy.endlessBytes += chunk.length;
+                if (!res.write(chunk)) return res.once('drain', pump);
+              }
+              return undefined;
+            };
+            res.write('{');
+            return pump();
+          }
           case 'slow': {
             const [code, obj] = answer(path, body);
             return send(res, code, obj, f.delayMs ?? 5000);

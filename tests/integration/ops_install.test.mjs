@@ -223,10 +223,18 @@ echo "https: $(curl -sk -o /dev/null -w '%{http_code}' --resolve iw-admin.exampl
 echo "http: $(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: iw-admin.example.com' http://127.0.0.1/healthz)"
 echo "vercel-cron-public: $(curl -sk -o /dev/null -w '%{http_code}' --interface 127.0.0.2 -H 'x-vercel-cron: 1' --resolve iw-admin.example.com:443:127.0.0.1 https://iw-admin.example.com/api/admin/ercot/cron/health)"
 
-# A worker that dies takes its launcher down (systemd then restarts the set).
-kill -KILL "$(pgrep -P "$launcher" | head -1)"
-for i in $(seq 1 30); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
+# A worker that dies is replaced alone; its sibling and the launcher stay.
+victim=$(pgrep -P "$launcher" | head -1)
+sibling=$(pgrep -P "$launcher" | grep -vx "$victim")
+kill -KILL "$victim"
+for i in $(seq 1 30); do [ "$(pgrep -c -P "$launcher")" = 2 ] && ! pgrep -P "$launcher" | grep -qx "$victim" && break; sleep 0.1; done
 kill -0 "$launcher" 2>/dev/null && echo "launcher: alive" || echo "launcher: exited"
+echo "after kill: $(pgrep -c -P "$launcher") copies, sibling $(pgrep -P "$launcher" | grep -cx "$sibling"), victim $(pgrep -P "$launcher" | grep -cx "$victim")"
+echo "after kill https: $(curl -sk -o /dev/null -w '%{http_code}' --resolve iw-admin.example.com:443:127.0.0.1 https://iw-admin.example.com/healthz)"
+# SIGTERM (systemctl stop) stops every copy: no orphans.
+kill -TERM "$launcher"
+for i in $(seq 1 30); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$launcher" 2>/dev/null && echo "stopped: no" || echo "stopped: yes"
 echo "orphans: $(pgrep -c -f "^/usr/lib/iw-admin/fcgi/healthz\$" || true)"
 `;
   const r = spawnSync('unshare', ['-mn', 'bash', '-c', script], {
@@ -247,6 +255,9 @@ echo "orphans: $(pgrep -c -f "^/usr/lib/iw-admin/fcgi/healthz\$" || true)"
   assert.match(out, /^https: 200$/m, out);
   assert.match(out, /^http: 308 https:\/\/iw-admin\.example\.com\/healthz$/m, out);
   assert.match(out, /^vercel-cron-public: 401$/m, 'x-vercel-cron from a non-loopback client is cleared');
-  assert.match(out, /^launcher: exited$/m, out);
+  assert.match(out, /^launcher: alive$/m, 'a dead copy does not take the launcher down');
+  assert.match(out, /^after kill: 2 copies, sibling 1, victim 0$/m, 'the dead copy alone is replaced');
+  assert.match(out, /^after kill https: 200$/m, out);
+  assert.match(out, /^stopped: yes$/m, out);
   assert.match(out, /^orphans: 0$/m, out);
 });

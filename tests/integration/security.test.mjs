@@ -94,8 +94,10 @@ test('short webhook secret: 503 for the webhook header, before any body is read'
 
 test('a ?token= cron call that fails in nginx leaves the token in no log file', async () => {
   const token = stack.env.CRON_SECRET;
-  // Stop the ERCOT cron program: nginx answers 502 and writes an error line.
-  const pids = readFileSync(path.join(stack.dir, 'run/ercot_cron.pid'), 'utf8').split(/\s+/).filter(Boolean);
+  // Stop the ERCOT cron program, its supervisor first (it would replace the
+  // copies): nginx answers 502 and writes an error line.
+  const pids = ['ercot_cron.supervisor.pid', 'ercot_cron.pid']
+    .flatMap((f) => readFileSync(path.join(stack.dir, 'run', f), 'utf8').split(/\s+/).filter(Boolean));
   for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } }
   await new Promise((r) => setTimeout(r, 200));
   const r = await stack.get(`${CRON}?token=${token}`);

@@ -50,9 +50,11 @@ export function parseEnvFile(file) {
   return out;
 }
 
-export async function startStack({ name, env = {}, workers } = {}) {
+// pgHost: the socket directory of a private cluster (tools/stack.sh pg-start),
+// for a test file that restarts or kills Postgres; the shared one otherwise.
+export async function startStack({ name, env = {}, workers, pgHost: ownHost } = {}) {
   if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`stack name ${name}: lower-case identifier`);
-  const host = await pgHost();
+  const host = ownHost || await pgHost();
   const dir = path.join(ROOT, 'tests/out', BUILD, name);
   const sanDir = path.join(dir, 'san');
   const dbs = { master: `${name}_master_test`, usage: `${name}_usage_test` };
@@ -109,8 +111,11 @@ export async function startStack({ name, env = {}, workers } = {}) {
     get(route, opts = {}) { return stack.request('GET', route, opts); },
     async sql(db, text, params = []) {
       if (!clients[db]) {
-        clients[db] = new pg.Client({ host, user: 'postgres', database: dbs[db], application_name: 'iw-test' });
-        await clients[db].connect();
+        const c = new pg.Client({ host, user: 'postgres', database: dbs[db], application_name: 'iw-test' });
+        // A restarted or killed server: the next call connects again.
+        c.on('error', () => { if (clients[db] === c) delete clients[db]; });
+        clients[db] = c;
+        await c.connect();
       }
       return (await clients[db].query(text, params)).rows;
     },

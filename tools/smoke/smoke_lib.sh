@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the smoke tests (sourced, not run). Settings come from the
 # environment, else from the first env file found: $IW_ENV_FILE, the checkout's
 # var/env (make run), /etc/default/iw-admin (make install). The base URL
