@@ -125,3 +125,97 @@ test('normalize: limit takes the newest files; a missing object is reported and 
   assert.equal(m.json.totals.errors, 1);
   assert.deepEqual(await rows('master', 'SmtInterval', ESIID), sortRows(file1.expected));
 });
+
+// ---- the droplet upload server: POST /api/admin/smt/raw-upload ---------------------
+
+const RAW = '/api/admin/smt/raw-upload';
+const ESIID3 = '10443720000000015';
+
+// As the upload server cuts a large CSV: parts of whole lines, each repeating the header.
+function cutParts(csv, n) {
+  const eol = csv.includes('\r\n') ? '\r\n' : '\n';
+  const lines = csv.split(eol).filter((l) => l !== '');
+  const [header, ...body] = lines;
+  const per = Math.ceil(body.length / n);
+  const parts = [];
+  for (let i = 0; i < n; i++) parts.push(Buffer.from([header, ...body.slice(i * per, (i + 1) * per)].join(eol) + eol));
+  return parts;
+}
+function partBody(filename, buf, extra = {}) {
+  return {
+    filename, sizeBytes: buf.length, sha256: sha256(buf), contentBase64: buf.toString('base64'),
+    source: 'droplet-upload', receivedAt: '2025-02-01T06:00:00Z', ...extra,
+  };
+}
+const rawUpload = (body) => stack.post(RAW, body, { admin: true });
+
+test('raw-upload: three parts out of order, one twice, end with exactly the file\'s intervals', async () => {
+  const days = ['2025-01-20', '2025-01-21', '2025-01-22', '2025-01-23', '2025-01-24', '2025-01-25'];
+  const f = intervalFile({ esiid: ESIID3, days, generation: true, estimated: (n) => n % 13 === 0 });
+  const parts = cutParts(f.csv, 3);
+  const name = (i) => `${ESIID3}_20250125.csv.part${i + 1}-of-3`;
+  const sent = {};
+  for (const i of [2, 0, 1]) {
+    const extra = { esiid: ESIID3, meter: 'M1', storagePath: `/home/smt/${name(i)}`,
+      ...(i === 0 ? { purgeExisting: true } : {}), ...(i === 2 ? { postIngest: true } : {}) };
+    const r = await rawUpload(partBody(name(i), parts[i], extra));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.duplicate, false);
+    assert.equal(r.json.kind, 'interval');
+    sent[i] = r.json;
+  }
+  assert.equal(sent[0].rows + sent[1].rows + sent[2].rows, f.expected.length);
+  assert.match(sent[0].purgeExisting, /nothing is deleted/);
+  assert.match(sent[2].postIngest, /loaded/);
+  const again = await rawUpload(partBody(name(1), parts[1], { esiid: ESIID3, meter: 'M1' }));
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.json.duplicate, true, 'a resent part is a duplicate');
+  assert.equal(again.json.rawFileId, sent[1].rawFileId);
+
+  assert.deepEqual(await rows('usage', 'UsageIntervalModule', ESIID3), sortRows(f.expected));
+  assert.deepEqual(await rows('master', 'SmtInterval', ESIID3), sortRows(f.expected));
+  const files = await stack.sql('master', `SELECT filename, source, kind, storage_path FROM raw_smt_files
+    WHERE esiid = $1 ORDER BY filename`, [ESIID3]);
+  assert.deepEqual(files.map((x) => [x.filename, x.source, x.kind]), [0, 1, 2].map((i) => [name(i), 'droplet-upload', 'smt']));
+  for (const x of files) assert.ok(fs.existsSync(path.join(stack.env.STORAGE_DIR, x.storage_path)));
+
+  // The parts re-load through normalize with the same rows.
+  const n = await normalize(`esiid=${ESIID3}&limit=3&source=droplet-upload`);
+  assert.equal(n.status, 200, n.text);
+  assert.equal(n.json.totals.rows, f.expected.length);
+  assert.deepEqual([n.json.totals.inserted, n.json.totals.updated], [0, 0]);
+});
+
+test('raw-upload: sizeBytes or sha256 that do not match the content are 400, nothing stored', async () => {
+  const buf = intervalFile({ esiid: ESIID3, days: ['2025-02-03'] }).buf;
+  const before = (await stack.sql('master', 'SELECT count(*)::int AS n FROM raw_smt_files'))[0].n;
+  const a = await rawUpload(partBody('x.csv', buf, { sizeBytes: buf.length + 1 }));
+  assert.equal(a.status, 400, a.text);
+  assert.match(a.json.message, /sizeBytes/);
+  const b = await rawUpload(partBody('x.csv', buf, { sha256: sha256(Buffer.from('other')) }));
+  assert.equal(b.status, 400, b.text);
+  assert.match(b.json.message, /sha256/);
+  const c = await stack.post(RAW, partBody('x.csv', buf));
+  assert.equal(c.status, 401);
+  assert.equal((await stack.sql('master', 'SELECT count(*)::int AS n FROM raw_smt_files'))[0].n, before);
+  assert.equal(await count('usage', 'UsageIntervalModule', ESIID3) % 96, 0);
+});
+
+test('raw-upload: an error report is stored and recorded as error-report, never parsed', async () => {
+  const report = Buffer.from(JSON.stringify({ step: 'fetch', status: 502, esiid: ESIID3,
+    message: 'sftp: connection reset', at: '2025-02-01T06:00:00Z' }));
+  const usageBefore = (await stack.sql('usage', 'SELECT count(*)::int AS n FROM "UsageIntervalModule"'))[0].n;
+  const r = await rawUpload(partBody('smt-upload-error-fetch-502.json', report, { source: 'droplet-error' }));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.kind, 'error-report');
+  assert.equal(r.json.rows, 0);
+  const row = (await stack.sql('master', 'SELECT kind, source, filename, storage_path, size_bytes::int AS size FROM raw_smt_files WHERE id = $1', [r.json.rawFileId]))[0];
+  assert.deepEqual([row.kind, row.source, row.filename, row.size], ['error-report', 'droplet-error', 'smt-upload-error-fetch-502.json', report.length]);
+  assert.deepEqual(fs.readFileSync(path.join(stack.env.STORAGE_DIR, row.storage_path)), report, 'stored byte for byte');
+  assert.equal((await stack.sql('usage', 'SELECT count(*)::int AS n FROM "UsageIntervalModule"'))[0].n, usageBefore);
+  const again = await rawUpload(partBody('smt-upload-error-fetch-502.json', report, { source: 'droplet-error' }));
+  assert.equal(again.json.duplicate, true);
+  const n = await normalize('source=droplet-error&limit=100');
+  assert.equal(n.status, 200, n.text);
+  assert.equal(n.json.files.length, 0, 'normalize never parses an error report');
+});
