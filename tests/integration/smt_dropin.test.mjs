@@ -219,3 +219,34 @@ test('raw-upload: an error report is stored and recorded as error-report, never 
   assert.equal(n.status, 200, n.text);
   assert.equal(n.json.files.length, 0, 'normalize never parses an error report');
 });
+
+// ---- GET /api/admin/ercot/ingests ----------------------------------------------------
+
+test('ercot ingests: newest first, limit, status and tdsp filters, admin only', async () => {
+  const ins = `INSERT INTO "ErcotIngest" ("createdAt", status, tdsp, filename, "rowCount", "fileSha256", error)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)`;
+  const mk = [
+    ['2025-03-01 06:00:00', 'ok', 'ONCOR', 'oncor_1.zip', 100, 'a1', null],
+    ['2025-03-02 06:00:00', 'ok', 'CENTERPOINT', 'cnp_1.zip', 200, 'a2', null],
+    ['2025-03-03 06:00:00', 'error', 'ONCOR', 'oncor_2.zip', null, 'a3', 'download failed'],
+    ['2025-03-04 06:00:00', 'skipped', 'TNMP', 'tnmp_1.zip', 0, 'a4', null],
+  ];
+  for (const m of mk) await stack.sql('master', ins, m);
+  const all = await stack.get('/api/admin/ercot/ingests', { admin: true });
+  assert.equal(all.status, 200, all.text);
+  assert.deepEqual(all.json.ingests.map((x) => x.filename), ['tnmp_1.zip', 'oncor_2.zip', 'cnp_1.zip', 'oncor_1.zip']);
+  assert.equal(all.json.ingests[1].error, 'download failed');
+  assert.equal(all.json.ingests[3].rowCount, 100);
+  assert.equal(all.json.ingests[3].createdAt, '2025-03-01T06:00:00.000Z');
+  const two = await stack.get('/api/admin/ercot/ingests?limit=2', { admin: true });
+  assert.deepEqual(two.json.ingests.map((x) => x.filename), ['tnmp_1.zip', 'oncor_2.zip']);
+  const oncor = await stack.get('/api/admin/ercot/ingests?tdsp=ONCOR', { admin: true });
+  assert.deepEqual(oncor.json.ingests.map((x) => x.filename), ['oncor_2.zip', 'oncor_1.zip']);
+  const okOncor = await stack.get('/api/admin/ercot/ingests?tdsp=ONCOR&status=ok', { admin: true });
+  assert.deepEqual(okOncor.json.ingests.map((x) => x.filename), ['oncor_1.zip']);
+  const none = await stack.get('/api/admin/ercot/ingests?tdsp=AEP', { admin: true });
+  assert.deepEqual([none.status, none.json.ingests], [200, []]);
+  assert.equal((await stack.get('/api/admin/ercot/ingests?limit=501', { admin: true })).status, 400);
+  assert.equal((await stack.get('/api/admin/ercot/ingests?status=bogus', { admin: true })).status, 400);
+  assert.equal((await stack.get('/api/admin/ercot/ingests')).status, 401);
+});
