@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { startStack } from '../lib/stack.mjs';
-import { intervalFile, sha256 } from '../fakes/smt_files.mjs';
+import { intervalFile, sha256, addDays } from '../fakes/smt_files.mjs';
 
 const PULL = '/api/admin/smt/pull';
 const NORMALIZE = '/api/admin/smt/normalize';
@@ -218,6 +218,29 @@ test('raw-upload: an error report is stored and recorded as error-report, never 
   const n = await normalize('source=droplet-error&limit=100');
   assert.equal(n.status, 200, n.text);
   assert.equal(n.json.files.length, 0, 'normalize never parses an error report');
+});
+
+test('raw-upload: a full 10 MiB part (~14 MiB of JSON) passes nginx and the program, one over the cap does not', async (t) => {
+  const ESIID4 = '10443720000000016';
+  const MiB = 1024 * 1024;
+  const daysFrom = (n) => Array.from({ length: n }, (_, i) => addDays('2019-01-01', i));
+  const probe = intervalFile({ esiid: ESIID4, days: daysFrom(10) }).buf.length / 10;
+  let f = intervalFile({ esiid: ESIID4, days: daysFrom(Math.floor((10 * MiB) / probe)) });
+  while (f.buf.length > 10 * MiB) f = intervalFile({ esiid: ESIID4, days: daysFrom(f.expected.length / 96 - 5) });
+  assert.ok(f.buf.length > 9.9 * MiB, `part of ${f.buf.length} bytes`);
+  const body = partBody(`${ESIID4}.csv.part1-of-1`, f.buf, { esiid: ESIID4 });
+  const t0 = Date.now();
+  const r = await rawUpload(body);
+  const ms = Date.now() - t0;
+  assert.equal(r.status, 200, r.text.slice(0, 500));
+  assert.equal(r.json.rows, f.expected.length);
+  t.diagnostic(`10 MiB part: ${JSON.stringify(body).length} bytes of JSON, ${f.expected.length} rows, ${ms} ms`);
+  assert.equal(await count('usage', 'UsageIntervalModule', ESIID4), f.expected.length);
+  assert.equal(await count('master', 'SmtInterval', ESIID4), f.expected.length);
+  // Over nginx's 18m: refused before the program sees it.
+  const big = await stack.request('POST', RAW, { raw: Buffer.alloc(19 * MiB, 0x20),
+    headers: { 'content-type': 'application/json', 'x-admin-token': stack.env.ADMIN_TOKEN } });
+  assert.equal(big.status, 413);
 });
 
 // ---- GET /api/admin/ercot/ingests ----------------------------------------------------
