@@ -1,5 +1,6 @@
 /* Reading a stored object back (io/storage.h, iw_storage_get): the local
- * backend reads STORAGE_DIR/<key> in chunks; S3 is not read back yet. */
+ * backend reads STORAGE_DIR/<key> in chunks, S3 streams a GET
+ * (io/storage_s3.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "io/storage.h"
+#include "io/storage_backend.h"
 
 #define GET_CHUNK (64 * 1024)
 
@@ -70,9 +72,7 @@ int iw_storage_get(const char *key, iw_storage_sink sink, void *arg, char *err, 
 		iw_errf(err, errlen, "invalid storage key");
 		return -1;
 	}
-	if (strcmp(iw_storage_backend(), "s3") == 0) {
-		iw_errf(err, errlen, "reading objects back from S3 is not supported yet");
-		return -1;
-	}
+	if (strcmp(iw_storage_backend(), "s3") == 0)
+		return iw_storage_s3_get(key, sink, arg, err, errlen);
 	return local_get(key, sink, arg, err, errlen);
 }
