@@ -56,4 +56,12 @@ int iw_storage_put_buffer(const char *key, const char *content_type, const void 
 
 /* 1 when KEY exists, 0 when it does not, -1 on error (logged). */
 int iw_storage_exists(const char *key);
+
+/* Reads the object KEY, handing its bytes to SINK in chunks (a non-zero
+ * SINK return stops the read and fails it). Returns 0, IW_STORAGE_MISSING
+ * when there is no such object, or -1 (ERR says why). Both backends
+ * (io/storage_get.c, io/storage_s3.c). */
+#define IW_STORAGE_MISSING 1
+typedef int (*iw_storage_sink)(void *arg, const void *buf, size_t len);
+int iw_storage_get(const char *key, iw_storage_sink sink, void *arg, char *err, size_t errlen);
 #endif

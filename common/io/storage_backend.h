@@ -68,6 +68,8 @@ int iw_storage_s3_write(struct iw_storage_put *w, const unsigned char *p, size_t
 void iw_storage_s3_abort(struct iw_storage_put *w);
 int iw_storage_s3_commit(struct iw_storage_put *w);
 int iw_storage_s3_exists(const char *key);
+/* GET of KEY into SINK: 0, IW_STORAGE_MISSING (404) or -1 (ERR says why). */
+int iw_storage_s3_get(const char *key, iw_storage_sink sink, void *arg, char *err, size_t errlen);
 /* Frees what the S3 backend holds in W (handle, part buffer, ETags). */
 void iw_storage_s3_free(struct iw_storage_put *w);
 #endif

@@ -60,6 +60,10 @@ struct s3_reply {
 	size_t len;
 	int overflow;
 	char etag[S3_ETAG_MAX];
+	/* GET: a 2xx body goes to SINK (never held whole); an error body is kept. */
+	CURL *h;
+	iw_storage_sink sink;
+	void *sink_arg;
 };
 
 struct s3_source {
@@ -162,7 +166,11 @@ static size_t s3_on_body(char *data, size_t size, size_t nmemb, void *arg)
 	struct s3_reply *r = arg;
 	size_t n = size * nmemb;
 	char *grown;
+	long status = 0;
 
+	if (r->sink && curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	    status >= 200 && status <= 299)
+		return r->sink(r->sink_arg, data, n) == 0 ? n : 0;
 	if (n > S3_REPLY_MAX - r->len) {
 		r->overflow = 1;
 		return 0;
@@ -259,7 +267,14 @@ static int s3_request(CURL *h, const struct s3_conf *c, const char *key,
 	CURLcode cc;
 	int rc = -1;
 
-	memset(r, 0, sizeof *r);
+	{
+		iw_storage_sink sink = r->sink;
+		void *arg = r->sink_arg;
+		memset(r, 0, sizeof *r);
+		r->h = h;
+		r->sink = sink;
+		r->sink_arg = arg;
+	}
 	if (!(url = s3_url(c, key, call->query)))
 		goto nomem;
 	if (sha256_hex(call->body ? call->body : "", call->len, hash) == -1) {
@@ -377,7 +392,7 @@ static int s3_create_upload(struct iw_storage_put *w)
 {
 	struct s3_call call = { "POST", "create-multipart", "uploads=", NULL, 0,
 				w->content_type, S3_CONTROL_TIMEOUT_S };
-	struct s3_reply r;
+	struct s3_reply r = { 0 };
 	char id[512];
 	int rc = -1;
 
@@ -401,7 +416,7 @@ static int s3_upload_part(struct iw_storage_put *w)
 {
 	struct s3_call call = { "PUT", NULL, NULL, w->part, w->part_len, NULL,
 				S3_PART_TIMEOUT_S };
-	struct s3_reply r;
+	struct s3_reply r = { 0 };
 	char what[32], *query = NULL, **grown;
 	int rc = -1, number = w->parts + 1;
 
@@ -483,7 +498,7 @@ void iw_storage_s3_abort(struct iw_storage_put *w)
 	struct s3_call call = { "DELETE", "abort-multipart", NULL, NULL, 0, NULL,
 				S3_CONTROL_TIMEOUT_S };
 	char why[256] = "";
-	struct s3_reply r;
+	struct s3_reply r = { 0 };
 	char *query;
 
 	if (!w->upload_id || !w->h)
@@ -569,7 +584,7 @@ int iw_storage_s3_commit(struct iw_storage_put *w)
 {
 	struct s3_call call = { "PUT", "PUT", NULL, w->part, w->part_len, w->content_type,
 				S3_PART_TIMEOUT_S };
-	struct s3_reply r;
+	struct s3_reply r = { 0 };
 	int rc;
 
 	if (!w->upload_id) {
@@ -591,7 +606,7 @@ int iw_storage_s3_exists(const char *key)
 {
 	struct s3_call call = { "HEAD", "HEAD", NULL, NULL, 0, NULL, S3_CONTROL_TIMEOUT_S };
 	struct s3_conf c;
-	struct s3_reply r;
+	struct s3_reply r = { 0 };
 	char why[256];
 	CURL *h;
 	int rc;
@@ -611,6 +626,30 @@ int iw_storage_s3_exists(const char *key)
 		iw_logf("error", "storage: %s", why);
 		rc = -1;
 	}
+	s3_reply_free(&r);
+	curl_easy_cleanup(h);
+	return rc;
+}
+
+int iw_storage_s3_get(const char *key, iw_storage_sink sink, void *arg, char *err, size_t errlen)
+{
+	struct s3_call call = { "GET", "GET", NULL, NULL, 0, NULL, S3_PART_TIMEOUT_S };
+	struct s3_reply r = { .sink = sink, .sink_arg = arg };
+	struct s3_conf c;
+	CURL *h;
+	int rc;
+
+	if (s3_conf_load(&c, err, errlen) == -1)
+		return -1;
+	if (!(h = curl_easy_init())) {
+		iw_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = s3_request(h, &c, key, &call, &r, err, errlen);
+	if (rc == 1 && r.status == 404)
+		rc = IW_STORAGE_MISSING;
+	else if (rc != 0)
+		rc = -1;
 	s3_reply_free(&r);
 	curl_easy_cleanup(h);
 	return rc;

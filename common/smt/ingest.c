@@ -115,9 +115,8 @@ static json_object *base_body(const struct iw_smt_file *file, const char *filena
 	return b;
 }
 
-/* Normalises ESIIDS (in chunks the filter allows) over [MIN, MAX] into SUM. */
-static int normalize_file(const struct interval_result *ir, struct iw_usage_summary *sum,
-			  struct iw_error *error)
+int iw_smt_normalize_file(const struct interval_result *ir, int in_tx,
+			  struct iw_usage_summary *sum, struct iw_error *error)
 {
 	const char *ptrs[IW_USAGE_ESIIDS_MAX];
 	size_t i = 0;
@@ -133,7 +132,7 @@ static int normalize_file(const struct interval_result *ir, struct iw_usage_summ
 			ptrs[n++] = ir->esiids[i];
 		f.esiids = ptrs;
 		f.nesiids = n;
-		if ((rc = iw_usage_normalize(&f, 1, &part, error)) != 0)
+		if ((rc = iw_usage_normalize(&f, in_tx, &part, error)) != 0)
 			return rc;
 		sum->raw += part.raw;
 		sum->inserted += part.inserted;
@@ -259,7 +258,7 @@ static int load_rows(PGconn *master, const struct iw_smt_file *file, int fd, con
 		t0 = iw_now_ms();
 		if (direct.master_done)
 			rows->norm.raw = rows->norm.inserted = rows->ir.inserted;
-		else if (rows->ir.nesiids && (rc = normalize_file(&rows->ir, &rows->norm, error)) != 0)
+		else if (rows->ir.nesiids && (rc = iw_smt_normalize_file(&rows->ir, 1, &rows->norm, error)) != 0)
 			return rc;
 		rows->t_norm = iw_now_ms() - t0;
 	}

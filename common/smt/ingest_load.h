@@ -67,4 +67,10 @@ int iw_smt_load_intervals(int fd, const struct iw_smt_file *file, const char *me
 int iw_smt_load_direct(int fd, const struct iw_smt_file *file, const char *meter,
 		       const char *source, PGconn *master, struct interval_result *res,
 		       struct direct_result *out, struct iw_error *error);
+/* Normalises the file's ESIIDS (in chunks the filter allows) over its
+ * [min, max] interval starts into SmtInterval, summed into SUM; IN_TX as
+ * iw_usage_normalize. 0, or the enum iw_err set in ERROR. */
+struct iw_usage_summary;
+int iw_smt_normalize_file(const struct interval_result *ir, int in_tx,
+			  struct iw_usage_summary *sum, struct iw_error *error);
 #endif

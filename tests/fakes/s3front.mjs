@@ -289,6 +289,20 @@ export async function startS3(opts = {}) {
         }).on('error', reject);
       });
     },
+    /* Deletes KEY straight from s3rver (signed with aws4): the status. */
+    async deleteObject(key) {
+      const p = '/' + bucket + '/' + key.split('/').map(encodeURIComponent).join('/');
+      const signed = aws4.sign({
+        host: '127.0.0.1:' + backAddr.port, path: p, method: 'DELETE', service: 's3',
+        region: creds.region,
+      }, creds);
+      return new Promise((resolve, reject) => {
+        http.request({ host: '127.0.0.1', port: backAddr.port, path: p, method: 'DELETE', headers: signed.headers }, (r) => {
+          r.resume();
+          r.on('end', () => resolve(r.statusCode));
+        }).on('error', reject).end();
+      });
+    },
     async close() {
       const closed = new Promise((resolve) => front.close(resolve));
       front.closeAllConnections();

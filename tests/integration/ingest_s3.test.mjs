@@ -69,3 +69,22 @@ test('the object is stored with a content type from the allow-list, not the requ
   const got = await s3.getObject(r.json.storagePath);
   assert.equal(got.headers['content-type'], 'application/octet-stream');
 });
+
+test('normalize reads the stored file back from the bucket; a deleted object is object_missing', async () => {
+  const esiid = '10443720000000202';
+  const f = intervalFile({ esiid, days: ['2025-04-01', '2025-04-02'] });
+  const r = await stack.request('POST', `/api/admin/smt/pull?filename=s3-normalize.csv&esiid=${esiid}`, {
+    raw: f.buf, headers: { 'content-type': 'text/csv', 'x-admin-token': stack.env.ADMIN_TOKEN },
+  });
+  assert.equal(r.status, 200, r.text);
+  await stack.sql('usage', 'DELETE FROM "UsageIntervalModule" WHERE esiid = $1', [esiid]);
+  const n = await stack.post(`/api/admin/smt/normalize?esiid=${esiid}`, {}, { admin: true });
+  assert.equal(n.status, 200, n.text);
+  assert.deepEqual([n.json.files[0].rows, n.json.files[0].inserted, n.json.files[0].updated], [192, 192, 0]);
+  const usage = await stack.sql('usage', 'SELECT count(*)::int AS n FROM "UsageIntervalModule" WHERE esiid = $1', [esiid]);
+  assert.equal(usage[0].n, 192);
+  assert.equal(await s3.deleteObject(r.json.storagePath), 204);
+  const m = await stack.post(`/api/admin/smt/normalize?esiid=${esiid}`, {}, { admin: true });
+  assert.equal(m.status, 200, m.text);
+  assert.equal(m.json.files[0].error, 'object_missing');
+});
