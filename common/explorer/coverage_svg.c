@@ -92,9 +92,20 @@ int iw_cov_svg(struct iw_buf *b, const struct iw_cov *c)
 	iw_buf_printf(b, "<h3>Missing days (%d)</h3>", missing);
 	if (missing == 0)
 		return iw_buf_puts(b, "<p class=\"muted\">none</p>");
+	/* Runs of consecutive days as one line (the window has every day). */
 	iw_buf_puts(b, "<ul class=\"missing\">");
-	for (int i = 0; i < c->n; i++)
-		if (c->v[i].present == 0)
+	for (int i = 0; i < c->n; i++) {
+		int j = i;
+		if (c->v[i].present != 0)
+			continue;
+		while (j + 1 < c->n && c->v[j + 1].present == 0)
+			j++;
+		if (j == i)
 			iw_buf_printf(b, "<li>%s</li>", c->v[i].day);
+		else
+			iw_buf_printf(b, "<li>%s – %s (%d days)</li>", c->v[i].day, c->v[j].day,
+				      j - i + 1);
+		i = j;
+	}
 	return iw_buf_puts(b, "</ul>");
 }

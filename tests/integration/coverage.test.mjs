@@ -121,6 +121,7 @@ test('the calendar: an SVG of 366 day cells, the missing day listed, no script, 
   const y = await stack.get(`/admin/coverage?esiid=${ESIID}&year=2023`, { admin: true });
   assert.equal((y.text.match(/<rect class="day"/g) || []).length, 365);
   assert.match(y.text, /Missing days \(365\)/);
+  assert.match(y.text, /<ul class="missing"><li>2023-01-01 – 2023-12-31 \(365 days\)<\/li><\/ul>/);
 });
 
 test('the calendar needs a login, and refuses a bad ESIID or year', async () => {
