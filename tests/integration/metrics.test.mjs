@@ -104,7 +104,8 @@ test('after ERCOT files, a pull and two cron runs the figures are exact', async 
     ('ok', 'ONCOR', 120, 1500, timestamp '2026-11-21 06:00:00', 'a2'),
     ('error', 'ONCOR', NULL, NULL, timestamp '2026-11-22 06:00:00', 'a3'),
     ('ok', 'CENTERPOINT', 7, 70, timestamp '2026-11-21 07:30:00.250', 'b1'),
-    ('skipped', 'AEP "CENTRAL"', 1, 1, timestamp '2026-11-21 07:30:00', 'c1')`);
+    ('skipped', 'AEP "CENTRAL"', 1, 1, timestamp '2026-11-21 07:30:00', 'c1'),
+    ('ok', 'T"N\\MP', 3, 30, timestamp '2026-11-21 08:00:00', 'd1')`);
   const before = await scrape();
   const f = intervalFile({ esiid: ESIID, days: ['2026-11-01', '2026-11-02'] });
   const pull = await stack.post('/api/admin/smt/pull', {
@@ -129,6 +130,7 @@ test('after ERCOT files, a pull and two cron runs the figures are exact', async 
   assert.equal(m.get('iw_ercot_last_success_timestamp_seconds{tdsp="CENTERPOINT"}'), await epoch('2026-11-21 07:30:00.25'));
   assert.equal(m.get('iw_ercot_last_success_rows{tdsp="CENTERPOINT"}'), 7);
   assert.equal([...m.keys()].filter((k) => k.includes('AEP')).length, 0, 'a skipped file is no success');
+  assert.equal(m.get('iw_ercot_last_success_rows{tdsp="T\\"N\\\\MP"}'), 3, 'label value escaped');
   assert.equal(m.get('iw_smt_raw_files_24h'), 1);
   assert.equal(m.get('iw_smt_intervals_24h'), 100 + 96, '1 November 2026 is the fall-back day');
   assert.ok(m.get('iw_smt_newest_interval_age_seconds') >= 0 && m.get('iw_smt_newest_interval_age_seconds') < 60);
