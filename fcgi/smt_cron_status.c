@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "smt/cron_runs.h"
 #include "smt/refresh.h"
 #include "web/serve.h"
 
@@ -36,6 +37,21 @@ static void log_counts(struct iw_request *req, const struct iw_smt_refresh_count
 	iw_log_count(req, "throttled", r->throttled);
 }
 
+/* For GET /metrics: every run that ran (a busy refusal did nothing). A
+ * failed write is logged; the run's answer stands. */
+static void record_run(const char *scope, const struct iw_smt_refresh_counts *c,
+		       const struct iw_error *e)
+{
+	struct iw_error err = { 0 };
+
+	if (e && e->code == IW_ERR_BUSY)
+		return;
+	if (iw_smt_cron_record(scope ? scope : "PENDING", c, e ? iw_err_name(e->code) : NULL,
+			       &err) != 0)
+		iw_logf("error", "recording the cron run failed: %s", err.msg);
+	iw_err_clear(&err);
+}
+
 static int cron_status(struct iw_request *req, struct iw_response *resp)
 {
 	const char *scope = iw_arg_str(req, "status");
@@ -50,6 +66,7 @@ static int cron_status(struct iw_request *req, struct iw_response *resp)
 	rc = iw_smt_refresh_run(limit, scope && strcmp(scope, "ALL") == 0, cooldown, &counts,
 				&resp->err);
 	log_counts(req, &counts);
+	record_run(scope, &counts, rc == 0 ? NULL : &resp->err);
 	if (rc != 0) {
 		rc = iw_fail(resp, &resp->err);
 		if (counts.smt_failed) /* say what the run left as it was */

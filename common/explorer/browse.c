@@ -6,6 +6,7 @@
 
 #include "core/html.h"
 #include "core/log.h"
+#include "core/validate.h"
 #include "explorer/query.h"
 #include "explorer/render.h"
 #include "explorer/replica.h"
@@ -354,6 +355,19 @@ json_object *iw_xbrowse_table_json(const struct iw_xview *v, const struct iw_col
 	return body;
 }
 
+/* The SmtInterval page of one ESIID (searched by esiid) links its coverage
+ * calendar (/admin/coverage, fcgi/db_coverage.c). */
+static void coverage_link(struct iw_buf *b, const struct iw_xview *v)
+{
+	char esiid[IW_ESIID_MAX + 1];
+
+	if (v->db != IW_DB_MASTER || strcmp(v->table, "SmtInterval") != 0 ||
+	    strcmp(v->col, "esiid") != 0 || iw_esiid_normalize(v->q, esiid) != 0)
+		return;
+	iw_buf_printf(b, "<p><a class=\"coverage\" href=\"/admin/coverage?esiid=%s\">"
+			 "Interval coverage calendar of %s</a></p>", esiid, esiid);
+}
+
 void iw_xbrowse_table_html(struct iw_buf *b, const struct iw_xview *v, const struct iw_xnav *nav,
 			   const struct iw_column *cols, int n, int sort, const struct iw_grid *g,
 			   int more, size_t cut_at)
@@ -364,6 +378,7 @@ void iw_xbrowse_table_html(struct iw_buf *b, const struct iw_xview *v, const str
 	iw_html_escape(b, v->table);
 	iw_buf_printf(b, " <span class=\"muted\">· %s</span></h2>", iw_xbrowse_db_names[v->db]);
 	iw_xbrowse_search_form(b, v, cols, n);
+	coverage_link(b, v);
 	iw_buf_puts(b, "<div class=\"grid\"><table><thead><tr>");
 	for (int i = 0; i < n; i++)
 		iw_xbrowse_header_cell(b, v, &cols[i], i == sort && v->sort[0]);

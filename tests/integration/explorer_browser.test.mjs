@@ -33,6 +33,17 @@ before(async () => {
   await stack.sql('master', `INSERT INTO "SmtInterval" (esiid, meter, ts, kwh, source)
     SELECT e, 'M1', timestamp '2026-11-25 00:00' + g * interval '15 min', round((g % 40) / 10.0, 2), 'smt'
     FROM generate_series(0, 95) g, (VALUES ('10443720001234567'), ('10443720007654321')) v(e)`);
+  // Most of 2026 for one ESIID (its coverage calendar): every 17th day
+  // missing, every 29th estimated, June's afternoons absent.
+  await stack.sql('master', `INSERT INTO "SmtInterval" (esiid, meter, ts, kwh, source, estimated)
+    SELECT '10443720007654321', 'M1', g AT TIME ZONE 'UTC', 0.5, 'smt',
+           extract(doy FROM g AT TIME ZONE 'America/Chicago')::int % 29 = 0
+    FROM generate_series(timestamptz '2026-01-01 00:00 America/Chicago',
+                         timestamptz '2026-11-24 23:45 America/Chicago', interval '15 min') g
+    WHERE extract(doy FROM g AT TIME ZONE 'America/Chicago')::int % 17 <> 0
+      AND NOT (extract(month FROM g AT TIME ZONE 'America/Chicago') = 6
+               AND extract(hour FROM g AT TIME ZONE 'America/Chicago') >= 12)
+    ON CONFLICT DO NOTHING`);
   mkdirSync(SHOTS, { recursive: true });
   page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
   page.setDefaultTimeout(5000);
@@ -103,6 +114,24 @@ test('an operator logs in, pages, sorts and searches in Chromium', { skip: !have
   assert.equal(esiids.length, 50);
   assert.ok(esiids.every((e) => e === '10443720007654321'));
   await page.screenshot({ path: path.join(SHOTS, 'explorer-smtinterval.png') });
+
+  // Its coverage calendar, from the link on that page: an SVG drawn by the
+  // server, a cell per day of 2026, the missing days listed, no script.
+  await Promise.all([page.waitForURL(/\/admin\/coverage\?esiid=10443720007654321$/),
+    page.click('a.coverage')]);
+  await page.waitForSelector('svg.coverage');
+  assert.equal(await page.locator('svg.coverage rect.day').count(), 365);
+  const box = await page.locator('svg.coverage').boundingBox();
+  assert.ok(box.width > 700 && box.height > 100, `the calendar is drawn (${box.width}x${box.height})`);
+  assert.equal(await page.locator('rect.day[data-date="2026-01-17"]').getAttribute('fill'), '#e5e5e5');
+  assert.equal(await page.locator('rect.day[data-date="2026-06-03"]').getAttribute('fill'), '#8fd19e');
+  assert.equal(await page.locator('rect.day[data-date="2026-03-08"]').getAttribute('fill'), '#1a7f37');
+  assert.ok(await page.locator('rect.est').count() >= 10);
+  const missing = await page.locator('ul.missing li').allTextContents();
+  assert.ok(missing.includes('2026-01-17'));
+  assert.equal(missing.at(-1), '2026-11-26 – 2026-12-31 (36 days)');
+  await page.screenshot({ path: path.join(SHOTS, 'explorer-coverage.png'), fullPage: true });
+  await page.goBack();
 
   // The SELECT box.
   await page.click('nav a:text-is("SELECT box")');

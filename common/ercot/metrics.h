@@ -1,0 +1,20 @@
+/* ERCOT figures for GET /metrics: the newest successful file of each TDSP
+ * (ErcotIngest status 'ok'). */
+#ifndef IW_ERCOT_METRICS_H
+#define IW_ERCOT_METRICS_H
+
+#include "core/err.h"
+
+#define IW_ERCOT_METRICS_TDSP_MAX 32
+
+struct iw_ercot_last_ok {
+	char tdsp[64];
+	double at;          /* Unix seconds of its "createdAt" */
+	long long bytes;    /* "sizeBytes" (0 when unknown) */
+	long long rows;     /* "rowCount" (0 when unknown) */
+};
+
+/* Up to IW_ERCOT_METRICS_TDSP_MAX TDSPs into OUT; the count, or -1 with
+ * ERROR set. */
+int iw_ercot_metrics_read(struct iw_ercot_last_ok *out, struct iw_error *error);
+#endif

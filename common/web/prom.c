@@ -1,0 +1,40 @@
+/* Prometheus text exposition (web/prom.h). */
+#include <math.h>
+
+#include "web/prom.h"
+
+int iw_prom_family(struct iw_buf *b, const char *name, const char *type, const char *help)
+{
+	return iw_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Backslash, double quote and line feed are the three escapes of a label value. */
+static int label_value(struct iw_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			iw_buf_puts(b, "\\\\");
+		else if (*s == '"')
+			iw_buf_puts(b, "\\\"");
+		else if (*s == '\n')
+			iw_buf_puts(b, "\\n");
+		else
+			iw_buf_put(b, s, 1);
+	}
+	return 0;
+}
+
+int iw_prom_sample(struct iw_buf *b, const char *name, const char *label, const char *value,
+		   double v)
+{
+	iw_buf_puts(b, name);
+	if (label) {
+		iw_buf_printf(b, "{%s=\"", label);
+		label_value(b, value ? value : "");
+		iw_buf_puts(b, "\"}");
+	}
+	if (isnan(v))
+		return iw_buf_puts(b, " NaN\n");
+	/* %.17g keeps every integer below 2^53 and a Unix time to the ms. */
+	return iw_buf_printf(b, " %.17g\n", v);
+}

@@ -1,0 +1,13 @@
+/* Prometheus text exposition (format 0.0.4): HELP/TYPE once per family,
+ * then samples; label values escaped. */
+#ifndef IW_WEB_PROM_H
+#define IW_WEB_PROM_H
+
+#include "core/buf.h"
+
+/* "# HELP NAME HELP" and "# TYPE NAME TYPE" (gauge, counter). */
+int iw_prom_family(struct iw_buf *b, const char *name, const char *type, const char *help);
+/* "NAME{LABEL="VALUE"} V": LABEL NULL for none; VALUE escaped. */
+int iw_prom_sample(struct iw_buf *b, const char *name, const char *label, const char *value,
+		   double v);
+#endif
