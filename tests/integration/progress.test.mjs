@@ -5,8 +5,10 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import pg from 'pg';
-import { startStack } from '../lib/stack.mjs';
+import { startStack, ROOT, BUILD } from '../lib/stack.mjs';
 import { startErcotMis } from '../fakes/ercot_mis.mjs';
 import { constructedName, csvLine, extractRow, makeZip } from '../fakes/ercot_zip.mjs';
 
@@ -42,6 +44,20 @@ after(async () => {
   await stack?.stop();
   await mis?.close();
 });
+
+// tools/iw with the stack's settings file (stderr is not a terminal here).
+function iw(args) {
+  return new Promise((resolve) => {
+    const child = spawn(path.join(ROOT, 'tools/iw'), args, {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME || '/root', IW_BUILD: BUILD,
+        IW_ENV_FILE: path.join(stack.dir, 'env'), INTELLIWATT_BASE_URL: stack.base },
+    });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (c) => { stdout += c; });
+    child.stderr.on('data', (c) => { stderr += c; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 // The response read as it arrives: each line with the ms it came at.
 async function streamed(method, route, { headers = {}, body } = {}) {
@@ -115,6 +131,17 @@ test('ERCOT run: per-file events while the file downloads, then the usual answer
   assert.deepEqual(last, plain.json);
   const [{ n }] = await stack.sql('master', 'SELECT count(*)::int AS n FROM "ErcotEsiidIndex"');
   assert.equal(n, 12000);
+
+  // iw ercot run --progress draws the file's progress line from the stream.
+  await stack.sql('master', 'DELETE FROM "ErcotIngest"');
+  mis.options.bytesPerSec = size;
+  const cli = await iw(['ercot', 'run', '--date', DAY, '--progress']);
+  mis.options.bytesPerSec = 0;
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stderr, /ERCOT: 1 file\(s\) listed/);
+  assert.match(cli.stderr, /ONCOR +download +\d+\.\d MiB of \d+\.\d MiB \(\d+%\), [\d.]+ MiB\/s, ETA \d+ s/);
+  assert.match(cli.stderr, /ONCOR +stored .*12000 rows\n/);
+  assert.match(cli.stdout, /stored ercot\/2026-11-20\/.*12000 rows/);
 });
 
 test('ERCOT run: an error before the first event keeps its status', async () => {
@@ -195,6 +222,11 @@ test('usage/normalize: a failure after the first event is a 200 stream whose las
     assert.equal(plain.status, 409);
     assert.equal(plain.json.error, 'busy');
     assert.ok(plain.headers.get('retry-after'));
+    // iw exits with the class of the last line's error (busy: input, 4).
+    const cli = await iw(['usage', 'normalize', '--esiid', ESIID, '--progress']);
+    assert.equal(cli.code, 4, cli.stderr);
+    assert.match(cli.stderr, /normalize read +50000 rows read/);
+    assert.match(cli.stderr, /iw: busy \(HTTP 200\): /);
   } finally {
     await admin.query('ROLLBACK').catch(() => {});
     await admin.end();
