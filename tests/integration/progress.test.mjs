@@ -11,6 +11,7 @@ import pg from 'pg';
 import { startStack, ROOT, BUILD } from '../lib/stack.mjs';
 import { startErcotMis } from '../fakes/ercot_mis.mjs';
 import { constructedName, csvLine, extractRow, makeZip } from '../fakes/ercot_zip.mjs';
+import { intervalFile, yearDays } from '../fakes/smt_files.mjs';
 
 const CRON = '/api/admin/ercot/cron';
 const NORMALIZE = '/api/admin/usage/normalize';
@@ -231,4 +232,30 @@ test('usage/normalize: a failure after the first event is a 200 stream whose las
     await admin.query('ROLLBACK').catch(() => {});
     await admin.end();
   }
+});
+
+test('raw pull upload: received, spooled, stored and loaded events, then the usual answer', async () => {
+  const esiid = '10443720000007002';
+  const f = intervalFile({ esiid, days: yearDays(2025) });
+  const headers = { 'x-admin-token': stack.env.ADMIN_TOKEN, 'content-type': 'text/csv' };
+  const url = `/api/admin/smt/pull?filename=year.csv&esiid=${esiid}`;
+  const r = await streamed('POST', url, { headers: { ...headers, ...NDJSON }, body: f.buf });
+  assert.equal(r.status, 200);
+  const events = r.lines.slice(0, -1).map((l) => l.json);
+  const last = r.lines.at(-1).json;
+  assert.equal(last.ok, true, JSON.stringify(last));
+  const phases = events.map((e) => e.phase).filter((p, i, a) => p !== a[i - 1]);
+  assert.deepEqual(phases, ['received', 'stored', 'loaded']);
+  assert.ok(events.every((e) => e.event === 'pull'));
+  assert.equal(events.find((e) => e.phase === 'received').bytesReceived, f.buf.length);
+  assert.equal(events.find((e) => e.phase === 'loaded').rows, f.expected.length);
+
+  // Fresh data, the same request without the header: the same answer (timings and the new row's id aside).
+  await stack.sql('master', 'DELETE FROM raw_smt_files');
+  await stack.sql('usage', 'DELETE FROM "UsageIntervalModule" WHERE esiid = $1', [esiid]);
+  await stack.sql('master', 'DELETE FROM "SmtInterval" WHERE esiid = $1', [esiid]);
+  const plain = await stack.request('POST', url, { raw: f.buf, headers });
+  assert.equal(plain.status, 200, plain.text);
+  const strip = (o) => JSON.parse(JSON.stringify(o, (k, v) => (/ms$|Ms$|^id$|^rawFileId$|At$/.test(k) ? undefined : v)));
+  assert.deepEqual(strip(last), strip(plain.json));
 });
