@@ -10,6 +10,7 @@
 #include "ercot/config.h"
 #include "ercot/run.h"
 #include "web/serve.h"
+#include "web/stream.h"
 
 #define TDSP_ARG_MAX 48
 
@@ -63,6 +64,8 @@ static int run(struct iw_request *req, struct iw_response *resp)
 	struct iw_ercot_run_counts counts;
 	struct iw_run_lock run_lock = { 0 };
 	struct iw_run_lock_busy busy;
+	struct iw_stream stream;
+	struct iw_progress progress;
 	json_object *body = NULL, *results = NULL;
 	size_t n;
 	int dated = 0, filtered = 0, lock, rc;
@@ -86,6 +89,10 @@ static int run(struct iw_request *req, struct iw_response *resp)
 	if (!lock)
 		return busy_error(resp, &busy);
 
+	/* With Accept: application/x-ndjson, the files' progress is streamed
+	 * (web/stream.h); a listing failure comes before any event. */
+	iw_stream_progress(&stream, req, resp, &progress);
+	listing.fetcher.progress = &progress;
 	rc = iw_ercot_run_list(&listing, day, dated, filtered ? tdsp : NULL, err, sizeof err);
 	iw_log_str(req, "fetch", listing.fetcher.method);
 	if (rc != 0) {

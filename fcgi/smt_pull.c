@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "io/db_raw.h"
 #include "web/serve.h"
+#include "web/stream.h"
 #include "smt/droplet.h"
 #include "smt/ingest.h"
 
@@ -160,6 +161,25 @@ static const char *query_str(json_object *args, const char *name)
 	return json_object_object_get_ex(args, name, &v) ? json_object_get_string(v) : NULL;
 }
 
+/* The body read whole (nginx buffers it: its reading is no long work).
+ * No event may come before: nginx stops sending a request body once the
+ * answer's head arrived. */
+static void receive_event(const struct iw_progress *p, const char *phase,
+			  unsigned long long bytes, long long length, const struct iw_smt_spool *s)
+{
+	json_object *ev = json_object_new_object();
+
+	if (ev) {
+		json_object_object_add(ev, "event", json_object_new_string("pull"));
+		json_object_object_add(ev, "phase", json_object_new_string(phase));
+		json_object_object_add(ev, "bytesReceived", json_object_new_int64((int64_t)bytes));
+		if (length >= 0)
+			json_object_object_add(ev, "total", json_object_new_int64(length));
+		json_object_object_add(ev, "bytesSpooled", json_object_new_int64((int64_t)iw_smt_spool_size(s)));
+	}
+	iw_progress_emit(p, ev);
+}
+
 static int pull_upload(struct iw_request *req, struct iw_response *resp)
 {
 	const char *ct = req->content_type;
@@ -169,6 +189,8 @@ static int pull_upload(struct iw_request *req, struct iw_response *resp)
 	json_object *body = NULL, *args = NULL, *v;
 	char err[512] = "", *chunk = NULL;
 	unsigned long long total = 0;
+	struct iw_stream stream;
+	struct iw_progress progress;
 	int rc;
 
 	if (ct_is(ct, "application/gzip") || ct_is(ct, "application/x-gzip"))
@@ -198,6 +220,10 @@ static int pull_upload(struct iw_request *req, struct iw_response *resp)
 	}
 	file.content_type = enc == IW_SMT_GZIP ? "text/csv" : ct_is(ct, "text/csv") ? "text/csv"
 										   : "application/octet-stream";
+	/* Accept: application/x-ndjson: the body received and spooled, then
+	 * the ingest's steps (web/stream.h; docs/progress.md). */
+	iw_stream_progress(&stream, req, resp, &progress);
+	file.progress = &progress;
 
 	if (!(chunk = malloc(UPLOAD_CHUNK)) ||
 	    !(s = iw_smt_spool_new(enc, IW_SMT_UPLOAD_MAX, err, sizeof err))) {
@@ -227,6 +253,8 @@ static int pull_upload(struct iw_request *req, struct iw_response *resp)
 		rc = spool_error(resp, s, rc, err);
 		goto out;
 	}
+	if (iw_progress_on(&progress))
+		receive_event(&progress, "received", total, req->content_length, s);
 	if ((rc = iw_failed(resp, iw_smt_ingest(&file, s, &body, &resp->err))) == 0)
 		rc = answer(req, resp, body);
 out:

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "web/serve.h"
+#include "web/stream.h"
 #include "usage/normalize.h"
 
 #define HOUSE_ID_MAX 128
@@ -36,6 +37,8 @@ static int normalize(struct iw_request *req, struct iw_response *resp)
 	struct iw_usage_esiids *set;
 	struct iw_usage_filter f = { 0 };
 	struct iw_usage_summary sum;
+	struct iw_stream stream;
+	struct iw_progress progress;
 	json_object *body, *filter, *summary, *list;
 	long long skipped = 0;
 	int rc;
@@ -78,6 +81,9 @@ static int normalize(struct iw_request *req, struct iw_response *resp)
 	}
 	f.esiids = set->ptrs;
 	f.nesiids = set->n;
+	/* Accept: application/x-ndjson streams the rows' progress (web/stream.h). */
+	iw_stream_progress(&stream, req, resp, &progress);
+	f.progress = &progress;
 	if ((rc = iw_failed(resp, iw_usage_normalize(&f, 0, &sum, &resp->err))) != 0)
 		goto out;
 

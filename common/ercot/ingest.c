@@ -46,7 +46,21 @@ void iw_ercot_job_progress(const struct job *j, const char *phase, int done)
 	if (done)
 		json_object_object_add(f, "done", json_object_new_boolean(1));
 	iw_log_event("info", "ercot progress", f);
+	if (iw_progress_on(j->progress)) {
+		json_object_object_add(f, "event", json_object_new_string("file"));
+		if (j->doc->size > 0)
+			json_object_object_add(f, "total", json_object_new_int64(j->doc->size));
+		iw_progress_emit(j->progress, json_object_get(f));
+	}
 	json_object_put(f);
+}
+
+/* Bytes between two streamed events of one file: 2 % of its announced size
+ * (so a client sees every 10 % several times), else every 1 MiB. */
+long long iw_ercot_job_stream_step(const struct job *j)
+{
+	long long step = j->doc->size > 0 ? j->doc->size / 50 : 1024 * 1024;
+	return step < 16 * 1024 ? 16 * 1024 : step;
 }
 
 size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
@@ -73,7 +87,21 @@ size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 	if (j->bytes >= j->next_progress) {
 		iw_ercot_job_progress(j, "download", 0);
 		j->next_progress += IW_ERCOT_PROGRESS_BYTES;
+	} else if (iw_progress_on(j->progress) && j->bytes >= j->stream_next) {
+		json_object *ev = json_object_new_object();
+		if (ev) {
+			json_object_object_add(ev, "event", json_object_new_string("file"));
+			json_object_object_add(ev, "tdsp", json_object_new_string(j->doc->tdsp));
+			json_object_object_add(ev, "file", json_object_new_string(j->doc->filename));
+			json_object_object_add(ev, "phase", json_object_new_string("download"));
+			json_object_object_add(ev, "bytes", json_object_new_int64(j->bytes));
+			if (j->doc->size > 0)
+				json_object_object_add(ev, "total", json_object_new_int64(j->doc->size));
+		}
+		iw_progress_emit(j->progress, ev);
 	}
+	while (j->stream_next <= j->bytes)
+		j->stream_next += iw_ercot_job_stream_step(j);
 	/* A download may outlast the lease (30 min allowed): renew it on the way
 	 * (no transaction is open while downloading). */
 	if (j->lock && time(NULL) - j->renewed >= ERCOT_RENEW_S) {
@@ -313,7 +341,8 @@ static void fail_load(struct job *j, const char *what)
 json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 			     const struct iw_ercot_fetcher *fetcher)
 {
-	struct job j = { .doc = doc, .day = day, .method = fetcher->method, .fd = -1 };
+	struct job j = { .doc = doc, .day = day, .method = fetcher->method, .fd = -1,
+			 .progress = fetcher->progress };
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 	char derr[512] = "", posted_ts[40];
@@ -328,6 +357,8 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 	json_object_object_add(j.result, "filename", json_object_new_string(doc->filename));
 	j.next_progress = IW_ERCOT_PROGRESS_BYTES;
 	j.csv_next = IW_ERCOT_PROGRESS_BYTES;
+	j.stream_next = iw_ercot_job_stream_step(&j);
+	j.csv_stream_next = IW_ERCOT_CSV_STREAM_STEP;
 	if (doc->posted) {
 		snprintf(j.posted, sizeof j.posted, "%s", doc->posted);
 	} else {
@@ -386,6 +417,7 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 				       json_object_new_string("already ingested (same sha256)"));
 		if (iw_ercot_job_record(&j, "skipped", 0, NULL, NULL) != 0)
 			iw_logf("error", "ercot: could not record the skip of %s", doc->filename);
+		iw_ercot_job_progress(&j, "skipped", 1);
 		goto out;
 	}
 	PQclear(r);

@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "core/progress.h"
 #include "io/http.h"
 #include "io/run_lock.h"
 
@@ -103,6 +104,7 @@ struct iw_ercot_fetcher {
 			char *err, size_t errlen);
 	void *self;
 	struct iw_run_lock *lock;   /* the run's lock, renewed per step (NULL: none) */
+	const struct iw_progress *progress; /* per-file events (NULL: none) */
 };
 
 /* GET (or POST when BODY is set) with ERCOT's bounds (io/http's

@@ -41,10 +41,16 @@ struct job {
 	struct iw_run_lock *lock;       /* the run's lease, renewed while downloading */
 	time_t renewed;
 	int lock_lost;
+	const struct iw_progress *progress; /* the caller's events (NULL: none) */
+	long long stream_next, csv_stream_next; /* the next event's bytes */
 };
 
-/* Logs a progress event of J (PHASE; DONE marks the last). */
+/* Logs a progress event of J (PHASE; DONE marks the last) and hands it to
+ * J's progress callback. */
 void iw_ercot_job_progress(const struct job *j, const char *phase, int done);
+/* Streamed download events of J come this many bytes apart. */
+long long iw_ercot_job_stream_step(const struct job *j);
+#define IW_ERCOT_CSV_STREAM_STEP (1024LL * 1024) /* a load event per MiB of CSV */
 /* The download sink: hashes and spools BUF; LEN to go on. */
 size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx);
 /* Writes the "ErcotIngest" row of this file. Returns 0 or -1. */

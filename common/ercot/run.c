@@ -149,6 +149,27 @@ json_object *iw_ercot_run_files(struct iw_ercot_listing *l, const char *day,
 	if (!results)
 		return NULL;
 	l->fetcher.lock = lock;
+	if (iw_progress_on(l->fetcher.progress)) {
+		json_object *ev = json_object_new_object(), *files = json_object_new_array();
+		for (size_t i = 0; ev && files && i < l->docs.n; i++) {
+			json_object *f = json_object_new_object();
+			if (!f)
+				break;
+			json_object_object_add(f, "tdsp", json_object_new_string(l->docs.v[i].tdsp));
+			json_object_object_add(f, "file", json_object_new_string(l->docs.v[i].filename));
+			if (l->docs.v[i].size > 0)
+				json_object_object_add(f, "total", json_object_new_int64(l->docs.v[i].size));
+			json_object_array_add(files, f);
+		}
+		if (ev && files) {
+			json_object_object_add(ev, "event", json_object_new_string("listed"));
+			json_object_object_add(ev, "date", json_object_new_string(day));
+			json_object_object_add(ev, "files", files);
+			files = NULL;
+		}
+		json_object_put(files);
+		iw_progress_emit(l->fetcher.progress, ev);
+	}
 	for (size_t i = 0; i < l->docs.n; i++) {
 		json_object *r, *v;
 		/* Another run may have taken an expired lease: stop, it owns the work. */

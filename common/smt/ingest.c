@@ -340,6 +340,22 @@ static json_object *new_file_body(const struct iw_smt_file *file, const char *fi
 	return body;
 }
 
+/* A progress event of the pull (ROWS < 0: not counted). */
+static void pull_event(const struct iw_smt_file *file, const char *phase,
+		       const struct iw_smt_spool *spool, long long rows)
+{
+	json_object *ev;
+
+	if (!iw_progress_on(file->progress) || !(ev = json_object_new_object()))
+		return;
+	json_object_object_add(ev, "event", json_object_new_string("pull"));
+	json_object_object_add(ev, "phase", json_object_new_string(phase));
+	json_object_object_add(ev, "bytes", json_object_new_int64((int64_t)spool->size));
+	if (rows >= 0)
+		json_object_object_add(ev, "rows", json_object_new_int64(rows));
+	iw_progress_emit(file->progress, ev);
+}
+
 int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 		  json_object **body_out, struct iw_error *error)
 {
@@ -385,6 +401,7 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 	if ((rc = iw_smt_store_spool(spool->fd, key, ctype, error)) != 0)
 		return rc;
 	t_store = iw_now_ms() - t0;
+	pull_event(file, "stored", spool, -1);
 
 	/* 2. Claim the sha256 in the master transaction. */
 	/* The connection after BEGIN: BEGIN replaces one found broken. */
@@ -413,6 +430,7 @@ int iw_smt_ingest(const struct iw_smt_file *file, struct iw_smt_spool *spool,
 	/* 3. Rows. */
 	if ((rc = load_rows(master, file, spool->fd, id, filename, meter, source, &rows, error)) != 0)
 		goto out;
+	pull_event(file, "loaded", spool, rows.billing ? -1 : rows.ir.st.rows);
 	t0 = iw_now_ms();
 
 	/* 4. Record, commit: the rows and the marker become visible at once. */

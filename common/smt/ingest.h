@@ -19,6 +19,7 @@
 
 #include <json-c/json.h>
 
+#include "core/progress.h"
 #include "core/validate.h"
 #include "smt/spool.h"
 
@@ -44,6 +45,9 @@ struct iw_smt_file {
 	const char *content_type;  /* stored as the object's type; NULL: text/csv */
 	const char *captured_at;   /* ISO-8601 UTC or NULL */
 	long long size_expected;   /* -1: not given */
+	/* Events {event:"pull",phase:"stored"|"loaded",bytes,rows?} after the
+	 * store and the row load (NULL: none). */
+	const struct iw_progress *progress;
 };
 
 /* Basename of NAME in [A-Za-z0-9._-] (others -> '_', no leading '.'),

@@ -175,7 +175,23 @@ static int copy_in_end(PGconn *conn, const char *abort_msg, char sqlstate[6], ch
 
 /* Streams the usage COPY OUT into the master COPY IN already started:
  * each row is passed on as it arrives. */
-static int pump(PGconn *usage, PGconn *master, long long *rows, char *err, size_t errlen)
+/* One normalize event of PHASE after ROWS rows read (WRITTEN >= 0: rows written). */
+static void emit(const struct iw_progress *p, const char *phase, long long rows, long long written)
+{
+	json_object *ev;
+
+	if (!iw_progress_on(p) || !(ev = json_object_new_object()))
+		return;
+	json_object_object_add(ev, "event", json_object_new_string("normalize"));
+	json_object_object_add(ev, "phase", json_object_new_string(phase));
+	json_object_object_add(ev, "rowsRead", json_object_new_int64(rows));
+	if (written >= 0)
+		json_object_object_add(ev, "rowsWritten", json_object_new_int64(written));
+	iw_progress_emit(p, ev);
+}
+
+static int pump(PGconn *usage, PGconn *master, long long *rows, const struct iw_progress *p,
+		char *err, size_t errlen)
 {
 	char *buf;
 	int n;
@@ -191,7 +207,8 @@ static int pump(PGconn *usage, PGconn *master, long long *rows, char *err, size_
 			drain_copy_out(usage);
 			return -1;
 		}
-		(*rows)++;
+		if (++*rows % IW_USAGE_PROGRESS_ROWS == 0)
+			emit(p, "read", *rows, -1);
 	}
 	if (n == -2) {
 		snprintf(err, errlen, "usage: %s", PQerrorMessage(usage));
@@ -229,8 +246,8 @@ static int exec_ok(PGconn *conn, const char *sql, int n, const char *const *para
 
 /* One pass: opens the usage snapshot, streams it into TARGET_COPY on master. */
 static int stream_window(PGconn *usage, PGconn *master, const char *const fparams[3],
-			 const char *target_copy, long long *rows, char sqlstate[6],
-			 char *err, size_t errlen)
+			 const char *target_copy, long long *rows, const struct iw_progress *p,
+			 char sqlstate[6], char *err, size_t errlen)
 {
 	int rc = -1;
 
@@ -247,7 +264,7 @@ static int stream_window(PGconn *usage, PGconn *master, const char *const fparam
 		sqlstate[0] = '\0';
 		goto out;
 	}
-	if (pump(usage, master, rows, err, errlen) != 0) {
+	if (pump(usage, master, rows, p, err, errlen) != 0) {
 		char ignored[256];
 		copy_in_end(master, "source failed", sqlstate, ignored, sizeof ignored);
 		sqlstate[0] = '\0';
@@ -312,13 +329,14 @@ int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
 	if (empty) {
 		if (exec_ok(master, SQL_SAVEPOINT, 0, NULL, NULL, err, sizeof err) != 0)
 			goto fail;
-		if (stream_window(usage, master, fparams, SQL_COPY_DIRECT, &rows, sqlstate, err,
-				  sizeof err) == 0) {
+		if (stream_window(usage, master, fparams, SQL_COPY_DIRECT, &rows, f->progress,
+				  sqlstate, err, sizeof err) == 0) {
 			if (exec_ok(master, SQL_RELEASE_SAVEPOINT, 0, NULL, NULL, err, sizeof err) != 0)
 				goto fail;
 			out->raw = out->inserted = rows;
 			out->fast_path = 1;
 			out->copy_ms = iw_now_ms() - t0;
+			emit(f->progress, "written", rows, rows);
 			goto done;
 		}
 		/* Someone wrote the window without the lock: do it the careful way. */
@@ -333,9 +351,10 @@ int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
 	    exec_ok(master, SQL_TEMP, 0, NULL, NULL, err, sizeof err) != 0 ||
 	    exec_ok(master, SQL_TEMP_CLEAR, 0, NULL, NULL, err, sizeof err) != 0)
 		goto fail;
-	if (stream_window(usage, master, fparams, SQL_COPY_TEMP, &rows, sqlstate, err,
-			  sizeof err) != 0)
+	if (stream_window(usage, master, fparams, SQL_COPY_TEMP, &rows, f->progress, sqlstate,
+			  err, sizeof err) != 0)
 		goto fail;
+	emit(f->progress, "write", rows, -1);
 	out->raw = rows;
 	out->copy_ms = iw_now_ms() - t0;
 	t0 = iw_now_ms();
@@ -347,6 +366,7 @@ int iw_usage_normalize(const struct iw_usage_filter *f, int in_tx,
 			goto fail;
 		out->inserted = count_at(r, 0);
 		out->updated = count_at(r, 1);
+		emit(f->progress, "written", rows, out->inserted + out->updated);
 		PQclear(r);
 		r = NULL;
 	}

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/progress.h"
 #include "core/validate.h"
 #include "core/err.h"
 
@@ -33,7 +34,13 @@ struct iw_usage_filter {
 	int has_start, has_end;
 	int64_t start_ms;               /* ts >= start (interval start, UTC) */
 	int64_t end_ms;                 /* ts <= end: the end is inclusive */
+	/* Events {event:"normalize",phase:"read"|"write"|"written",rowsRead,...}
+	 * as the rows stream (every IW_USAGE_PROGRESS_ROWS) and the write
+	 * begins and ends; NULL: none. */
+	const struct iw_progress *progress;
 };
+
+#define IW_USAGE_PROGRESS_ROWS 50000
 
 struct iw_usage_summary {
 	long long raw;                  /* rows of the usage DB in the filter */

@@ -16,6 +16,7 @@
 #include "io/db.h"
 #include "io/http.h"
 #include "web/listen_guard.h"
+#include "web/stream.h"
 
 #define IW_REQUEST_ID_MAX 64
 
@@ -414,6 +415,10 @@ static void write_response(struct iw_request *req, struct iw_response *resp)
 		body = json_object_to_json_string_ext(resp->body, JSON_C_TO_STRING_PLAIN |
 							  JSON_C_TO_STRING_NOSLASHESCAPE);
 		len = strlen(body);
+	}
+	if (resp->streamed && !resp->raw) {
+		iw_stream_finish(req, body, len);
+		return;
 	}
 	/* libfcgi's FCGX_FPrintF knows no %zu: format the head here. */
 	head_len = snprintf(head, sizeof head,

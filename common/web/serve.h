@@ -54,6 +54,7 @@ struct iw_response {
 	size_t headers_len;
 	const char *error_code;   /* set by iw_error, for the log line */
 	struct iw_error err;      /* a library call's error: iw_fail(resp, &resp->err) answers it */
+	int streamed;             /* web/stream.c sent the head: the answer is the last line */
 };
 
 typedef int (*iw_handler)(struct iw_request *req, struct iw_response *resp);

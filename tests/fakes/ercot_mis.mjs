@@ -8,7 +8,8 @@
 //   const mis = await startErcotMis({ docs: [{ docId, friendlyName, constructedName,
 //                                            publishDate, body }] });
 //   mis.base, mis.pageUrl, mis.requests, mis.options (listingStatus, pageStatus,
-//   delayMs, failDownload: Set of DocIDs), mis.docs (mutable), await mis.close()
+//   delayMs, failDownload: Set of DocIDs, bytesPerSec: a slow download sent in
+//   16 KiB pieces at that rate), mis.docs (mutable), await mis.close()
 import http from 'node:http';
 
 export async function startErcotMis({ docs = [], reportTypeId = '203' } = {}) {
@@ -47,7 +48,13 @@ export async function startErcotMis({ docs = [], reportTypeId = '203' } = {}) {
         'content-type': 'application/zip', 'content-length': doc.body.length,
         'content-disposition': `attachment; filename="${doc.constructedName}"`,
       });
-      return res.end(doc.body);
+      if (!options.bytesPerSec) return res.end(doc.body);
+      const piece = 16 * 1024;
+      for (let at = 0; at < doc.body.length && !res.destroyed; at += piece) {
+        res.write(doc.body.subarray(at, at + piece));
+        await new Promise((r) => setTimeout(r, (piece * 1000) / options.bytesPerSec));
+      }
+      return res.end();
     }
     if (url.pathname === '/mp/data-products/data-product-details') {
       if (options.pageStatus !== 200) return send(options.pageStatus, 'text/html', '<html>down</html>');
