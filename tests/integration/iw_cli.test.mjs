@@ -236,7 +236,7 @@ test('smt pull: a small file goes inline, a larger one streamed; rows land; usag
   assert.deepEqual(nj.summary, { rawCount: 192 - 24, insertedCount: 0, updatedCount: 0, unchangedCount: 192 - 24 });
 });
 
-test('ercot health, run (stored, then a failed file: exit 1), ingests (no route yet: exit 7)', async () => {
+test('ercot health, run (stored, then a failed file: exit 1), ingests; a server without the route: exit 7', async () => {
   const h = await iw(['ercot', 'health']);
   ok(h);
   assert.equal(h.stdout, 'ERCOT ingest: method scrape, storage local\nmissing settings: none\n');
@@ -256,11 +256,15 @@ test('ercot health, run (stored, then a failed file: exit 1), ingests (no route 
   assert.match(bad.stdout, /^ {2}CENTERPOINT +\S*CENTERPOINT__DAILY\S*: ERROR /m);
 
   const i = await iw(['ercot', 'ingests']);
-  assert.equal(i.code, 7);
-  assert.match(i.stderr, /has no such route yet \(HTTP 404\)/);
-  const ij = await iw(['ercot', 'ingests', '--json']);
-  assert.equal(ij.code, 7);
-  assert.equal(json(ij).error, 'not_found');
+  ok(i);
+  assert.match(i.stdout, /^3 ERCOT ingest\(s\)$/m);
+  const ij = json(await iw(['ercot', 'ingests', '--json', '--status', 'error']));
+  assert.equal(ij.ok, true);
+  assert.deepEqual(ij.ingests.map((x) => x.status), ['error']);
+  // A server that lacks a route (an older deployment): exit 7.
+  const old = await iw(['ercot', 'ingests'], { env: { INTELLIWATT_BASE_URL: `${stack.base}/older` } });
+  assert.equal(old.code, 7, `${old.stdout}${old.stderr}`);
+  assert.match(old.stderr, /has no such route yet \(HTTP 404\)/);
 });
 
 test('exit codes: 2 usage, 3 auth, 4 input, 5 upstream, 6 unreachable', async () => {
