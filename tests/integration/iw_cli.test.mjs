@@ -236,6 +236,25 @@ test('smt pull: a small file goes inline, a larger one streamed; rows land; usag
   assert.deepEqual(nj.summary, { rawCount: 192 - 24, insertedCount: 0, updatedCount: 0, unchangedCount: 192 - 24 });
 });
 
+test('smt reprocess, coverage and metrics, against the files pulled above', async () => {
+  const d = await iw(['smt', 'reprocess', E.small, '--dry-run']);
+  ok(d);
+  assert.match(d.stdout, /^re-processed 1 stored file\(s\) \(dry run: nothing written\)$/m);
+  const r = json(await iw(['smt', 'reprocess', E.small, '--json']));
+  assert.deepEqual([r.ok, r.files.length, r.totals.inserted, r.totals.updated], [true, 1, 0, 0]);
+  const c = await iw(['coverage', E.small, '--from', '2023-01-01', '--to', '2023-01-04']);
+  ok(c);
+  assert.match(c.stdout, /^ {2}days: 4, complete 2, missing 2$/m);
+  assert.match(c.stdout, /^ {2}intervals: 192 of 384,/m);
+  assert.match(c.stdout, /^ {2}missing: 2023-01-01 2023-01-04$/m);
+  const bad = await iw(['coverage', E.small, '--from', 'yesterday']);
+  assert.equal(bad.code, 2);
+  const m = await iw(['metrics']);
+  ok(m);
+  assert.match(m.stdout, /^# TYPE \S+ gauge$/m);
+  assert.match(m.stdout, /^iw_\S+ /m);
+});
+
 test('ercot health, run (stored, then a failed file: exit 1), ingests; a server without the route: exit 7', async () => {
   const h = await iw(['ercot', 'health']);
   ok(h);
