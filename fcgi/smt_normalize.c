@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "web/serve.h"
+#include "web/stream.h"
 #include "smt/ingest.h"
 #include "smt/reload.h"
 
@@ -48,6 +49,8 @@ static void add_ignored(json_object *ignored, json_object *args, const char *nam
 static int normalize(struct iw_request *req, struct iw_response *resp)
 {
 	struct iw_smt_reload_query q = { .limit = IW_SMT_RELOAD_LIMIT_DEFAULT };
+	struct iw_stream stream;
+	struct iw_progress progress;
 	json_object *args = NULL, *files = NULL, *totals = NULL, *body = NULL, *ignored, *v;
 	char msg[256];
 	int rc;
@@ -63,6 +66,9 @@ static int normalize(struct iw_request *req, struct iw_response *resp)
 		rc = iw_error(resp, 400, "invalid_request", "dryRun/purge/cleanup: 1, true, 0 or false");
 		goto out;
 	}
+	/* Accept: application/x-ndjson streams a line per file (web/stream.h). */
+	iw_stream_progress(&stream, req, resp, &progress);
+	q.progress = &progress;
 	if ((rc = iw_failed(resp, iw_smt_reload(&q, &files, &totals, &resp->err))) != 0)
 		goto out;
 	if (!(body = json_object_new_object()) || !(ignored = json_object_new_object())) {

@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/progress.h"
 #include "core/validate.h"
 #include "io/db.h"
 #include "io/storage.h"
@@ -275,6 +276,23 @@ static json_object *totals_json(const struct totals *t, int dry_run)
 	return o;
 }
 
+/* "listed" with the number of files, then "file" with each file's entry. */
+static void reload_event(const struct iw_progress *p, const char *phase, int index, int count,
+			 json_object *entry)
+{
+	json_object *ev;
+
+	if (!iw_progress_on(p) || !(ev = json_object_new_object()))
+		return;
+	json_object_object_add(ev, "event", json_object_new_string(phase));
+	json_object_object_add(ev, "files", json_object_new_int(count));
+	if (entry) {
+		json_object_object_add(ev, "index", json_object_new_int(index + 1));
+		json_object_object_add(ev, "file", json_object_get(entry));
+	}
+	iw_progress_emit(p, ev);
+}
+
 int iw_smt_reload(const struct iw_smt_reload_query *q, json_object **files_out,
 		  json_object **totals_out, struct iw_error *error)
 {
@@ -290,12 +308,14 @@ int iw_smt_reload(const struct iw_smt_reload_query *q, json_object **files_out,
 		files_free(f, n);
 		return iw_err_set(error, IW_ERR_NOMEM, "out of memory");
 	}
+	reload_event(q->progress, "listed", 0, n, NULL);
 	for (int i = 0; i < n; i++) {
 		json_object *entry = NULL;
 		if ((rc = reload_one(&f[i], q->dry_run, &t, &entry, error)) != 0)
 			goto fail;
 		t.files++;
 		json_object_array_add(files, entry);
+		reload_event(q->progress, "file", i, n, entry);
 	}
 	if (!(*totals_out = totals_json(&t, q->dry_run))) {
 		rc = iw_err_set(error, IW_ERR_NOMEM, "out of memory");

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 struct iw_error;
+struct iw_progress;
 
 #define IW_SMT_RELOAD_LIMIT_DEFAULT 1
 #define IW_SMT_RELOAD_LIMIT_MAX     100
@@ -21,6 +22,7 @@ struct iw_smt_reload_query {
 	const char *source;  /* NULL: any */
 	int limit;           /* newest LIMIT files (1..IW_SMT_RELOAD_LIMIT_MAX) */
 	int dry_run;         /* parse and count, write nothing */
+	const struct iw_progress *progress; /* NULL, or: "listed" (files), then "file" per file */
 };
 
 /* Re-loads the files Q selects. Sets *FILES (an array, one object per file:

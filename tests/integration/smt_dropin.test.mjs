@@ -124,6 +124,18 @@ test('normalize: limit takes the newest files; a missing object is reported and 
   assert.equal(m.json.files[1].inserted, 192, 'the other file still loads');
   assert.equal(m.json.totals.errors, 1);
   assert.deepEqual(await rows('master', 'SmtInterval', ESIID), sortRows(file1.expected));
+
+  // Accept: application/x-ndjson: "listed", a line per file, then the same answer.
+  const s = await stack.request('POST', `${NORMALIZE}?esiid=${ESIID}&limit=2`,
+    { body: {}, admin: true, headers: { accept: 'application/x-ndjson' } });
+  assert.equal(s.status, 200, s.text);
+  assert.match(s.headers.get('content-type'), /application\/x-ndjson/);
+  const lines = s.text.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.slice(0, 3).map((l) => l.event), ['listed', 'file', 'file']);
+  assert.equal(lines[1].file.error, 'object_missing');
+  assert.equal(lines[2].file.unchanged, 192);
+  const last = lines.at(-1);
+  assert.deepEqual([last.ok, last.files.length, last.totals.errors], [true, 2, 1]);
 });
 
 // ---- the droplet upload server: POST /api/admin/smt/raw-upload ---------------------
