@@ -10,7 +10,7 @@ secs=${FUZZ_SECONDS:-60}
 out=tests/out/fuzz
 mkdir -p "$out"
 if [ $# -eq 0 ]; then
-	set -- $(for s in tests/fuzz/fuzz_*.c; do basename "$s" .c; done)
+	for s in tests/fuzz/fuzz_*.c; do set -- "$@" "$(basename "$s" .c)"; done
 fi
 run_one() {
 	t=$1
