@@ -38,28 +38,13 @@ static int add_document(json_object *d, const char *base, const char *day, const
 				 size ? atoll(size) : -1) < 0 ? -1 : 0;
 }
 
-int iw_ercot_mis_list(const char *day, const char *tdsp, struct iw_ercot_docs *out,
-		      char *err, size_t errlen)
+int iw_ercot_mis_parse(const char *body, const char *base, const char *day,
+		       const char *tdsp, struct iw_ercot_docs *out, char *err, size_t errlen)
 {
-	char base[ERCOT_URL_MAX], url[ERCOT_URL_MAX + 128];
-	struct iw_http_got reply;
 	json_object *doc = NULL, *res, *list;
 	int rc = -1;
 
-	snprintf(base, sizeof base, "%s", iw_env_or("ERCOT_MIS_BASE", IW_ERCOT_MIS_BASE));
-	if (base[0] && base[strlen(base) - 1] == '/')
-		base[strlen(base) - 1] = '\0';
-	snprintf(url, sizeof url, "%s" IW_ERCOT_MIS_LIST "%lld", base,
-		 iw_env_int("ERCOT_EWS_REPORTTYPE", 203, 1, 99999999));
-	if (iw_ercot_http_get(url, NULL, NULL, &reply) != 0) {
-		snprintf(err, errlen, "MIS listing: %s", reply.error);
-		return -1;
-	}
-	if (reply.status != 200) {
-		snprintf(err, errlen, "MIS listing answered HTTP %ld", reply.status);
-		goto out;
-	}
-	if (!(doc = json_tokener_parse(reply.body)) ||
+	if (!(doc = json_tokener_parse(body)) ||
 	    !json_object_object_get_ex(doc, "ListDocsByRptTypeRes", &res) ||
 	    !json_object_object_get_ex(res, "DocumentList", &list)) {
 		snprintf(err, errlen, "MIS listing: not the expected JSON");
@@ -85,6 +70,31 @@ oom:
 	snprintf(err, errlen, "MIS listing: %s", iw_ercot_docs_error(out));
 out:
 	json_object_put(doc);
+	return rc;
+}
+
+int iw_ercot_mis_list(const char *day, const char *tdsp, struct iw_ercot_docs *out,
+		      char *err, size_t errlen)
+{
+	char base[ERCOT_URL_MAX], url[ERCOT_URL_MAX + 128];
+	struct iw_http_got reply;
+	int rc = -1;
+
+	snprintf(base, sizeof base, "%s", iw_env_or("ERCOT_MIS_BASE", IW_ERCOT_MIS_BASE));
+	if (base[0] && base[strlen(base) - 1] == '/')
+		base[strlen(base) - 1] = '\0';
+	snprintf(url, sizeof url, "%s" IW_ERCOT_MIS_LIST "%lld", base,
+		 iw_env_int("ERCOT_EWS_REPORTTYPE", 203, 1, 99999999));
+	if (iw_ercot_http_get(url, NULL, NULL, &reply) != 0) {
+		snprintf(err, errlen, "MIS listing: %s", reply.error);
+		return -1;
+	}
+	if (reply.status != 200) {
+		snprintf(err, errlen, "MIS listing answered HTTP %ld", reply.status);
+		goto out;
+	}
+	rc = iw_ercot_mis_parse(reply.body, base, day, tdsp, out, err, errlen);
+out:
 	iw_http_got_free(&reply);
 	return rc;
 }

@@ -18,6 +18,10 @@
 /* The MIS JSON listing: documents posted on DAY (and of TDSP). 0 or -1. */
 int iw_ercot_mis_list(const char *day, const char *tdsp, struct iw_ercot_docs *out,
 		      char *err, size_t errlen);
+/* Parses a MIS listing BODY (JSON): documents of DAY (and of TDSP), download
+ * URLs under BASE. 0 or -1 with ERR (exposed for the fuzz target). */
+int iw_ercot_mis_parse(const char *body, const char *base, const char *day,
+		       const char *tdsp, struct iw_ercot_docs *out, char *err, size_t errlen);
 /* The zip / mirDownload links of the page at ERCOT_PAGE_URL. 0 or -1. */
 int iw_ercot_page_list(const char *day, const char *tdsp, struct iw_ercot_docs *out,
 		       char *err, size_t errlen);

@@ -72,4 +72,8 @@ int iw_storage_s3_exists(const char *key);
 int iw_storage_s3_get(const char *key, iw_storage_sink sink, void *arg, char *err, size_t errlen);
 /* Frees what the S3 backend holds in W (handle, part buffer, ETags). */
 void iw_storage_s3_free(struct iw_storage_put *w);
+/* The text of the first <TAG> of an S3 XML reply (printable ASCII) into OUT:
+ * 0, or -1 when absent or empty. Internal; exposed for the fuzz target. */
+int iw_s3_xml_text(const char *xml, const char *tag, char *out, size_t outlen);
+
 #endif

@@ -244,6 +244,12 @@ static int xml_text(const char *xml, const char *tag, char *out, size_t outlen)
 	return j > 0 ? 0 : -1;
 }
 
+/* Exposed for the fuzz target (tests/fuzz/fuzz_s3_xml.c). */
+int iw_s3_xml_text(const char *xml, const char *tag, char *out, size_t outlen)
+{
+	return xml_text(xml, tag, out, outlen);
+}
+
 static void s3_reply_free(struct s3_reply *r)
 {
 	free(r->body);

@@ -58,7 +58,8 @@ struct iw_smt_billing_file {
 
 /* Replaces the rows of earlier versions of the same file (same filename,
  * another raw_smt_files id) by this file's rows, on MASTER inside the
- * caller's transaction. Returns 0 or an enum iw_smt_billing_err (ERR says why). */
+ * caller's transaction (MASTER NULL: parse and count only, for the fuzz
+ * target). Returns 0 or an enum iw_smt_billing_err (ERR says why). */
 int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 			struct iw_smt_billing_stats *st, char *err, size_t errlen);
 #endif
