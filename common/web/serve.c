@@ -512,7 +512,7 @@ respond:
 	write_response(&req, &resp);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
-	line = json_object_new_object();
+	line = route->quiet_success && resp.status < 300 ? NULL : json_object_new_object();
 	if (line) {
 		json_object_object_add(line, "method", json_object_new_string(req.method));
 		json_object_object_add(line, "status", json_object_new_int(resp.status));

@@ -70,6 +70,8 @@ struct iw_route {
 	int (*init)(void);                /* optional, once at start-up; non-zero aborts */
 	long lock_timeout_ms;             /* 0: the default; see iw_db_set_timeouts */
 	long statement_timeout_ms;        /* 0: the default; keep below nginx's read timeout */
+	int quiet_success;                /* no log line for a 2xx answer (the auth gate: nginx's
+					     access log already has the request) */
 };
 
 /* Runs ROUTE until SIGTERM/SIGINT; returns the process exit code. */

@@ -165,6 +165,12 @@ test('the gate itself: wrong secret 401 JSON, no body read, no program call', as
   const r = await stack.post(PULL, { mode: 'inline' }, { headers: { 'x-intelliwatt-secret': 'not-the-secret-0123456789' } });
   assert.equal(r.status, 401, r.text);
   assert.deepEqual([r.json.ok, r.json.error], [false, 'unauthorized']);
+  // The gate logs its refusals, not each let-through (nginx's access log has those).
+  const ok = await stack.post(PULL, { mode: 5 }, { admin: true });
+  assert.equal(ok.status, 400, ok.text);
+  const lines = stack.log('auth_gate').split('\n').filter((l) => l.includes('"msg":"request"'));
+  assert.ok(lines.some((l) => l.includes('"status":401')), 'the refusal is logged');
+  assert.ok(!lines.some((l) => l.includes('"status":200')), 'a let-through is not');
 });
 
 test('a row lock held elsewhere: 409 busy with Retry-After naming the table, then the worker serves again', async () => {
