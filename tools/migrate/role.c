@@ -52,12 +52,15 @@ struct role {
 	char		 state[6];	/* SQLSTATE of the last failure */
 };
 
-/* A concurrent run of this command changed the same shared catalog row. */
+/* A concurrent run of this command changed the same shared catalog row, or
+ * created the role first (23505 on pg_authid_rolname_index: CREATE ROLE
+ * racing another CREATE ROLE; the retry finds the role and alters it). */
 static int
 retryable(const char *state)
 {
 	return strcmp(state, "XX000") == 0 || strcmp(state, "42710") == 0 ||
-	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0;
+	    strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
+	    strcmp(state, "40P01") == 0;
 }
 
 static int
