@@ -29,6 +29,9 @@ static const char SQL_RENEW[] =
 	"UPDATE \"IwRunLock\" SET \"expiresAt\" = now() + $3::int * interval '1 second'"
 	" WHERE \"name\" = $1 AND \"holder\" = $2 RETURNING 1";
 
+#define RELEASE_TRIES    20
+#define RELEASE_PAUSE_US 500000 /* 20 tries: about 10 s */
+
 static const char SQL_RELEASE[] =
 	"DELETE FROM \"IwRunLock\" WHERE \"name\" = $1 AND \"holder\" = $2";
 
@@ -111,9 +114,19 @@ void iw_run_lock_release(struct iw_run_lock *l)
 {
 	const char *p[2] = { l->name, l->holder };
 
+	int tries = 0;
+
 	if (!l->held)
 		return;
-	if (iw_db_run(IW_DB_MASTER, NULL, SQL_RELEASE, 2, p) != 0)
-		iw_logf("warn", "run lock %s: could not release it; its lease ends it", l->name);
+	/* The database restarting under the run (crash recovery takes seconds)
+	 * would leave the lease to block every run until it ends: try again for
+	 * a while. The DELETE is idempotent, so a retry is safe. */
+	while (iw_db_run(IW_DB_MASTER, NULL, SQL_RELEASE, 2, p) != 0) {
+		if (++tries >= RELEASE_TRIES) {
+			iw_logf("warn", "run lock %s: could not release it; its lease ends it", l->name);
+			break;
+		}
+		usleep(RELEASE_PAUSE_US);
+	}
 	l->held = 0;
 }
