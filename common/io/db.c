@@ -202,14 +202,26 @@ static PGconn *connect_db(enum iw_db db, struct iw_error *error)
  * always is, for libpq) marks the connection bad before anything is sent,
  * so the next statement goes to a new connection and nothing is retried.
  * Twice: one read returns the FATAL message, the next one sees the EOF. */
+static void idle_notice(void *arg, const char *message)
+{
+	(void)arg;
+	iw_logf("warn", "database, while idle: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 static int idle_and_dead(PGconn *conn)
 {
+	PQnoticeProcessor before;
+	int dead = 0;
+
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
 		return 0; /* never swap a connection under an open transaction */
-	for (int i = 0; i < 2; i++)
-		if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK)
-			return 1;
-	return 0;
+	/* libpq hands an idle connection's FATAL to the notice processor, whose
+	 * default writes it raw to stderr: log it as a line of ours instead. */
+	before = PQsetNoticeProcessor(conn, idle_notice, NULL);
+	for (int i = 0; i < 2 && !dead; i++)
+		dead = !PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK;
+	PQsetNoticeProcessor(conn, before, NULL); /* no processor of ours takes an argument */
+	return dead;
 }
 
 PGconn *iw_db_conn(enum iw_db db, struct iw_error *error)
