@@ -196,18 +196,18 @@ static PGconn *connect_db(enum iw_db db, struct iw_error *error)
 	return iw_db_open(url, "iw-admin", db, iw_db_setting(db), error);
 }
 
-/* 1 when an idle connection is known dead: Postgres restarted, or the
- * backend was terminated, while this worker waited. The server's FATAL and
- * EOF are already in the socket; reading them (non-blocking: the socket
- * always is, for libpq) marks the connection bad before anything is sent,
- * so the next statement goes to a new connection and nothing is retried.
- * Twice: one read returns the FATAL message, the next one sees the EOF. */
 static void idle_notice(void *arg, const char *message)
 {
 	(void)arg;
 	iw_logf("warn", "database, while idle: %.*s", (int)strcspn(message, "\n"), message);
 }
 
+/* 1 when an idle connection is known dead: Postgres restarted, or the
+ * backend was terminated, while this worker waited. The server's FATAL and
+ * EOF are already in the socket; reading them (non-blocking: the socket
+ * always is, for libpq) marks the connection bad before anything is sent,
+ * so the next statement goes to a new connection and nothing is retried.
+ * Twice: one read returns the FATAL message, the next one sees the EOF. */
 static int idle_and_dead(PGconn *conn)
 {
 	PQnoticeProcessor before;

@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include "io/db.h"
+#include "core/err.h"
 #include "core/log.h"
 
 /* Taken when free or when the holder's lease ran out; RETURNING says whether
@@ -113,20 +114,22 @@ int iw_run_lock_renew(struct iw_run_lock *l)
 void iw_run_lock_release(struct iw_run_lock *l)
 {
 	const char *p[2] = { l->name, l->holder };
-
+	struct iw_error err = { 0 };
 	int tries = 0;
 
 	if (!l->held)
 		return;
 	/* The database restarting under the run (crash recovery takes seconds)
-	 * would leave the lease to block every run until it ends: try again for
-	 * a while. The DELETE is idempotent, so a retry is safe. */
-	while (iw_db_run(IW_DB_MASTER, NULL, SQL_RELEASE, 2, p) != 0) {
-		if (++tries >= RELEASE_TRIES) {
+	 * would leave the lease to block every run until it ends: while it is
+	 * unreachable, try again for a while (the DELETE is idempotent). */
+	while (iw_db_run(IW_DB_MASTER, &err, SQL_RELEASE, 2, p) != 0) {
+		if (err.code != IW_ERR_DB_DOWN || ++tries >= RELEASE_TRIES) {
 			iw_logf("warn", "run lock %s: could not release it; its lease ends it", l->name);
 			break;
 		}
+		iw_err_clear(&err);
 		usleep(RELEASE_PAUSE_US);
 	}
+	iw_err_clear(&err);
 	l->held = 0;
 }
