@@ -1,7 +1,12 @@
 #include "ercot/config.h"
 
 #include "core/config.h"
+#include "ercot/ingest.h"
 #include "io/storage.h"
+
+#define ERCOT_LOW_SPEED     1024L  /* bytes/s under which ... */
+#define ERCOT_LOW_SPEED_S   60L    /* ... for this long a transfer fails */
+#define ERCOT_DOWNLOAD_MAX  (8LL * 1024 * 1024 * 1024) /* as ERCOT_FILE_MAX (ercot/job.h) */
 
 static int ews_certificate_set(void)
 {
@@ -76,4 +81,19 @@ size_t iw_ercot_missing_settings(const char **names, size_t max)
 size_t iw_ercot_run_missing_settings(const char **names, size_t max)
 {
 	return missing(names, max, 0);
+}
+
+void iw_ercot_http_limits(struct iw_ercot_http_limits *l)
+{
+	l->connect_ms = (long)iw_env_int("ERCOT_HTTP_CONNECT_TIMEOUT_MS", IW_ERCOT_CONNECT_MS, 100,
+					 IW_ERCOT_CONNECT_MS);
+	l->list_ms = (long)iw_env_int("ERCOT_HTTP_TIMEOUT_MS", IW_ERCOT_LIST_MS, 100, IW_ERCOT_LIST_MS);
+	l->download_ms = (long)iw_env_int("ERCOT_DOWNLOAD_TIMEOUT_MS", IW_ERCOT_DOWNLOAD_MS, 100,
+					  IW_ERCOT_DOWNLOAD_MS);
+	/* A higher rate floor is stricter: allowed up to 1 MiB/s. */
+	l->low_speed_bytes = (long)iw_env_int("ERCOT_LOW_SPEED_BYTES", ERCOT_LOW_SPEED, 1, 1L << 20);
+	l->low_speed_s = (long)iw_env_int("ERCOT_LOW_SPEED_SECONDS", ERCOT_LOW_SPEED_S, 1,
+					  ERCOT_LOW_SPEED_S);
+	l->download_max = iw_env_int("ERCOT_DOWNLOAD_MAX_BYTES", ERCOT_DOWNLOAD_MAX, 1,
+				     ERCOT_DOWNLOAD_MAX);
 }

@@ -23,4 +23,18 @@ const char *iw_ercot_storage_kind(void);
 size_t iw_ercot_missing_settings(const char **names, size_t max);
 /* The same without CRON_SECRET: what a run itself cannot do without. */
 size_t iw_ercot_run_missing_settings(const char **names, size_t max);
+
+/* The bounds of the MIS, page and API transfers (ercot/http.c). Each
+ * default may be lowered by its setting (a value out of range keeps the
+ * default): a peer that never answers, trickles or never ends fails within
+ * them. */
+struct iw_ercot_http_limits {
+	long connect_ms;          /* ERCOT_HTTP_CONNECT_TIMEOUT_MS, 10000 */
+	long list_ms;             /* ERCOT_HTTP_TIMEOUT_MS: a listing, page or token call, 60000 */
+	long download_ms;         /* ERCOT_DOWNLOAD_TIMEOUT_MS: one file, 30 min */
+	long low_speed_bytes;     /* ERCOT_LOW_SPEED_BYTES: under this many bytes/s ... 1024 */
+	long low_speed_s;         /* ERCOT_LOW_SPEED_SECONDS: ... for this long fails, 60 */
+	long long download_max;   /* ERCOT_DOWNLOAD_MAX_BYTES: bytes of one file, 8 GiB */
+};
+void iw_ercot_http_limits(struct iw_ercot_http_limits *l);
 #endif

@@ -196,11 +196,39 @@ static PGconn *connect_db(enum iw_db db, struct iw_error *error)
 	return iw_db_open(url, "iw-admin", db, iw_db_setting(db), error);
 }
 
+static void idle_notice(void *arg, const char *message)
+{
+	(void)arg;
+	iw_logf("warn", "database, while idle: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+/* 1 when an idle connection is known dead: Postgres restarted, or the
+ * backend was terminated, while this worker waited. The server's FATAL and
+ * EOF are already in the socket; reading them (non-blocking: the socket
+ * always is, for libpq) marks the connection bad before anything is sent,
+ * so the next statement goes to a new connection and nothing is retried.
+ * Twice: one read returns the FATAL message, the next one sees the EOF. */
+static int idle_and_dead(PGconn *conn)
+{
+	PQnoticeProcessor before;
+	int dead = 0;
+
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return 0; /* never swap a connection under an open transaction */
+	/* libpq hands an idle connection's FATAL to the notice processor, whose
+	 * default writes it raw to stderr: log it as a line of ours instead. */
+	before = PQsetNoticeProcessor(conn, idle_notice, NULL);
+	for (int i = 0; i < 2 && !dead; i++)
+		dead = !PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK;
+	PQsetNoticeProcessor(conn, before, NULL); /* no processor of ours takes an argument */
+	return dead;
+}
+
 PGconn *iw_db_conn(enum iw_db db, struct iw_error *error)
 {
 	if (db >= IW_DB__MAX)
 		return NULL;
-	if (conns[db] && PQstatus(conns[db]) != CONNECTION_OK) {
+	if (conns[db] && (PQstatus(conns[db]) != CONNECTION_OK || idle_and_dead(conns[db]))) {
 		PQfinish(conns[db]);
 		conns[db] = NULL;
 	}
@@ -356,8 +384,12 @@ PGresult *iw_db_exec(enum iw_db db, struct iw_error *error, const char *sql,
 			PQclear(res);
 			PQfinish(conn);
 			conns[db] = NULL;
-			/* Retry only a statement that ran outside a transaction. */
-			if (before == PQTRANS_IDLE && attempt == 0)
+			/* Retry only a BEGIN that ran outside a transaction: it
+			 * changed nothing. Any other statement may have run (and
+			 * committed) before the connection broke; a connection
+			 * found dead before sending was replaced by iw_db_conn(). */
+			if (before == PQTRANS_IDLE && attempt == 0 &&
+			    (starts_with_word(sql, "BEGIN") || starts_with_word(sql, "START")))
 				continue;
 			set_unavailable(error, db, iw_db_setting(db), "server closed the connection unexpectedly");
 			return NULL;

@@ -17,15 +17,17 @@ enum iw_db { IW_DB_MASTER, IW_DB_USAGE, IW_DB__MAX };
 void iw_db_set_timeouts(long lock_ms, long statement_ms);
 long iw_db_lock_timeout_ms(void);
 long iw_db_statement_timeout_ms(void);
-/* The connection to DB, connecting or resetting it when needed. NULL with
- * IW_ERR_DB_DOWN or IW_ERR_MISCONFIG set in ERROR (may be NULL). */
+/* The connection to DB, connecting or resetting it when needed (also an
+ * idle one the server closed meanwhile: read without blocking, before
+ * anything is sent). NULL with IW_ERR_DB_DOWN or IW_ERR_MISCONFIG set in
+ * ERROR (may be NULL). A pointer kept across a later call may be stale. */
 PGconn *iw_db_conn(enum iw_db db, struct iw_error *error);
 /* PQexecParams with text parameters. Returns a result whose status is
  * TUPLES_OK or COMMAND_OK (caller PQclear()s it), or NULL with ERROR set:
  * IW_ERR_DB_DOWN when the database is unreachable, IW_ERR_BUSY or
  * IW_ERR_TIMEOUT when the server cancelled it, IW_ERR_INTERNAL otherwise.
- * A statement that fails because the connection dropped while no
- * transaction was open is retried once on a fresh connection. */
+ * A BEGIN that fails because the connection dropped is retried once on a
+ * fresh connection; no other statement is (it may have run). */
 PGresult *iw_db_exec(enum iw_db db, struct iw_error *error, const char *sql,
 		     int nparams, const char *const *params);
 /* As iw_db_exec, for statements whose result is not needed: 0 or -1. */

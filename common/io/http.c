@@ -1,5 +1,6 @@
 #include "io/http.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,8 @@ struct http_sink {
 	long retry_after;
 	int refused;                    /* the sink stopped the transfer */
 	int too_big;
+	long long max_bytes, passed;    /* streamed mode: cap (0: none), bytes passed on */
+	int sink_errno;                 /* errno when the sink stopped (0: none) */
 	char snippet[HTTP_ERRSNIP];    /* start of a non-2xx body */
 	size_t snip_len;
 };
@@ -212,8 +215,16 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 		s->snippet[s->snip_len] = '\0';
 		return n; /* drained, never passed on */
 	}
+	/* A body over the cap stops here, whatever the peer announced. */
+	if (s->max_bytes > 0 && (long long)n > s->max_bytes - s->passed) {
+		s->too_big = 1;
+		return 0;
+	}
+	s->passed += (long long)n;
+	errno = 0;
 	if (s->sink(data, n, s->ctx) != n) {
 		s->refused = 1;
+		s->sink_errno = errno; /* a full spool disk says so */
 		return 0;
 	}
 	return n;
@@ -358,7 +369,7 @@ int iw_http_stream(const char *url, const char *const *header_lines, const struc
 		   size_t (*sink)(const void *buf, size_t len, void *ctx), void *ctx,
 		   long *status, long *retry_after, char *err, size_t errlen)
 {
-	struct http_sink s = { .sink = sink, .ctx = ctx };
+	struct http_sink s = { .sink = sink, .ctx = ctx, .max_bytes = o->max_bytes };
 	struct curl_slist *headers;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURL *h;
@@ -381,6 +392,16 @@ int iw_http_stream(const char *url, const char *const *header_lines, const struc
 	curl_slist_free_all(headers);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	*retry_after = s.retry_after;
+	if (s.too_big) {
+		snprintf(err, errlen, "download stopped: larger than the cap of %lld bytes",
+			 o->max_bytes);
+		return -1;
+	}
+	if (s.refused && (s.sink_errno == ENOSPC || s.sink_errno == EDQUOT)) {
+		snprintf(err, errlen, "download stopped: the spool disk is full (%s)",
+			 strerror(s.sink_errno));
+		return -1;
+	}
 	if (s.refused) {
 		snprintf(err, errlen, "download stopped: the file could not be spooled");
 		return -1;

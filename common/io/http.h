@@ -58,6 +58,7 @@ void iw_http_global_cleanup(void);
 struct iw_http_opts {
 	long connect_ms, timeout_ms;
 	long low_speed_bytes, low_speed_s;  /* abort below this rate for this long (0: off) */
+	long long max_bytes;                /* iw_http_stream: body bytes passed on at most (0: no cap) */
 	const char *user_agent;             /* NULL: libcurl's */
 	const char *ca_pem;                 /* literal "\n" escapes allowed; NULL: the system store */
 };

@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include "io/db.h"
+#include "core/err.h"
 #include "core/log.h"
 
 /* Taken when free or when the holder's lease ran out; RETURNING says whether
@@ -28,6 +29,9 @@ static const char SQL_HOLDER[] =
 static const char SQL_RENEW[] =
 	"UPDATE \"IwRunLock\" SET \"expiresAt\" = now() + $3::int * interval '1 second'"
 	" WHERE \"name\" = $1 AND \"holder\" = $2 RETURNING 1";
+
+#define RELEASE_TRIES    20
+#define RELEASE_PAUSE_US 500000 /* 20 tries: about 10 s */
 
 static const char SQL_RELEASE[] =
 	"DELETE FROM \"IwRunLock\" WHERE \"name\" = $1 AND \"holder\" = $2";
@@ -110,10 +114,22 @@ int iw_run_lock_renew(struct iw_run_lock *l)
 void iw_run_lock_release(struct iw_run_lock *l)
 {
 	const char *p[2] = { l->name, l->holder };
+	struct iw_error err = { 0 };
+	int tries = 0;
 
 	if (!l->held)
 		return;
-	if (iw_db_run(IW_DB_MASTER, NULL, SQL_RELEASE, 2, p) != 0)
-		iw_logf("warn", "run lock %s: could not release it; its lease ends it", l->name);
+	/* The database restarting under the run (crash recovery takes seconds)
+	 * would leave the lease to block every run until it ends: while it is
+	 * unreachable, try again for a while (the DELETE is idempotent). */
+	while (iw_db_run(IW_DB_MASTER, &err, SQL_RELEASE, 2, p) != 0) {
+		if (err.code != IW_ERR_DB_DOWN || ++tries >= RELEASE_TRIES) {
+			iw_logf("warn", "run lock %s: could not release it; its lease ends it", l->name);
+			break;
+		}
+		iw_err_clear(&err);
+		usleep(RELEASE_PAUSE_US);
+	}
+	iw_err_clear(&err);
 	l->held = 0;
 }

@@ -9,12 +9,43 @@
 //                                            publishDate, body }] });
 //   mis.base, mis.pageUrl, mis.requests, mis.options (listingStatus, pageStatus,
 //   delayMs, failDownload: Set of DocIDs, bytesPerSec: a slow download sent in
-//   16 KiB pieces at that rate), mis.docs (mutable), await mis.close()
+//   16 KiB pieces at that rate; fault: { listing | download: 'hang' (accept,
+//   never answer), 'trickle' (200, then a byte a second), 'huge' (200 with a
+//   Content-Length of hugeBytes, default 10 GiB, streamed from one reused
+//   64 KiB chunk, never held) }), mis.faultBytes (bytes a 'huge' reply got
+//   out), mis.docs (mutable), await mis.close()
 import http from 'node:http';
 
 export async function startErcotMis({ docs = [], reportTypeId = '203' } = {}) {
   const requests = [];
-  const options = { listingStatus: 200, pageStatus: 200, delayMs: 0, failDownload: new Set() };
+  const options = { listingStatus: 200, pageStatus: 200, delayMs: 0, failDownload: new Set(), fault: {} };
+  const counters = { faultBytes: 0 };
+  const timers = new Set();
+  // A broken peer: never answers, trickles, or sends a body too big to hold.
+  const misbehave = (mode, res, type) => {
+    if (mode === 'hang') return;
+    if (mode === 'trickle') {
+      res.writeHead(200, { 'content-type': type });
+      const t = setInterval(() => { if (res.destroyed) clearInterval(t); else res.write(' '); }, 1000);
+      timers.add(t);
+      res.on('close', () => { clearInterval(t); timers.delete(t); });
+      return;
+    }
+    const total = options.hugeBytes || 10 * 1024 ** 3;
+    const chunk = Buffer.alloc(64 * 1024, 0x50);
+    res.writeHead(200, { 'content-type': type, 'content-length': total });
+    let sent = 0;
+    const pump = () => {
+      while (!res.destroyed && sent < total) {
+        const piece = total - sent < chunk.length ? chunk.subarray(0, total - sent) : chunk;
+        sent += piece.length;
+        counters.faultBytes += piece.length;
+        if (!res.write(piece)) return void res.once('drain', pump);
+      }
+      if (!res.destroyed) res.end();
+    };
+    pump();
+  };
   const state = { docs: [...docs] };
   const byId = (id) => state.docs.find((d) => String(d.docId) === String(id));
   const server = http.createServer(async (req, res) => {
@@ -25,6 +56,7 @@ export async function startErcotMis({ docs = [], reportTypeId = '203' } = {}) {
       res.end(body);
     };
     if (url.pathname === '/misapp/servlets/IceDocListJsonWS') {
+      if (options.fault.listing) return misbehave(options.fault.listing, res, 'application/json');
       if (options.listingStatus !== 200) return send(options.listingStatus, 'text/html', '<html>maintenance</html>');
       if (url.searchParams.get('reportTypeId') !== reportTypeId) return send(200, 'application/json', '{"ListDocsByRptTypeRes":{"DocumentList":[]}}');
       const list = state.docs.map((d) => ({
@@ -43,6 +75,7 @@ export async function startErcotMis({ docs = [], reportTypeId = '203' } = {}) {
     if (url.pathname === '/misdownload/servlets/mirDownload' || url.pathname.startsWith('/files/')) {
       if (!doc) return send(404, 'text/plain', 'no such document');
       if (options.failDownload.has(String(doc.docId))) return send(500, 'text/plain', 'download broke');
+      if (options.fault.download) return misbehave(options.fault.download, res, 'application/zip');
       if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
       res.writeHead(200, {
         'content-type': 'application/zip', 'content-length': doc.body.length,
@@ -74,6 +107,11 @@ export async function startErcotMis({ docs = [], reportTypeId = '203' } = {}) {
   return {
     base, pageUrl: `${base}/mp/data-products/data-product-details?id=ZP15-612`, requests, options,
     get docs() { return state.docs; }, set docs(v) { state.docs = [...v]; },
-    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
+    get faultBytes() { return counters.faultBytes; },
+    close: () => new Promise((r) => {
+      for (const t of timers) clearInterval(t);
+      server.closeAllConnections?.();
+      server.close(r);
+    }),
   };
 }

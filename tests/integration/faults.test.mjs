@@ -1,6 +1,9 @@
 // Fault injection through the real stack (docs/robustness.md): what the
 // operator sees, and that nothing is lost or duplicated, when
-// - Postgres restarts under traffic, or a backend dies mid-normalise;
+// - Postgres restarts under traffic, a backend dies mid-normalise, idle
+//   connections are dropped, Postgres is killed mid ERCOT index load;
+// - an ERCOT listing or download never answers, trickles, or sends 10 GiB;
+//   ERCOT_TMP_DIR is full;
 // - S3 fails or resets the connection in the middle of a multipart upload;
 // - the local disk (storage directory, pull spool) is full;
 // - an upstream never answers, trickles, or sends an endless body;
@@ -10,6 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -19,6 +23,8 @@ import { startStack, ROOT, BUILD } from '../lib/stack.mjs';
 import { startSmtProxy } from '../fakes/smt_proxy.mjs';
 import { startS3 } from '../fakes/s3front.mjs';
 import { intervalFile, sha256, addDays } from '../fakes/smt_files.mjs';
+import { startErcotMis } from '../fakes/ercot_mis.mjs';
+import { constructedName, csvLine, extractRow, makeZip } from '../fakes/ercot_zip.mjs';
 
 const run = promisify(execFile);
 const STACK = path.join(ROOT, 'tools/stack.sh');
@@ -119,8 +125,8 @@ before(async () => {
 after(async () => {
   // Every step runs; a sanitizer report (stop() throws) is raised at the end.
   const errors = [];
-  for (const step of [() => stack?.stop(), () => s3stack?.stop(), () => disk?.stop(), () => smt?.close(),
-    () => endless?.close(), () => s3?.close()]) {
+  for (const step of [() => stack?.stop(), () => s3stack?.stop(), () => disk?.stop(), () => ercot?.stop(),
+    () => smt?.close(), () => endless?.close(), () => s3?.close(), () => mis?.close()]) {
     try { await step(); } catch (e) { errors.push(e); }
   }
   for (const m of mounts) spawnSync('umount', [m]);
@@ -313,8 +319,8 @@ test('the backend of a big normalise killed midway: 503, no half-written window,
   await admin.connect();
   try {
     let killed = false;
-    // A copy that served nothing since the restart above still holds a broken
-    // connection: its first normalise answers 503 at once. Then go again.
+    // A kill that lands as the COPY ends comes too late (the normalise
+    // answers 200 with the whole window): clear the window and go again.
     for (let attempt = 0; attempt < 3 && !killed; attempt++) {
       let settled = false;
       const pending = stack.post(NORMALIZE, { esiid: ESIID }, { admin: true }).finally(() => { settled = true; });
@@ -324,11 +330,14 @@ test('the backend of a big normalise killed midway: 503, no half-written window,
           AND state = 'active' AND query ILIKE 'COPY%'`, [stack.dbs.master]);
         return r.rows[0]?.pid;
       }, 20000);
-      if (victim !== 'answered') {
-        await admin.query('SELECT pg_terminate_backend($1)', [victim]);
-        killed = true;
-      }
+      if (victim !== 'answered') await admin.query('SELECT pg_terminate_backend($1)', [victim]);
       const r = await pending;
+      if (r.status === 200) {
+        assert.equal(await count(stack, 'master', 'SmtInterval', ESIID), raw, 'a normalise that answered 200 wrote the whole window');
+        await stack.sql('master', 'DELETE FROM "SmtInterval" WHERE esiid = $1', [ESIID]);
+        continue;
+      }
+      killed = true;
       assert.equal(r.status, 503, r.text);
       assert.equal(r.json.error, 'database_unavailable');
       assert.equal(await count(stack, 'master', 'SmtInterval', ESIID), 0, 'nothing of the window is visible');
@@ -345,8 +354,6 @@ test('the backend of a big normalise killed midway: 503, no half-written window,
   assert.deepEqual(third.json.summary, { rawCount: raw, insertedCount: 0, updatedCount: 0, unchangedCount: raw });
 });
 
-// After the normalise test: usage_normalize drives raw connections that a
-// terminated backend leaves broken until that worker's next request (503).
 test('backends terminated between requests: the next pull of each worker reconnects and answers 200', async () => {
   const post = (i) => {
     const f = intervalFile({ esiid: `1044372000${String(8100000 + i)}`, days: ['2025-05-06'] });
@@ -371,6 +378,251 @@ test('backends terminated between requests: the next pull of each worker reconne
     assert.equal(await count(stack, 'usage', 'UsageIntervalModule', `1044372000${String(8100000 + i)}`), 96);
     assert.equal(await count(stack, 'master', 'SmtInterval', `1044372000${String(8100000 + i)}`), 96);
   }
+});
+
+// Both copies of each route hold idle connections; Postgres then drops them.
+// usage_normalize drives its connections itself (COPY between them): it
+// answered its first request 503 before iw_db_conn() read the dead socket.
+test('idle backends terminated: the next normalise (usage and SMT) of each worker reconnects and answers 200', async () => {
+  const ESIID = '10443720000008200';
+  const f = intervalFile({ esiid: ESIID, days: ['2025-06-02'] });
+  const pulled = await stack.post(PULL, { mode: 'inline', filename: 'idle-norm.csv', content_b64: f.buf.toString('base64') }, { admin: true });
+  assert.equal(pulled.status, 200, pulled.text);
+  const usageNorm = () => stack.post(NORMALIZE, { esiid: ESIID }, { admin: true });
+  const smtNorm = () => stack.post(`/api/admin/smt/normalize?esiid=${ESIID}`, {}, { admin: true });
+  const warm = async () => {
+    // Concurrent calls reach both copies of each program.
+    for (const r of await Promise.all([usageNorm(), usageNorm(), smtNorm(), smtNorm()])) assert.equal(r.status, 200, r.text);
+  };
+  const terminate = async () => {
+    const admin = new pg.Client({ host: pgHost, user: 'postgres', database: 'postgres' });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+        WHERE application_name = 'iw-admin' AND state = 'idle' AND datname = ANY ($1)`, [[stack.dbs.master, stack.dbs.usage]]);
+      assert.ok(rows.length >= 4, `${rows.length} idle backends terminated`);
+    } finally {
+      await admin.end();
+    }
+    await sleep(100); // the FATAL and the close reach the workers' sockets
+  };
+  const progs = ['usage_normalize', 'smt_normalize'];
+  const before0 = Object.fromEntries(progs.map((p) => [p, pids(stack, p)]));
+  await warm();
+  await terminate();
+  // Each copy's first request after the loss, one at a time and then two at once.
+  for (const r of [await usageNorm(), ...(await Promise.all([usageNorm(), usageNorm()]))]) {
+    assert.equal(r.status, 200, `usage normalise after the loss: ${r.text}`);
+    assert.equal(r.json.summary.rawCount, 96);
+  }
+  for (const r of [await smtNorm(), ...(await Promise.all([smtNorm(), smtNorm()]))]) {
+    assert.equal(r.status, 200, `SMT normalise after the loss: ${r.text}`);
+    assert.equal(r.json.files[0].rows, 96);
+  }
+  // Terminated again mid-test: still no restart of the workers, still 200.
+  await terminate();
+  for (const r of await Promise.all([usageNorm(), smtNorm()])) assert.equal(r.status, 200, r.text);
+  for (const p of progs) assert.deepEqual(pids(stack, p), before0[p], `${p}: same workers`);
+  assert.equal(await count(stack, 'master', 'SmtInterval', ESIID), 96);
+  assert.equal(await count(stack, 'usage', 'UsageIntervalModule', ESIID), 96);
+});
+
+// ---- ERCOT -------------------------------------------------------------------------------
+
+const ERCOT = '/api/admin/ercot/cron';
+const ERCOT_CAP = 32 * MiB;       // ERCOT_DOWNLOAD_MAX_BYTES
+const ERCOT_TMP_SIZE = 40 * MiB;  // the ERCOT_TMP_DIR tmpfs
+let ercot, mis, ercotSeq = 7000;
+const ercotTmp = path.join(FSDIR, 'ercot_tmp');
+
+function ercotDoc(friendly, day, rows, { time = '055219164' } = {}) {
+  const body = makeZip([{ name: `${friendly}.csv`, data: rows.map(csvLine).join('') }]);
+  return {
+    docId: String(++ercotSeq), friendlyName: friendly, constructedName: constructedName(friendly, day, time),
+    publishDate: `${day}T05:52:19-06:00`, body,
+  };
+}
+async function ercotStack() {
+  if (ercot) return ercot;
+  mis = await startErcotMis({ docs: [] });
+  const env = {
+    ERCOT_MIS_BASE: mis.base,
+    // Small bounds so a broken peer fails within the suite's time.
+    ERCOT_HTTP_CONNECT_TIMEOUT_MS: '1000', ERCOT_HTTP_TIMEOUT_MS: '1500', ERCOT_DOWNLOAD_TIMEOUT_MS: '4000',
+    ERCOT_LOW_SPEED_BYTES: '1024', ERCOT_LOW_SPEED_SECONDS: '2', ERCOT_DOWNLOAD_MAX_BYTES: String(ERCOT_CAP),
+  };
+  if (isRoot) {
+    spawnSync('umount', [ercotTmp]);
+    fs.mkdirSync(ercotTmp, { recursive: true });
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${ERCOT_TMP_SIZE},mode=0700`, 'tmpfs', ercotTmp], { encoding: 'utf8' });
+    assert.equal(m.status, 0, m.stderr);
+    mounts.push(ercotTmp);
+    env.ERCOT_TMP_DIR = ercotTmp;
+  }
+  ercot = await startStack({ name: 'faults_ercot', pgHost, env });
+  return ercot;
+}
+const ercotRun = (s, day) => s.get(`${ERCOT}?token=${encodeURIComponent(s.env.CRON_SECRET)}&date=${day}`);
+const ercotIndexed = async (s, prefix) =>
+  (await s.sql('master', `SELECT count(*)::int AS n FROM "ErcotEsiidIndex" WHERE esiid LIKE $1`, [`${prefix}%`]))[0].n;
+const ercotRows = (s, name) => s.sql('master', `SELECT status, error, "errorDetail", "fileSha256" FROM "ErcotIngest" WHERE filename = $1 ORDER BY "createdAt"`, [name]);
+
+test('ERCOT listing that never answers or trickles: 502 JSON within ERCOT_HTTP_TIMEOUT_MS, the next run answers at once', async (t) => {
+  const s = await ercotStack();
+  const D = '2026-11-02';
+  mis.docs = [ercotDoc('TNMP', D, [extractRow('10400000000071001', { tdsp: 'TNMP', n: 1 })])];
+  for (const mode of ['hang', 'trickle']) {
+    mis.options.fault = { listing: mode };
+    const t0 = Date.now();
+    const r = await ercotRun(s, D);
+    const took = Date.now() - t0;
+    t.diagnostic(`${mode}: ${r.status} in ${took} ms: ${r.text}`);
+    assert.equal(r.status, 502, `${mode}: ${r.text}`);
+    assert.equal(r.json.ok, false);
+    assert.equal(r.json.error, 'upstream_failed');
+    assert.match(r.json.message, /MIS listing: .*(timed out|Timeout)/i, mode);
+    assert.ok(took >= 1400 && took < 4000, `${mode}: answered in ${took} ms (ERCOT_HTTP_TIMEOUT_MS=1500)`);
+    mis.options.fault = {};
+    const t1 = Date.now();
+    const ok = await ercotRun(s, D);
+    assert.equal(ok.status, 200, `${mode} then: ${ok.text}`);
+    assert.equal(ok.json.results.length, 1);
+    assert.equal(ok.json.results[0].error, undefined, JSON.stringify(ok.json.results[0]));
+    assert.ok(Date.now() - t1 < 1500, `${mode}: the next run took ${Date.now() - t1} ms`);
+  }
+  assert.equal(await ercotIndexed(s, '10400000000071001'), 1);
+});
+
+test('ERCOT download that never answers, trickles, or sends 10 GiB: each file fails within its bound or at the cap, the next file and run go on', async (t) => {
+  const s = await ercotStack();
+  const D = '2026-11-03';
+  const cases = [
+    ['hang', /download failed: .*(too slow|timed out)/i, 4000],
+    ['trickle', /download failed: .*(too slow|timed out)/i, 4000],
+    ['huge', new RegExp(`download failed: download stopped: larger than the cap of ${ERCOT_CAP} bytes`), 15000],
+  ];
+  for (const [mode, error, bound] of cases) {
+    const doc = ercotDoc(`TNMP_${mode.toUpperCase()}`, D, [extractRow(`1040000000007200${cases.findIndex((c) => c[0] === mode)}`, { tdsp: 'TNMP' })]);
+    mis.docs = [doc];
+    mis.options.fault = { download: mode };
+    const sent0 = mis.faultBytes;
+    const t0 = Date.now();
+    const r = await ercotRun(s, D);
+    const took = Date.now() - t0;
+    t.diagnostic(`${mode}: ${r.status} in ${took} ms, peer sent ${mis.faultBytes - sent0} bytes: ${r.text}`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.results.length, 1);
+    assert.match(r.json.results[0].error || '', error, mode);
+    assert.ok(took < bound, `${mode}: answered in ${took} ms`);
+    if (mode === 'huge') {
+      // Streamed and dropped at the cap: the peer got out the cap plus socket buffers.
+      assert.ok(mis.faultBytes - sent0 < ERCOT_CAP + 16 * MiB, `${mis.faultBytes - sent0} bytes sent`);
+      assert.ok(mis.faultBytes - sent0 >= ERCOT_CAP);
+    } else {
+      assert.ok(took >= 1900, `${mode}: ${took} ms (ERCOT_LOW_SPEED_SECONDS=2)`);
+    }
+    const rows = await ercotRows(s, doc.constructedName);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].status, 'error');
+    assert.equal(rows[0].fileSha256, null);
+    if (isRoot) assert.deepEqual(filesUnder(ercotTmp), [], 'the spool is unlinked');
+    mis.options.fault = {};
+    const t1 = Date.now();
+    const ok = await ercotRun(s, D);
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.results[0].error, undefined, JSON.stringify(ok.json.results[0]));
+    assert.ok(Date.now() - t1 < 1500, `${mode}: the next run took ${Date.now() - t1} ms`);
+  }
+});
+
+test('ERCOT_TMP_DIR full: the file fails saying the spool disk is full, nothing stored or indexed; with space the next run loads it', { skip: !isRoot && 'needs root (mount -t tmpfs)' }, async (t) => {
+  const s = await ercotStack();
+  const D = '2026-11-04';
+  const rows = [];
+  for (let i = 0; i < 4000; i++) rows.push(extractRow(`10400000000${String(730000 + i)}`, { tdsp: 'TNMP', n: i }));
+  const doc = ercotDoc('TNMP_FULL', D, rows);
+  // Incompressible padding makes the zip bigger than what is left of the disk.
+  doc.body = makeZip([{ name: 'TNMP_FULL.csv', data: rows.map(csvLine).join('') },
+    { name: 'padding.bin', data: crypto.randomBytes(3 * MiB), store: true }]);
+  mis.docs = [doc];
+  const filler = path.join(ercotTmp, 'filler');
+  fs.writeFileSync(filler, Buffer.alloc(ERCOT_TMP_SIZE - 2 * MiB));
+  let r;
+  try {
+    r = await ercotRun(s, D);
+  } finally {
+    fs.rmSync(filler);
+  }
+  t.diagnostic(`${r.status}: ${r.text}`);
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.json.results[0].error, /download failed: download stopped: the spool disk is full \(No space left on device\)/);
+  const storage = s.env.STORAGE_DIR;
+  assert.deepEqual(filesUnder(path.join(storage, 'ercot', D)), [], 'no object');
+  assert.deepEqual(filesUnder(ercotTmp), [], 'no spool file left');
+  assert.equal(await ercotIndexed(s, '1040000000073'), 0);
+  const rec = await ercotRows(s, doc.constructedName);
+  assert.deepEqual(rec.map((x) => x.status), ['error']);
+  assert.match(rec[0].error, /spool disk is full/);
+  // Space again: the same file loads whole.
+  const ok = await ercotRun(s, D);
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.json.results[0].error, undefined, JSON.stringify(ok.json.results[0]));
+  assert.equal(ok.json.results[0].rows, rows.length);
+  assert.equal(await ercotIndexed(s, '1040000000073'), rows.length);
+  assert.equal(filesUnder(path.join(storage, 'ercot', D)).length, 1);
+});
+
+test('Postgres killed (immediate shutdown) mid ERCOT index load: no half-written window, the lease is released, the rerun gives exact counts', async (t) => {
+  const s = await ercotStack();
+  const D = '2026-11-05';
+  const N = 80000;
+  const rows = [];
+  for (let i = 0; i < N; i++) rows.push(extractRow(`1044372${String(7400000000 + i)}`, { n: i }));
+  const doc = ercotDoc('ONCOR_ELEC___DAILY', D, rows);
+  assert.ok(doc.body.length < ERCOT_CAP, `${doc.body.length}`);
+  mis.docs = [doc];
+  const admin = new pg.Client({ host: pgHost, user: 'postgres', database: 'postgres' });
+  admin.on('error', () => {});
+  await admin.connect();
+  let settled = false, phase;
+  const pending = ercotRun(s, D).finally(() => { settled = true; });
+  try {
+    phase = await until('the index load in flight', async () => {
+      if (settled) return 'answered';
+      const r = await admin.query(`SELECT query FROM pg_stat_activity WHERE datname = $1 AND application_name = 'iw-admin'
+        AND state = 'active' AND (query ILIKE 'COPY ercot_load%' OR query ILIKE '%ercot_rows%')`, [s.dbs.master]);
+      return r.rows[0]?.query.slice(0, 40);
+    }, 60000);
+  } finally {
+    await admin.end();
+  }
+  assert.notEqual(phase, 'answered', 'the load was caught in flight');
+  // Down for 2 s (crash recovery on start): longer than the worker takes to
+  // fail the file and reach the release of its lease.
+  await pgCtl(['-m', 'immediate', '-w', 'stop']);
+  await sleep(2000);
+  await run(STACK, ['pg-start', PGDIR]);
+  const r = await pending;
+  t.diagnostic(`killed during "${phase}": ${r.status} ${r.text.slice(0, 400)}`);
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.json.results[0].error, /database/i);
+  // Nothing of the window: the load was one transaction, lost whole.
+  assert.equal(await ercotIndexed(s, '10443727'), 0);
+  assert.deepEqual((await s.sql('master', `SELECT * FROM "IwRunLock"`)), [], 'the run lock was released after the restart');
+  assert.deepEqual(filesUnder(path.join(s.env.STORAGE_DIR, 'ercot', D)), [], 'no object');
+  const again = await ercotRun(s, D);
+  assert.equal(again.status, 200, again.text);
+  const res = again.json.results[0];
+  assert.equal(res.error, undefined, JSON.stringify(res));
+  assert.equal(res.rows, N);
+  assert.equal(res.indexed, N);
+  assert.equal(await ercotIndexed(s, '10443727'), N);
+  const rec = await ercotRows(s, doc.constructedName);
+  assert.equal(rec.filter((x) => x.status === 'ok').length, 1, JSON.stringify(rec));
+  // And once more: the same file is known, nothing changes.
+  const third = await ercotRun(s, D);
+  assert.equal(third.json.results[0].skipped, true, third.text);
+  assert.equal(await ercotIndexed(s, '10443727'), N);
 });
 
 // ---- S3 --------------------------------------------------------------------------------
