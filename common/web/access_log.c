@@ -313,7 +313,7 @@ done:
 	}
 }
 
-/* Writes ST to PATH.tmp and renames it over PATH. */
+/* Writes ST to PATH.tmp and renames it over PATH (never half a state). */
 static int state_save(const struct iw_access_stats *st, const char *path, struct iw_error *err)
 {
 	char tmp[IW_ACCESS_PATH_MAX + 8];
@@ -338,7 +338,10 @@ static int state_save(const struct iw_access_stats *st, const char *path, struct
 			fprintf(f, "code %d %llu\n", r->codes[c].code, r->codes[c].n);
 	}
 	fputs("end\n", f);
-	bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+	/* No fsync: it would wait for the log's own dirty pages too (one
+	 * journal on ext4), seconds after a burst. A state lost in a crash is
+	 * read as damaged: the counters restart, which Prometheus handles. */
+	bad = fflush(f) != 0 || ferror(f);
 	if (fclose(f) != 0)
 		bad = 1;
 	if (bad || rename(tmp, path) != 0) {

@@ -26,7 +26,7 @@
 #define IW_ACCESS_CODES_MAX   24   /* per route; beyond: code "other" (0) */
 #define IW_ACCESS_BUCKETS     14   /* finite upper bounds; +Inf is one more */
 /* Bytes of log read by one scrape at most; the rest waits for the next. */
-#define IW_ACCESS_READ_MAX    (64L * 1024 * 1024)
+#define IW_ACCESS_READ_MAX    (16L * 1024 * 1024)
 
 /* The histogram's finite upper bounds in milliseconds, increasing. */
 extern const long iw_access_bucket_ms[IW_ACCESS_BUCKETS];
