@@ -14,10 +14,11 @@
 #include "web/access_log.h"
 #include "web/prom.h"
 
-#define STATE_MAGIC "iw-access-state 1"
+#define STATE_MAGIC "iw-access-state 2"
 #define STATE_LINE_MAX 2048
 #define READ_BUF (256 * 1024)   /* also the longest line counted */
 #define TOKEN_PREFIX "/_iw/token" /* ?token= requests: the same route (40-ercot.conf) */
+#define HEAD_BYTES 128          /* a log's first bytes: a timestamp and a request id */
 
 /* Prometheus's usual latency buckets, plus the long runs (ERCOT cron, uploads). */
 const long iw_access_bucket_ms[IW_ACCESS_BUCKETS] = {
@@ -181,6 +182,19 @@ static int read_lines(struct iw_access_stats *st, json_tokener *tok, char *buf, 
 	return 0;
 }
 
+/* FNV-1a of FD's first N bytes; 0 with *GOT < N when the file is shorter. */
+static unsigned long long head_hash(int fd, int n, int *got)
+{
+	unsigned char b[HEAD_BYTES];
+	unsigned long long h = 1469598103934665603ULL;
+	ssize_t r = pread(fd, b, (size_t)n, 0);
+
+	*got = r > 0 ? (int)r : 0;
+	for (int i = 0; i < *got; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
 static struct iw_access_pos *pos_get(struct iw_access_stats *st, const char *path)
 {
 	for (int i = 0; i < st->nlogs; i++)
@@ -235,11 +249,21 @@ static int read_log(struct iw_access_stats *st, json_tokener *tok, char *buf,
 		pos->off = 0;
 	} else if (s.st_size < pos->off) {
 		pos->off = 0; /* truncated in place (copytruncate) */
+	} else if (pos->off > 0 && pos->headlen > 0) {
+		int got;
+
+		/* Truncated and written past the old offset again: other first bytes. */
+		if (head_hash(fd, pos->headlen, &got) != pos->head || got < pos->headlen)
+			pos->off = 0;
 	}
 	pos->dev = (unsigned long long)s.st_dev;
 	pos->ino = (unsigned long long)s.st_ino;
+	if (pos->off == 0)
+		pos->headlen = 0; /* a new file, or one read again from its start */
 	if (read_lines(st, tok, buf, fd, &pos->off, budget) != 0)
 		rc = iw_err_set(err, IW_ERR_IO, "%s: %s", pos->path, strerror(errno));
+	else if (pos->headlen < HEAD_BYTES)
+		pos->head = head_hash(fd, pos->off < HEAD_BYTES ? (int)pos->off : HEAD_BYTES, &pos->headlen);
 out:
 	close(fd);
 	return rc;
@@ -273,7 +297,8 @@ static void state_load(struct iw_access_stats *st, const char *path)
 			struct iw_access_pos *p = &st->logs[st->nlogs];
 			size_t len;
 
-			if (sscanf(line, "log %llu %llu %lld %n", &p->dev, &p->ino, &p->off, &n) != 3 || !n ||
+			if (sscanf(line, "log %llu %llu %lld %llu %d %n", &p->dev, &p->ino, &p->off, &p->head,
+				   &p->headlen, &n) != 5 || !n || p->headlen < 0 || p->headlen > HEAD_BYTES ||
 			    (len = strcspn(line + n, "\n")) == 0 || len >= sizeof p->path || p->off < 0)
 				goto done;
 			memcpy(p->path, line + n, len);
@@ -325,8 +350,8 @@ static int state_save(const struct iw_access_stats *st, const char *path, struct
 		return iw_err_set(err, IW_ERR_IO, "%s: %s", tmp, strerror(errno));
 	fprintf(f, STATE_MAGIC "\nskipped %llu\n", st->skipped);
 	for (int i = 0; i < st->nlogs; i++)
-		fprintf(f, "log %llu %llu %lld %s\n", st->logs[i].dev, st->logs[i].ino, st->logs[i].off,
-			st->logs[i].path);
+		fprintf(f, "log %llu %llu %lld %llu %d %s\n", st->logs[i].dev, st->logs[i].ino,
+			st->logs[i].off, st->logs[i].head, st->logs[i].headlen, st->logs[i].path);
 	for (int i = 0; i < st->nroutes; i++) {
 		const struct iw_access_route *r = &st->routes[i];
 

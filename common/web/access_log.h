@@ -10,7 +10,8 @@
  * two copies of the metrics program never count a line twice) and replaced
  * atomically. A rotated log (new inode) is finished from PATH.1 when that
  * is the old file (logrotate's rename with delaycompress), then read from
- * its start; a truncated one (copytruncate) is read from its start. */
+ * its start; a truncated one (copytruncate: shorter than the offset, or
+ * its first bytes changed) is read from its start. */
 #ifndef IW_WEB_ACCESS_LOG_H
 #define IW_WEB_ACCESS_LOG_H
 
@@ -48,6 +49,8 @@ struct iw_access_pos {
 	char path[IW_ACCESS_PATH_MAX];
 	unsigned long long dev, ino;
 	long long off;
+	unsigned long long head;   /* FNV-1a of the first headlen bytes */
+	int headlen;               /* up to HEAD_BYTES: tells a file truncated and refilled */
 };
 
 struct iw_access_stats {

@@ -16,8 +16,10 @@ import { startSmtProxy } from '../fakes/smt_proxy.mjs';
 
 const TOKEN = 'smt-proxy-token-metrics-0123456789';
 const ESIID = '10443720000000001';
-const PROMTOOL = [process.env.PROMTOOL, '/usr/local/lib/iw-admin/bin/promtool', '/usr/bin/promtool',
-  '/usr/local/bin/promtool'].find((p) => p && existsSync(p));
+// Where tools/deps.sh puts it, or any on PATH (deps.sh fetches none then).
+const PROMTOOL = [process.env.PROMTOOL, '/usr/local/lib/iw-admin/bin/promtool',
+  ...(process.env.PATH || '').split(':').filter(Boolean).map((d) => path.join(d, 'promtool'))]
+  .find((p) => p && existsSync(p));
 let stack, smt;
 
 before(async () => {

@@ -131,6 +131,19 @@ static void files(void)
 	append(log, LINE("/a", 200, 0.001) LINE("/a", 200, 0.001));
 	CHECK_INT(update(log, state, &st), 0);
 	CHECK_INT(find(&st, "/a")->count, 6);
+	/* Rotated away with no PATH.1 (compressed at once): its unread line is
+	 * lost, the new file is read from its start. */
+	append(log, LINE("/a", 200, 0.001));
+	{
+		char gone[160];
+
+		snprintf(gone, sizeof gone, "%s/access.log-20261129", dir);
+		CHECK_INT(rename(log, gone), 0);
+	}
+	append(log, LINE("/c", 200, 0.001));
+	CHECK_INT(update(log, state, &st), 0);
+	CHECK_INT(find(&st, "/a")->count, 6);
+	CHECK_INT(find(&st, "/c")->count, 1);
 	/* Truncated in place (copytruncate), then written again. */
 	CHECK(truncate(log, 0) == 0);
 	append(log, LINE("/a", 500, 0.001));
