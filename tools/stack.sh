@@ -282,6 +282,8 @@ app_start() {
 	fi
 	write_env "$dir" "$pghost" "$prefix"
 	read_env "$dir"
+	# GET /metrics reads nginx's access log (web/access_log.h); not kept in DIR/env.
+	ENV_ARGS+=(IW_ACCESS_LOG="$dir/log/nginx-access.log" IW_ACCESS_STATE="$dir/run/access-log.state")
 	mkdir -p "$(env_value "$dir" STORAGE_DIR)"
 
 	# Databases of the local cluster are created; remote ones must exist.
@@ -324,9 +326,7 @@ app_start() {
 		# launcher (tools/systemd/iw-workers): it runs $WORKERS copies on that
 		# socket and replaces a copy that dies, alone. run/P.supervisor.pid
 		# names it; run/P.pid lists the live copies.
-		# IW_ACCESS_*: GET /metrics reads nginx's access log (web/access_log.h).
-		env -i PATH="$PATH" IW_ACCESS_LOG="$dir/log/nginx-access.log" IW_ACCESS_STATE="$dir/run/access-log.state" \
-			"${ENV_ARGS[@]}" "${san[@]}" IW_WORKERS_PIDFILE="$dir/run/$p.pid" \
+		env -i PATH="$PATH" "${ENV_ARGS[@]}" "${san[@]}" IW_WORKERS_PIDFILE="$dir/run/$p.pid" \
 			spawn-fcgi -s "$dir/run/$p.sock" -M 0600 -F 1 -P "$dir/run/$p.supervisor.pid" \
 			-- /bin/sh -c 'exec 2>>"$1"; shift; exec "$@"' iw "$dir/log/$p.log" \
 			"$ROOT/tools/systemd/iw-workers" "$WORKERS" "$BIN/$p" >/dev/null </dev/null ||
