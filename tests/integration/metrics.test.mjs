@@ -231,6 +231,9 @@ test('per-route request counts and latency histograms: exact against nginx, thre
   const host = os.hostname();
   const workers = readFileSync(path.join(stack.dir, 'run/ercot_ingests.pid'), 'utf8').split('\n').filter(Boolean);
   assert.equal(workers.length, 3, 'three copies of the route program');
+  // Bytes each copy has read (its FastCGI requests, its Postgres replies).
+  const rchar = () => workers.map((pid) => Number(/rchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1]));
+  const readBefore = rchar();
   const a = await scrapeWithLog('metrics-scrape-a', [log]);
   assertMatchesLog(a.m, a.before);
 
@@ -245,6 +248,8 @@ test('per-route request counts and latency histograms: exact against nginx, thre
   assert.equal((await stack.post('/api/admin/smt/raw-upload', {})).status, 401); // the auth gate
   assert.equal((await stack.get('/no/such/route')).status, 404);
 
+  const busy = rchar().filter((n, i) => n > readBefore[i]).length;
+  assert.ok(busy >= 2, `the requests were answered by ${busy} of the 3 copies`);
   const b = await scrapeWithLog('metrics-scrape-b', [log]);
   assertMatchesLog(b.m, b.before);
   const d = (k) => (b.m.get(k) ?? 0) - (a.m.get(k) ?? 0);
