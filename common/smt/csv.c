@@ -19,11 +19,12 @@
  * droplet upload server anywhere) has no earlier row to compare with: its
  * first 1:xx rows are held back until the file says which hour they were.
  * A transition row, a repeated start or a start earlier than theirs after
- * them: they were the first (CDT) occurrence. The hour ending (a row at 2:00 or later, the end of the
- * file) with neither: they were the second (CST) one, after the transition
- * row that the previous part holds. So every part is placed exactly in any
- * order, with no state kept between parts (a part lying wholly inside the
- * hour, 8 rows at most, is taken as CST).
+ * them: they were the first (CDT) occurrence. The hour ending (a row at
+ * 2:00 or later, the end of the file) with none of these: they were the
+ * second (CST) one, after the transition row that the previous part holds.
+ * So every part is placed exactly, in any order, with no state kept between
+ * parts (a part lying wholly inside the hour, 8 rows at most, is taken as
+ * CST). More than FALL_SLOTS keys inside the hour at once are not told apart.
  */
 #include <stdarg.h>
 #include <stdio.h>
