@@ -6,7 +6,11 @@
  *
  * nginx figures: the loopback-only stub_status location /nginx_status of
  * nginx/iw-server.conf, fetched from NGINX_STATUS_URL or, by default,
- * http://127.0.0.1:<the port this request came in on>/nginx_status. */
+ * http://127.0.0.1:<the port this request came in on>/nginx_status.
+ *
+ * Per-route requests and latencies: nginx's access log(s) IW_ACCESS_LOG,
+ * read since the last scrape, counters kept in IW_ACCESS_STATE (default
+ * /var/lib/iw-admin/access-log.state), see web/access_log.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,7 @@
 #include "ercot/metrics.h"
 #include "smt/cron_runs.h"
 #include "smt/metrics.h"
+#include "web/access_log.h"
 #include "web/nginx_status.h"
 #include "web/prom.h"
 #include "web/serve.h"
@@ -142,6 +147,34 @@ static void nginx(struct iw_request *req, struct iw_buf *b, struct iw_buf *up)
 	iw_prom_sample(b, "iw_nginx_http_requests_total", NULL, NULL, (double)s.requests);
 }
 
+static void access_log(struct iw_buf *b, struct iw_buf *up, const char *host)
+{
+	const char *logs = getenv("IW_ACCESS_LOG"), *state = getenv("IW_ACCESS_STATE");
+	struct iw_access_stats *st;
+	struct iw_error err = { 0 };
+	int ok;
+
+	if (!logs || !*logs) {
+		source_up(up, "access_log", 0);
+		iw_logf("warn", "metrics: IW_ACCESS_LOG is not set: no per-route figures");
+		return;
+	}
+	if (!state || !*state)
+		state = "/var/lib/iw-admin/access-log.state";
+	if (!(st = malloc(sizeof *st))) {
+		source_up(up, "access_log", 0);
+		return;
+	}
+	ok = iw_access_update(logs, state, st, &err) == 0;
+	source_up(up, "access_log", ok);
+	if (ok)
+		iw_access_prom(b, st, host);
+	else
+		iw_logf("error", "metrics: access log: %s", err.msg);
+	iw_err_clear(&err);
+	free(st);
+}
+
 static int metrics(struct iw_request *req, struct iw_response *resp)
 {
 	struct iw_buf b = { 0 }, up = { 0 };
@@ -166,8 +199,9 @@ static int metrics(struct iw_request *req, struct iw_response *resp)
 	ercot(&b, &up);
 	smt(&b, &up);
 	nginx(req, &b, &up);
+	access_log(&b, &up, host);
 	iw_prom_family(&b, "iw_metrics_source_up", "gauge",
-		       "1 when a source of this scrape answered (ercot, smt, smt_cron, nginx).");
+		       "1 when a source of this scrape answered (ercot, smt, smt_cron, nginx, access_log).");
 	iw_buf_put(&b, up.data ? up.data : "", up.len);
 	iw_buf_free(&up);
 	if (!(text = iw_buf_take(&b, &len)))

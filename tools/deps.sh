@@ -21,3 +21,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# promtool (the metrics test's `promtool check`) without the prometheus service
+# and its 96 MB: only usr/bin/promtool out of Debian 12's prometheus .deb.
+PROMTOOL=/usr/local/lib/iw-admin/bin/promtool
+if [ "${IW_DEPS_TEST:-0}" = 1 ] && ! command -v promtool >/dev/null && [ ! -x "$PROMTOOL" ]; then
+  echo "deps: promtool from the prometheus .deb (apt-get download)" >&2
+  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT; chmod 755 "$tmp"
+  (cd "$tmp" && { apt-get download -qq prometheus 2>/dev/null || { apt-get update -qq && apt-get download -qq prometheus; }; })
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+  install -D -m 0755 "$tmp/x/usr/bin/promtool" "$PROMTOOL"
+fi

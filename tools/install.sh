@@ -163,6 +163,13 @@ for p in $progs; do
 	fi
 	wants+=("iw-admin-$p.socket")
 done
+# GET /metrics reads nginx's access logs (web/access_log.h; www-data:adm 0640
+# once logrotate has run): that program alone joins adm. The settings file may
+# name other logs (EnvironmentFile= wins over Environment=).
+if grep -qx metrics <<<"$progs"; then
+	sed -i -e "s#^EnvironmentFile=.*#&\nSupplementaryGroups=adm\nEnvironment=IW_ACCESS_LOG=/var/log/nginx/iw-admin.access.log:/var/log/nginx/iw-admin.local.log IW_ACCESS_STATE=$STATEDIR/access-log.state#" \
+		"$DESTDIR$UNITDIR/iw-admin-metrics.service"
+fi
 for f in "$ROOT"/tools/systemd/*.service "$ROOT"/tools/systemd/*.timer; do
 	render "$f" >"$DESTDIR$UNITDIR/$(basename "$f")"
 done

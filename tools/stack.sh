@@ -282,6 +282,8 @@ app_start() {
 	fi
 	write_env "$dir" "$pghost" "$prefix"
 	read_env "$dir"
+	# GET /metrics reads nginx's access log (web/access_log.h); not kept in DIR/env.
+	ENV_ARGS+=(IW_ACCESS_LOG="$dir/log/nginx-access.log" IW_ACCESS_STATE="$dir/run/access-log.state")
 	mkdir -p "$(env_value "$dir" STORAGE_DIR)"
 
 	# Databases of the local cluster are created; remote ones must exist.

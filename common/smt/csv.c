@@ -14,6 +14,17 @@
  * after end) is the 1:00 CST interval, its start read as CDT wall time
  * (2:00 CDT = 1:00 CST), and every 1:xx row after it is CST. Rows must come
  * in time order within a day for this to work, as SMT writes them.
+ *
+ * A file that begins inside that hour (a part of a larger export, cut by the
+ * droplet upload server anywhere) has no earlier row to compare with: its
+ * first 1:xx rows are held back until the file says which hour they were.
+ * A transition row, a repeated start or a start earlier than theirs after
+ * them: they were the first (CDT) occurrence. The hour ending (a row at
+ * 2:00 or later, the end of the file) with none of these: they were the
+ * second (CST) one, after the transition row that the previous part holds.
+ * So every part is placed exactly, in any order, with no state kept between
+ * parts (a part lying wholly inside the hour, 8 rows at most, is taken as
+ * CST). More than FALL_SLOTS keys inside the hour at once are not told apart.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +39,7 @@
 #define DATE_RAW_MAX    16   /* longest USAGE_DATE cached */
 #define ESIID_RAW_MAX   40   /* longest raw ESIID field cached */
 #define FALL_SLOTS      16   /* (esiid, date, flow) keys tracked on fall-back days */
+#define FALL_HELD       8    /* rows of the repeated hour held back per key */
 #define HEADER_PROBE    4096 /* bytes of a first line iw_smt_csv_is_interval_header reads */
 #define QUOTE_SHOW      40   /* bytes of a bad value quoted in a reason */
 
@@ -52,6 +64,13 @@ static const char *const col_names[COL__MAX] = {
 	[COL_FLOW] = "CONSUMPTION_SURPLUSGENERATION",
 };
 
+struct held_row {
+	int start;
+	int estimated;
+	long line;
+	char kwh[IW_SMT_CSV_KWH_MAX];
+};
+
 struct fall_slot {
 	int used;
 	int64_t day;
@@ -59,6 +78,9 @@ struct fall_slot {
 	char esiid[IW_ESIID_MAX + 1];
 	uint64_t seen; /* bit m: a row starting at 1:m already seen (CDT) */
 	int fell;      /* the transition row passed: 1:xx is CST from now on */
+	int before;    /* a row before 1:00 (or a resolved hour): new 1:xx starts are CDT */
+	int nheld;     /* the file began inside the hour: rows not yet placed */
+	struct held_row held[FALL_HELD];
 };
 
 struct iw_smt_csv {
@@ -98,6 +120,7 @@ struct iw_smt_csv {
 
 	struct fall_slot fall[FALL_SLOTS];
 	int fall_next;
+	int fall_held; /* slots with held rows */
 
 	struct iw_smt_csv_stats st;
 };
@@ -173,17 +196,52 @@ static int header(struct iw_smt_csv *p, const struct field *f, int nf)
 
 /* ---- rows ---- */
 
-static struct fall_slot *fall_slot(struct iw_smt_csv *p, const char *esiid, int64_t day, char flow)
-{
-	struct fall_slot *s;
+static int emit(struct iw_smt_csv *p, const char *esiid, int64_t day, int start, int offset,
+		const char *kwh, int estimated, char flow, long line, int held);
 
+/* The held rows of S, placed at OFFSET (CDT: they were the first occurrence
+ * of the hour; CST: the second), in the order they came. */
+static int place_held(struct iw_smt_csv *p, struct fall_slot *s, int offset)
+{
+	int rc = 0, n = s->nheld;
+
+	s->nheld = 0;
+	if (n)
+		p->fall_held--;
+	if (offset == CST_OFFSET_MIN)
+		s->fell = 1;
+	else
+		s->before = 1;
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = emit(p, s->esiid, s->day, s->held[i].start, offset, s->held[i].kwh,
+			  s->held[i].estimated, s->flow, s->held[i].line, 1);
+	return rc;
+}
+
+static struct fall_slot *fall_find(struct iw_smt_csv *p, const char *esiid, int64_t day, char flow)
+{
 	for (int i = 0; i < FALL_SLOTS; i++) {
-		s = &p->fall[i];
+		struct fall_slot *s = &p->fall[i];
+
 		if (s->used && s->day == day && s->flow == flow && strcmp(s->esiid, esiid) == 0)
 			return s;
 	}
+	return NULL;
+}
+
+static struct fall_slot *fall_slot(struct iw_smt_csv *p, const char *esiid, int64_t day, char flow)
+{
+	struct fall_slot *s = fall_find(p, esiid, day, flow);
+	int rc;
+
+	if (s)
+		return s;
 	s = &p->fall[p->fall_next];
 	p->fall_next = (p->fall_next + 1) % FALL_SLOTS;
+	/* More keys inside the hour at once than slots: the oldest is placed as
+	 * if its hour had ended. */
+	if (s->nheld && (rc = place_held(p, s, CST_OFFSET_MIN)) != 0 && !p->err)
+		p->err = rc;
 	memset(s, 0, sizeof(*s));
 	s->used = 1;
 	s->day = day;
@@ -245,7 +303,6 @@ static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
 {
 	static const struct field none = { "", 0 };
 	struct field kwh_f, flow_f, est_f, end_f, start_f;
-	struct iw_smt_interval iv;
 	char kwh[IW_SMT_CSV_KWH_MAX], shownbuf[QUOTE_SHOW + 4];
 	const char *esiid;
 	int blank, start, end = -1, offset, rounded, rc;
@@ -323,7 +380,12 @@ static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
 	 * transition row. */
 	if (end > 0 && end < MIN_PER_DAY && start > end) {
 		if (p->date_kind == DAY_FALL) {
-			fall_slot(p, esiid, p->date_day, flow)->fell = 1;
+			struct fall_slot *s = fall_slot(p, esiid, p->date_day, flow);
+
+			/* Rows held before the transition were the first occurrence. */
+			if (s->nheld && (rc = place_held(p, s, CDT_OFFSET_MIN)) != 0)
+				return rc;
+			s->fell = 1;
 			offset = CDT_OFFSET_MIN;
 			goto located;
 		}
@@ -354,18 +416,46 @@ static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
 		break;
 	default:
 		if (start < 60) {
+			fall_slot(p, esiid, p->date_day, flow)->before = 1;
 			offset = CDT_OFFSET_MIN;
 		} else if (start >= 120) {
+			struct fall_slot *s;
+
+			/* The hour ended with no transition and no repeat: held rows were CST. */
+			if (p->fall_held && (s = fall_find(p, esiid, p->date_day, flow)) && s->nheld &&
+			    (rc = place_held(p, s, CST_OFFSET_MIN)) != 0)
+				return rc;
 			offset = CST_OFFSET_MIN;
 		} else {
 			struct fall_slot *s = fall_slot(p, esiid, p->date_day, flow);
 			uint64_t bit = 1ULL << (start - 60);
+			/* Back in time after held rows: the repeat began (no transition row). */
+			int back = s->nheld && start < s->held[s->nheld - 1].start;
 
-			if (s->fell || (s->seen & bit)) {
+			if (s->fell || (s->seen & bit) || back) {
+				/* A repeat: rows held before it were the first occurrence. */
+				if (s->nheld && (rc = place_held(p, s, CDT_OFFSET_MIN)) != 0)
+					return rc;
+				s->fell |= back;
 				offset = CST_OFFSET_MIN;
-			} else {
+			} else if (s->before || blank || s->nheld == FALL_HELD) {
 				s->seen |= bit;
 				offset = CDT_OFFSET_MIN;
+			} else {
+				/* The file began inside the hour: placed once it says which. */
+				struct held_row *h = &s->held[s->nheld];
+
+				s->seen |= bit;
+				if (iw_smt_csv_parse_kwh(kwh_f, h->kwh, &rounded) != 0)
+					return bad_value(p, line, COL_KWH, kwh_f);
+				p->st.kwh_rounded += rounded;
+				est_f = p->col[COL_EST] >= 0 ? f[p->col[COL_EST]] : none;
+				h->estimated = est_f.n && iw_smt_csv_upper(est_f.s[0]) == 'E';
+				h->start = start;
+				h->line = line;
+				if (s->nheld++ == 0)
+					p->fall_held++;
+				return 0;
 			}
 		}
 		break;
@@ -379,20 +469,35 @@ located:
 	p->st.kwh_rounded += rounded;
 
 	est_f = p->col[COL_EST] >= 0 ? f[p->col[COL_EST]] : none;
+	return emit(p, esiid, p->date_day, start, offset, kwh,
+		    est_f.n && iw_smt_csv_upper(est_f.s[0]) == 'E', flow, line, 0);
+blank:
+	p->st.blank++;
+	return 0;
+}
+
+/* One interval to the callback, with the file's statistics. HELD: a row
+ * placed late (its ESIID is compared, not taken from the row cache). */
+static int emit(struct iw_smt_csv *p, const char *esiid, int64_t day, int start, int offset,
+		const char *kwh, int estimated, char flow, long line, int held)
+{
+	struct iw_smt_interval iv;
+	int rc;
 
 	iv.esiid = esiid;
-	iv.ts_ms = iw_smt_csv_to_ms(p->date_day, start, offset);
+	iv.ts_ms = iw_smt_csv_to_ms(day, start, offset);
 	iv.kwh = kwh;
-	iv.estimated = est_f.n && iw_smt_csv_upper(est_f.s[0]) == 'E';
+	iv.estimated = estimated;
 	iv.flow = flow;
 	iv.line = line;
 
-	if (p->esiid_gen != p->esiid_seen_gen || esiid == p->def_esiid) {
+	if (held || p->esiid_gen != p->esiid_seen_gen || esiid == p->def_esiid) {
 		if (!p->st.esiid[0])
 			memcpy(p->st.esiid, esiid, strlen(esiid) + 1);
 		else if (strcmp(p->st.esiid, esiid) != 0)
 			p->st.multiple_esiids = 1;
-		p->esiid_seen_gen = p->esiid_gen;
+		if (!held)
+			p->esiid_seen_gen = p->esiid_gen;
 	}
 	if (p->st.rows == 0 || iv.ts_ms < p->st.min_ts_ms)
 		p->st.min_ts_ms = iv.ts_ms;
@@ -401,9 +506,6 @@ located:
 	p->st.rows++;
 	if (p->on_row && (rc = p->on_row(&iv, p->ctx)) != 0)
 		return rc;
-	return 0;
-blank:
-	p->st.blank++;
 	return 0;
 }
 
@@ -557,6 +659,11 @@ int iw_smt_csv_finish(struct iw_smt_csv *p)
 		if (rc)
 			return p->err = rc;
 	}
+	/* The file ended inside the hour, no transition or repeat after the
+	 * held rows: the part began after the transition (CST). */
+	for (int i = 0; i < FALL_SLOTS && p->fall_held; i++)
+		if (p->fall[i].nheld && (rc = place_held(p, &p->fall[i], CST_OFFSET_MIN)) != 0)
+			return p->err = rc;
 	if (!p->st.header_found)
 		return p->err = IW_SMT_CSV_ENOHEADER;
 	return 0;

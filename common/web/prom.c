@@ -38,3 +38,15 @@ int iw_prom_sample(struct iw_buf *b, const char *name, const char *label, const 
 	/* %.17g keeps every integer below 2^53 and a Unix time to the ms. */
 	return iw_buf_printf(b, " %.17g\n", v);
 }
+
+int iw_prom_line(struct iw_buf *b, const char *name, int n, const char *const keys[],
+		 const char *const values[], const char *text)
+{
+	iw_buf_puts(b, name);
+	for (int i = 0; i < n; i++) {
+		iw_buf_printf(b, "%s%s=\"", i ? "," : "{", keys[i]);
+		label_value(b, values[i] ? values[i] : "");
+		iw_buf_puts(b, i == n - 1 ? "\"}" : "\"");
+	}
+	return iw_buf_printf(b, " %s\n", text);
+}

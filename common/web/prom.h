@@ -5,9 +5,13 @@
 
 #include "core/buf.h"
 
-/* "# HELP NAME HELP" and "# TYPE NAME TYPE" (gauge, counter). */
+/* "# HELP NAME HELP" and "# TYPE NAME TYPE" (gauge, counter, histogram). */
 int iw_prom_family(struct iw_buf *b, const char *name, const char *type, const char *help);
 /* "NAME{LABEL="VALUE"} V": LABEL NULL for none; VALUE escaped. */
 int iw_prom_sample(struct iw_buf *b, const char *name, const char *label, const char *value,
 		   double v);
+/* "NAME{K1="V1",K2="V2"} TEXT": N label pairs (values escaped), TEXT the
+ * value as the caller formatted it (a histogram's buckets, several labels). */
+int iw_prom_line(struct iw_buf *b, const char *name, int n, const char *const keys[],
+		 const char *const values[], const char *text);
 #endif

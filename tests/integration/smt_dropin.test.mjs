@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { startStack } from '../lib/stack.mjs';
-import { intervalFile, sha256, addDays } from '../fakes/smt_files.mjs';
+import { intervalFile, sha256, addDays, yearDays } from '../fakes/smt_files.mjs';
 
 const PULL = '/api/admin/smt/pull';
 const NORMALIZE = '/api/admin/smt/normalize';
@@ -196,6 +196,59 @@ test('raw-upload: three parts out of order, one twice, end with exactly the file
   assert.equal(n.status, 200, n.text);
   assert.equal(n.json.totals.rows, f.expected.length);
   assert.deepEqual([n.json.totals.inserted, n.json.totals.updated], [0, 0]);
+});
+
+// The upload server cuts where its byte budget ends, at a line boundary, so a
+// cut can land inside the fall-back day's repeated hour (1:00-1:59 local
+// happens twice, 2 November 2025). Cuts at chosen lines: a part that starts
+// in the second (CST) occurrence, right after SMT's transition row, and a
+// part that starts in the first (CDT) one.
+function cutAtLines(csv, starts) {
+  const eol = csv.includes('\r\n') ? '\r\n' : '\n';
+  const [header, ...body] = csv.split(eol).filter((l) => l !== '');
+  const bounds = [0, ...starts, body.length];
+  return bounds.slice(0, -1).map((a, i) => Buffer.from([header, ...body.slice(a, bounds[i + 1])].join(eol) + eol));
+}
+// Line (0-based, header excluded) of the K-th row of DATE starting at START.
+function lineOf(csv, date, start, k = 1) {
+  const [, ...body] = csv.split(/\r?\n/).filter((l) => l !== '');
+  const [y, m, d] = date.split('-');
+  let seen = 0;
+  const i = body.findIndex((l) => { const f = l.split(','); return f[1] === `${m}/${d}/${y}` && f[3] === start && ++seen === k; });
+  assert.ok(i > 0, `${date} ${start} #${k}`);
+  return i;
+}
+
+test('raw-upload: a meter-year cut inside the repeated fall-back hour ends with exactly the year\'s intervals', async () => {
+  const E1 = '10443720000000021', E2 = '10443720000000022';
+  const year = intervalFile({ esiid: E1, days: yearDays(2025), estimated: (n) => n % 101 === 0 });
+  // Part 2 starts at the second 1:30 (CST), after "2:00,1:15" and the second 1:15.
+  const cuts = [lineOf(year.csv, '2025-03-09', '4:00'), lineOf(year.csv, '2025-11-02', '1:30', 2)];
+  const parts = cutAtLines(year.csv, cuts);
+  assert.match(parts[2].toString().split('\r\n')[1], /,11\/02\/2025,11\/02\/2025,1:30,1:45,/);
+  const name = (i) => `${E1}_2025.csv.part${i + 1}-of-3`;
+  const got = {};
+  for (const i of [2, 0, 1]) { // out of order, as a retrying uploader may send them
+    const r = await rawUpload(partBody(name(i), parts[i], { esiid: E1, ...(i === 0 ? { purgeExisting: true } : {}) }));
+    assert.equal(r.status, 200, r.text);
+    got[i] = r.json;
+  }
+  assert.equal(got[0].rows + got[1].rows + got[2].rows, year.expected.length);
+  assert.equal(year.expected.length, 365 * 96 + 4 - 4);
+  assert.deepEqual(await rows('usage', 'UsageIntervalModule', E1), sortRows(year.expected));
+  assert.deepEqual(await rows('master', 'SmtInterval', E1), sortRows(year.expected));
+
+  // A part that starts in the first (CDT) occurrence, at its 1:30, with
+  // generation rows too: the rest of that hour is CDT, the repeat CST.
+  const days = ['2025-11-01', '2025-11-02', '2025-11-03'];
+  const f = intervalFile({ esiid: E2, days, generation: true });
+  const p2 = cutAtLines(f.csv, [lineOf(f.csv, '2025-11-02', '1:30', 1), lineOf(f.csv, '2025-11-02', '1:30', 3)]);
+  for (const i of [1, 2, 0]) {
+    const r = await rawUpload(partBody(`${E2}.csv.part${i + 1}-of-3`, p2[i], { esiid: E2 }));
+    assert.equal(r.status, 200, r.text);
+  }
+  assert.deepEqual(await rows('usage', 'UsageIntervalModule', E2), sortRows(f.expected));
+  assert.deepEqual(await rows('master', 'SmtInterval', E2), sortRows(f.expected));
 });
 
 test('raw-upload: sizeBytes or sha256 that do not match the content are 400, nothing stored', async () => {

@@ -199,6 +199,15 @@ static const char *iso(int64_t ms)
 	return buf;
 }
 
+/* The interval of the row from file line LINE (-1: none). */
+static int64_t line_ts(const struct result *r, long line)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->rows[i].line == line)
+			return r->rows[i].ts;
+	return -1;
+}
+
 /* Every row is 15 minutes after the previous one, starting at FIRST. */
 static int consecutive(const struct result *r, int64_t first)
 {
@@ -347,14 +356,66 @@ static void test_fall_back_per_esiid_and_flow(void)
 	      "10443720000000001,11/2/2025,,1:00,1:15,5,A,G\n"
 	      "10443720000000002,11/2/2025,,1:00,1:15,6,A,C\n", &r);
 	CHECK_INT(r.n, 6);
-	CHECK_STR(iso(r.rows[0].ts), "2025-11-02T06:00:00.000Z");
-	CHECK_STR(iso(r.rows[1].ts), "2025-11-02T06:00:00.000Z");
-	CHECK_STR(iso(r.rows[2].ts), "2025-11-02T06:00:00.000Z");
-	CHECK_STR(iso(r.rows[3].ts), "2025-11-02T07:00:00.000Z");
-	CHECK_STR(iso(r.rows[4].ts), "2025-11-02T07:00:00.000Z");
-	CHECK_STR(iso(r.rows[5].ts), "2025-11-02T07:00:00.000Z");
+	/* The file begins inside the hour: its first 1:00 rows are placed when
+	 * the transition row or the repeat comes, so by line, not by order. */
+	CHECK_STR(iso(line_ts(&r, 2)), "2025-11-02T06:00:00.000Z");
+	CHECK_STR(iso(line_ts(&r, 3)), "2025-11-02T06:00:00.000Z");
+	CHECK_STR(iso(line_ts(&r, 4)), "2025-11-02T06:00:00.000Z");
+	CHECK_STR(iso(line_ts(&r, 5)), "2025-11-02T07:00:00.000Z");
+	CHECK_STR(iso(line_ts(&r, 6)), "2025-11-02T07:00:00.000Z");
+	CHECK_STR(iso(line_ts(&r, 7)), "2025-11-02T07:00:00.000Z");
 	CHECK_INT(r.st.multiple_esiids, 1);
 	CHECK_STR(r.st.esiid, "10443720000000001");
+	result_free(&r);
+}
+
+/* Parts of a file cut inside the repeated hour (the droplet upload server):
+ * a part that begins there is placed by what follows, in any order. */
+static void test_fall_back_part_begins_inside_the_hour(void)
+{
+	struct result r = { 0 };
+
+	/* After the transition row: the second (CST) occurrence. */
+	parse(HEADER
+	      ESIID ",11/2/2025,,1:30,1:45,1,A,C\n"
+	      ESIID ",11/2/2025,,1:45,2:00,2,A,C\n"
+	      ESIID ",11/2/2025,,2:00,2:15,3,A,C\n", &r);
+	CHECK_INT(r.n, 3);
+	CHECK_STR(iso(line_ts(&r, 2)), "2025-11-02T07:30:00.000Z");
+	CHECK_STR(iso(line_ts(&r, 3)), "2025-11-02T07:45:00.000Z");
+	CHECK_STR(iso(line_ts(&r, 4)), "2025-11-02T08:00:00.000Z");
+	CHECK_INT(r.st.min_ts_ms, line_ts(&r, 2));
+	result_free(&r);
+	/* Before it: the first (CDT) occurrence, then the transition. */
+	memset(&r, 0, sizeof r);
+	parse(HEADER
+	      ESIID ",11/2/2025,,1:30,1:45,1,E,C\n"
+	      ESIID ",11/2/2025,,1:45,2:00,2,A,C\n"
+	      ESIID ",11/2/2025,,2:00,1:15,3,A,C\n"
+	      ESIID ",11/2/2025,,1:15,1:30,4,A,C\n", &r);
+	CHECK_INT(r.n, 4);
+	CHECK_STR(iso(line_ts(&r, 2)), "2025-11-02T06:30:00.000Z");
+	CHECK_INT(r.rows[0].est, 1);
+	CHECK_STR(r.rows[0].kwh, "1");
+	CHECK_STR(iso(line_ts(&r, 3)), "2025-11-02T06:45:00.000Z");
+	CHECK_STR(iso(line_ts(&r, 4)), "2025-11-02T07:00:00.000Z");
+	CHECK_STR(iso(line_ts(&r, 5)), "2025-11-02T07:15:00.000Z");
+	result_free(&r);
+	/* A file that repeats 1:00 with no transition row, cut at each occurrence. */
+	memset(&r, 0, sizeof r);
+	parse(HEADER
+	      ESIID ",11/2/2025,,1:45,2:00,1,A,C\n"
+	      ESIID ",11/2/2025,,1:00,1:15,2,A,C\n"
+	      ESIID ",11/2/2025,,1:45,2:00,3,A,C\n", &r);
+	CHECK_STR(iso(line_ts(&r, 2)), "2025-11-02T06:45:00.000Z");
+	CHECK_STR(iso(line_ts(&r, 3)), "2025-11-02T07:00:00.000Z");
+	CHECK_STR(iso(line_ts(&r, 4)), "2025-11-02T07:45:00.000Z");
+	result_free(&r);
+	/* A part that ends inside the hour after beginning there: CST. */
+	memset(&r, 0, sizeof r);
+	parse(HEADER ESIID ",11/2/2025,,1:15,1:30,1,A,C\n", &r);
+	CHECK_INT(r.n, 1);
+	CHECK_STR(iso(line_ts(&r, 2)), "2025-11-02T07:15:00.000Z");
 	result_free(&r);
 }
 
@@ -749,6 +810,7 @@ int main(void)
 	test_fall_back();
 	test_fall_back_per_esiid_and_flow();
 	test_fall_back_with_missing_rows();
+	test_fall_back_part_begins_inside_the_hour();
 	test_leap_day();
 	test_year_2025();
 	test_chunking_does_not_matter();
