@@ -112,28 +112,32 @@ static void smt(struct iw_buf *b, struct iw_buf *up)
 }
 
 /* Rows in each interval table's DEFAULT partition: should be 0; anything
- * else waits for `iw-migrate partitions` (docs/ingest.md, "Partitions"). */
+ * else waits for `iw-migrate partitions` (docs/ingest.md, "Partitions").
+ * Each database on its own: one unreachable still leaves the other's. */
 static void partitions(struct iw_buf *b, struct iw_buf *up)
 {
 	long long rows[IW_DB__MAX];
-	struct iw_error err = { 0 };
-	int ok = 1;
+	int got[IW_DB__MAX] = { 0 }, ok = 1, any = 0;
 
-	for (int d = 0; d < IW_DB__MAX && ok; d++) {
-		if (iw_interval_default_rows((enum iw_db)d, &rows[d], &err) != 0) {
-			iw_logf("error", "metrics: %s_default: %s", iw_interval_table((enum iw_db)d), err.msg);
-			iw_err_clear(&err);
-			ok = 0;
+	for (int d = 0; d < IW_DB__MAX; d++) {
+		struct iw_error err = { 0 };
+		if (iw_interval_default_rows((enum iw_db)d, &rows[d], &err) == 0) {
+			got[d] = any = 1;
+			continue;
 		}
+		iw_logf("error", "metrics: %s_default: %s", iw_interval_table((enum iw_db)d), err.msg);
+		iw_err_clear(&err);
+		ok = 0;
 	}
 	source_up(up, "partitions", ok);
-	if (!ok)
+	if (!any) /* no family without samples */
 		return;
 	iw_prom_family(b, "iw_interval_default_partition_rows", "gauge",
 		       "Rows in the DEFAULT partition of an interval table (0 when every month exists).");
 	for (int d = 0; d < IW_DB__MAX; d++)
-		iw_prom_sample(b, "iw_interval_default_partition_rows", "table",
-			       iw_interval_table((enum iw_db)d), (double)rows[d]);
+		if (got[d])
+			iw_prom_sample(b, "iw_interval_default_partition_rows", "table",
+				       iw_interval_table((enum iw_db)d), (double)rows[d]);
 }
 
 static void nginx(struct iw_request *req, struct iw_buf *b, struct iw_buf *up)
