@@ -117,6 +117,13 @@ test('retention drops whole months before --before, refuses the last two months 
   r = await mig('master', ['retention', '--before', '2015-02', '--table', 'UsageIntervalModule']);
   assert.equal(r.code, 2);
 
+  // Options go with their command only.
+  for (const args of [['retention'], ['partitions', '--months', '121'], ['partitions', '--force'],
+    ['partitions', '--before', '2015-02'], ['status', '--dry-run'], ['retention', '--before', '2015-02', '--months', '2']]) {
+    r = await mig('master', args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);
+  }
+
   r = await mig('master', ['retention', '--before', '2015-02', '--dry-run']);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /Would drop SmtInterval_p201501 \(2015-01\): 2 rows, \d+ bytes/);
