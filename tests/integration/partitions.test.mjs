@@ -229,3 +229,25 @@ test('EXPLAIN: the coverage and normalise queries of one month read only its par
     await stack.sql('usage', 'ROLLBACK');
   }
 });
+
+test('the explorer estimates a large partitioned table from its months', async () => {
+  // > IW_CATALOG_EXACT_MAX (8 MiB) in the current month, analyzed as
+  // autovacuum does it: the partition, never the parent.
+  const part = `SmtInterval_p${ym(monthsFromNow(0))}`;
+  const start = `${ym(monthsFromNow(0)).slice(0, 4)}-${ym(monthsFromNow(0)).slice(4)}-01`;
+  await stack.sql('master', `INSERT INTO "SmtInterval" (esiid, meter, ts, kwh, source)
+    SELECT '1044372' || lpad((g % 50)::text, 10, '0'), 'unknown', $1::timestamp + (g / 50) * interval '15 minutes',
+      1, 'explorer-estimate-padding-to-make-rows-wider' FROM generate_series(0, 119999) g`, [start]);
+  await stack.sql('master', `ANALYZE "${part}"`);
+  const login = await fetch(`${stack.base}/admin/database/login`, { method: 'POST', redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: stack.env.ADMIN_TOKEN }).toString() });
+  assert.equal(login.status, 303);
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  const r = await fetch(`${stack.base}/admin/database?format=json`, { headers: { cookie } });
+  assert.equal(r.status, 200);
+  const t = (await r.json()).master.find((x) => x.name === 'SmtInterval');
+  assert.equal(t.estimated, true);
+  assert.ok(t.rows > 100000 && t.rows < 140000, JSON.stringify(t));
+  await stack.sql('master', `DELETE FROM "SmtInterval" WHERE source = 'explorer-estimate-padding-to-make-rows-wider'`);
+});
