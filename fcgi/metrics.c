@@ -21,6 +21,7 @@
 #include "ercot/metrics.h"
 #include "smt/cron_runs.h"
 #include "smt/metrics.h"
+#include "usage/partitions.h"
 #include "web/access_log.h"
 #include "web/nginx_status.h"
 #include "web/prom.h"
@@ -115,6 +116,35 @@ static void smt(struct iw_buf *b, struct iw_buf *up)
 	}
 }
 
+/* Rows in each interval table's DEFAULT partition: should be 0; anything
+ * else waits for `iw-migrate partitions` (docs/ingest.md, "Partitions").
+ * Each database on its own: one unreachable still leaves the other's. */
+static void partitions(struct iw_buf *b, struct iw_buf *up)
+{
+	long long rows[IW_DB__MAX];
+	int got[IW_DB__MAX] = { 0 }, ok = 1, any = 0;
+
+	for (int d = 0; d < IW_DB__MAX; d++) {
+		struct iw_error err = { 0 };
+		if (iw_interval_default_rows((enum iw_db)d, &rows[d], &err) == 0) {
+			got[d] = any = 1;
+			continue;
+		}
+		iw_logf("error", "metrics: %s_default: %s", iw_interval_table((enum iw_db)d), err.msg);
+		iw_err_clear(&err);
+		ok = 0;
+	}
+	source_up(up, "partitions", ok);
+	if (!any) /* no family without samples */
+		return;
+	iw_prom_family(b, "iw_interval_default_partition_rows", "gauge",
+		       "Rows in the DEFAULT partition of an interval table (0 when every month exists).");
+	for (int d = 0; d < IW_DB__MAX; d++)
+		if (got[d])
+			iw_prom_sample(b, "iw_interval_default_partition_rows", "table",
+				       iw_interval_table((enum iw_db)d), (double)rows[d]);
+}
+
 static void nginx(struct iw_request *req, struct iw_buf *b, struct iw_buf *up)
 {
 	struct iw_nginx_status s;
@@ -198,10 +228,11 @@ static int metrics(struct iw_request *req, struct iw_response *resp)
 	iw_prom_sample(&b, "iw_metrics_host_info", "host", host, 1);
 	ercot(&b, &up);
 	smt(&b, &up);
+	partitions(&b, &up);
 	nginx(req, &b, &up);
 	access_log(&b, &up, host);
 	iw_prom_family(&b, "iw_metrics_source_up", "gauge",
-		       "1 when a source of this scrape answered (ercot, smt, smt_cron, nginx, access_log).");
+		       "1 when a source of this scrape answered (ercot, smt, smt_cron, partitions, nginx, access_log).");
 	iw_buf_put(&b, up.data ? up.data : "", up.len);
 	iw_buf_free(&up);
 	if (!(text = iw_buf_take(&b, &len)))

@@ -179,6 +179,7 @@ if [ -n "${IW_FCGI_LISTEN:-}" ]; then
 	sed -i 's#iw-call --vercel-cron #iw-call --cron #' "$DESTDIR$UNITDIR/iw-admin-ercot-cron.service"
 fi
 wants+=(iw-admin-health.timer iw-admin-ercot-cron.timer iw-admin-smt-status.timer)
+wants+=(iw-admin-partitions.timer)
 {
 	echo "# Everything iw-admin runs on the web host: one socket per route program"
 	echo "# and the timers. systemctl enable --now iw-admin.target"

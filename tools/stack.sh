@@ -307,6 +307,10 @@ app_start() {
 			env -i PATH="$PATH" "${ENV_ARGS[@]}" "${DIRECT_URLS[@]}" "$BIN/iw-migrate" --dir "$ROOT/sql/$db/migrations" \
 				--db "$db" deploy >>"$dir/log/migrate.log" 2>&1 ||
 				{ cat "$dir/log/migrate.log" >&2; die "$db migrations failed"; }
+			# The interval table's months ahead (docs/ingest.md, "Partitions").
+			env -i PATH="$PATH" "${ENV_ARGS[@]}" "${DIRECT_URLS[@]}" "$BIN/iw-migrate" --dir "$ROOT/sql/$db/migrations" \
+				--db "$db" partitions >>"$dir/log/migrate.log" 2>&1 ||
+				{ cat "$dir/log/migrate.log" >&2; die "$db partitions failed"; }
 			# The DB explorer's read-only role and its SELECT grants.
 			env -i PATH="$PATH" "${ENV_ARGS[@]}" "${DIRECT_URLS[@]}" "$BIN/iw-migrate" --dir "$ROOT/sql/$db/migrations" \
 				--db "$db" explorer-role >>"$dir/log/migrate.log" 2>&1 ||

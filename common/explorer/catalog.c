@@ -15,7 +15,12 @@
 #define OID_FLOAT8 701
 
 static const char sql_tables[] =
-	"SELECT c.relname, c.relkind, c.reltuples::bigint, "
+	/* A partitioned table's own reltuples stays -1 (autovacuum analyzes
+	 * only its partitions): its estimate is theirs, summed. */
+	"SELECT c.relname, c.relkind, "
+	"CASE WHEN c.relkind = 'p' THEN coalesce((SELECT sum(k.reltuples) FILTER (WHERE k.reltuples >= 0) "
+	"     FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid WHERE i.inhparent = c.oid), -1) "
+	"     ELSE c.reltuples END::bigint, "
 	"CASE WHEN c.relkind IN ('r','m') THEN pg_relation_size(c.oid) "
 	"     WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_relation_size(i.inhrelid)), 0) "
 	"                              FROM pg_inherits i WHERE i.inhparent = c.oid) END "

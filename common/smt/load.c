@@ -34,21 +34,26 @@ static const char SQL_QUIET[] = "SET LOCAL client_min_messages = warning";
 static const char SQL_INGEST_CLEAR[] = "TRUNCATE iw_ingest";
 static const char SQL_INGEST_COPY[] =
 	"COPY iw_ingest (esiid, ts, kwh, estimated, flow, line) FROM STDIN";
+/* Inserted vs updated: a partitioned table cannot return xmax, so each row
+ * sent gets its new id here (the column default's own expression) and a row
+ * that comes back with that id was inserted; an updated row keeps its id. */
 static const char SQL_INGEST_UPSERT[] =
 	"WITH src AS MATERIALIZED ("
 	" SELECT DISTINCT ON (esiid, ts, flow) esiid, ts, kwh, estimated, flow"
 	" FROM iw_ingest ORDER BY esiid, ts, flow, line DESC), "
+	"ids AS MATERIALIZED ("
+	" SELECT src.*, lpad(nextval('\"UsageIntervalModule_id_seq\"')::text, 20, '0') AS new_id FROM src), "
 	"changed AS ("
-	" INSERT INTO \"UsageIntervalModule\" AS t (esiid, meter, ts, kwh, estimated, flow, source, filled)"
-	" SELECT esiid, $1, ts, kwh, estimated, flow, $2, false FROM src"
+	" INSERT INTO \"UsageIntervalModule\" AS t (id, esiid, meter, ts, kwh, estimated, flow, source, filled)"
+	" SELECT new_id, esiid, $1, ts, kwh, estimated, flow, $2, false FROM ids"
 	" ON CONFLICT (esiid, meter, ts, flow) DO UPDATE SET"
 	"  kwh = EXCLUDED.kwh, estimated = EXCLUDED.estimated, source = EXCLUDED.source,"
 	"  filled = EXCLUDED.filled, \"updatedAt\" = CURRENT_TIMESTAMP"
 	" WHERE (t.kwh, t.estimated, t.source, t.filled) IS DISTINCT FROM"
 	"       (EXCLUDED.kwh, EXCLUDED.estimated, EXCLUDED.source, EXCLUDED.filled)"
-	" RETURNING (t.xmax = 0) AS inserted) "
-	"SELECT (SELECT count(*) FROM src), count(*) FILTER (WHERE inserted),"
-	" count(*) FILTER (WHERE NOT inserted) FROM changed";
+	" RETURNING t.id) "
+	"SELECT (SELECT count(*) FROM src), count(i.new_id), count(*) - count(i.new_id)"
+	" FROM changed ch LEFT JOIN ids i ON i.new_id = ch.id";
 static const char SQL_INGEST_ESIIDS[] = "SELECT DISTINCT esiid FROM iw_ingest ORDER BY 1";
 
 static int64_t floor_div(int64_t a, int64_t b)

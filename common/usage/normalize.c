@@ -13,7 +13,8 @@
  * - general path: COPY into an unindexed temporary table, ANALYZE it, then one
  *   INSERT ... SELECT of the rows that are absent or differ (an anti-join, so
  *   unchanged rows cost a lookup but no row lock or write) ... ON CONFLICT
- *   DO UPDATE ... WHERE values differ, RETURNING (xmax = 0) counted in SQL. */
+ *   DO UPDATE ... WHERE values differ, counted in SQL (a row that comes back
+ *   with the new id sent for it was inserted). */
 #include "usage/normalize.h"
 
 #include <stdio.h>
@@ -77,24 +78,30 @@ static const char SQL_TEMP_CLEAR[] = "TRUNCATE iw_norm";
 static const char SQL_COPY_TEMP[] =
 	"COPY iw_norm (esiid, meter, ts, kwh, estimated, flow, source, filled) FROM STDIN";
 static const char SQL_TEMP_ANALYZE[] = "ANALYZE iw_norm";
+/* Inserted vs updated: a partitioned table cannot return xmax, so each row
+ * sent gets its new id here (the column default's own expression) and a row
+ * that comes back with that id was inserted; an updated row keeps its id. */
 static const char SQL_UPSERT[] =
-	"WITH changed AS ("
-	" INSERT INTO \"SmtInterval\" AS t (esiid, meter, ts, kwh, estimated, flow, source, filled)"
-	" SELECT n.esiid, n.meter, n.ts, n.kwh, n.estimated, n.flow, n.source, n.filled"
+	"WITH src AS MATERIALIZED ("
+	" SELECT n.esiid, n.meter, n.ts, n.kwh, n.estimated, n.flow, n.source, n.filled,"
+	"  lpad(nextval('\"SmtInterval_id_seq\"')::text, 20, '0') AS new_id"
 	" FROM iw_norm n"
 	" WHERE NOT EXISTS (SELECT 1 FROM \"SmtInterval\" c"
 	"  WHERE c.esiid = n.esiid AND c.meter = n.meter AND c.ts = n.ts AND c.flow = n.flow"
 	"  AND c.esiid = ANY (string_to_array($1, ','))"
 	"  AND c.ts >= coalesce($2::timestamp, '-infinity') AND c.ts <= coalesce($3::timestamp, 'infinity')"
 	"  AND (c.kwh, c.estimated, c.source, c.filled) IS NOT DISTINCT FROM"
-	"      (n.kwh, n.estimated, n.source, n.filled))"
+	"      (n.kwh, n.estimated, n.source, n.filled))), "
+	"changed AS ("
+	" INSERT INTO \"SmtInterval\" AS t (id, esiid, meter, ts, kwh, estimated, flow, source, filled)"
+	" SELECT new_id, esiid, meter, ts, kwh, estimated, flow, source, filled FROM src"
 	" ON CONFLICT (esiid, meter, ts, flow) DO UPDATE SET"
 	"  kwh = EXCLUDED.kwh, estimated = EXCLUDED.estimated, source = EXCLUDED.source,"
 	"  filled = EXCLUDED.filled, \"updatedAt\" = CURRENT_TIMESTAMP"
 	" WHERE (t.kwh, t.estimated, t.source, t.filled) IS DISTINCT FROM"
 	"       (EXCLUDED.kwh, EXCLUDED.estimated, EXCLUDED.source, EXCLUDED.filled)"
-	" RETURNING (t.xmax = 0) AS inserted) "
-	"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM changed";
+	" RETURNING t.id) "
+	"SELECT count(s.new_id), count(*) - count(s.new_id) FROM changed ch LEFT JOIN src s ON s.new_id = ch.id";
 
 /* SQLSTATE of the last failed statement: a lock or statement timeout is
  * answered as such (io/db_raw.h), anything else as 500. */

@@ -17,21 +17,25 @@ const LOCK_MS = 400;
 let stack;
 
 // Faults: a row in ingsafe_fault naming an ESIID makes the trigger of a
-// table raise for that ESIID (both databases have the table).
+// table raise for that ESIID (both databases have the table). On the
+// partitioned interval tables the trigger fires on a month (or the default):
+// it is named after the parent.
 const FAULT_SQL = `
   CREATE TABLE IF NOT EXISTS ingsafe_fault (tbl text, esiid text);
   CREATE TABLE IF NOT EXISTS ingsafe_seen (tbl text, lock_timeout text, statement_timeout text);
   CREATE OR REPLACE FUNCTION ingsafe_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE
+    parent text := regexp_replace(TG_TABLE_NAME, '_(p[0-9]{6}|default)$', '');
   BEGIN
-    IF EXISTS (SELECT 1 FROM ingsafe_fault WHERE tbl = 'seen' AND esiid = NEW.esiid) THEN
-      INSERT INTO ingsafe_seen VALUES (TG_TABLE_NAME, current_setting('lock_timeout'),
+    IF EXISTS (SELECT 1 FROM ingsafe_fault f WHERE f.tbl = 'seen' AND f.esiid = NEW.esiid) THEN
+      INSERT INTO ingsafe_seen VALUES (parent, current_setting('lock_timeout'),
         current_setting('statement_timeout'));
     END IF;
-    IF EXISTS (SELECT 1 FROM ingsafe_fault WHERE tbl = 'slow' AND esiid = NEW.esiid) THEN
+    IF EXISTS (SELECT 1 FROM ingsafe_fault f WHERE f.tbl = 'slow' AND f.esiid = NEW.esiid) THEN
       PERFORM pg_sleep(1);
     END IF;
-    IF EXISTS (SELECT 1 FROM ingsafe_fault WHERE tbl = TG_TABLE_NAME AND esiid = NEW.esiid) THEN
-      RAISE EXCEPTION 'ingsafe: injected fault on % for %', TG_TABLE_NAME, NEW.esiid;
+    IF EXISTS (SELECT 1 FROM ingsafe_fault f WHERE f.tbl = parent AND f.esiid = NEW.esiid) THEN
+      RAISE EXCEPTION 'ingsafe: injected fault on % for %', parent, NEW.esiid;
     END IF;
     RETURN NEW;
   END $$;`;

@@ -110,6 +110,16 @@ test('the timers: ERCOT daily 12:00 UTC, SMT status hourly with the runbook body
   assert.match(read('lib/systemd/system/iw-admin-health.service'), /^ExecStart=\/usr\/lib\/iw-admin\/bin\/iw-call GET \/healthz$/m);
   assert.match(read('lib/systemd/system/smt-ingest.timer'), /^OnCalendar=\*-\*-\* \*:00\/30:00$/m);
   assert.match(read('lib/systemd/system/smt-ingest.service'), /^ExecStart=\/usr\/lib\/iw-admin\/smt\/fetch_and_post\.sh$/m);
+  // The interval tables' months ahead: monthly, both databases, also from the migrate unit.
+  assert.match(read('lib/systemd/system/iw-admin-partitions.timer'), /^OnCalendar=\*-\*-01 03:00:00 UTC$/m);
+  assert.match(read('lib/systemd/system/iw-admin-partitions.timer'), /^Unit=iw-admin-partitions\.service$/m);
+  for (const unit of ['iw-admin-partitions', 'iw-admin-migrate']) {
+    for (const db of ['master', 'usage']) {
+      assert.match(read(`lib/systemd/system/${unit}.service`), new RegExp(
+        `^ExecStart=/usr/lib/iw-admin/bin/iw-migrate --db ${db} --dir /usr/share/iw-admin/sql/${db}/migrations partitions$`, 'm'));
+    }
+  }
+  assert.match(read('lib/systemd/system/iw-admin.target'), /Wants=.*iw-admin-partitions\.timer/);
 });
 
 test('the settings file is 0600 with fresh secrets and survives a second install', async () => {

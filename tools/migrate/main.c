@@ -16,7 +16,7 @@
 #define CMD_NEEDS_NAME 0x1
 
 enum cmd { CMD_DEPLOY, CMD_STATUS, CMD_RESET, CMD_RESOLVE, CMD_APPLY, CMD_EXPLORER_ROLE,
-	CMD__MAX };
+	CMD_PARTITIONS, CMD_RETENTION, CMD__MAX };
 
 static const struct command {
 	const char	*name;
@@ -29,6 +29,8 @@ static const struct command {
 	[CMD_RESOLVE] = { "resolve", mig_cmd_resolve, CMD_NEEDS_NAME },
 	[CMD_APPLY] = { "apply", mig_cmd_apply, CMD_NEEDS_NAME },
 	[CMD_EXPLORER_ROLE] = { "explorer-role", mig_cmd_explorer_role, 0 },
+	[CMD_PARTITIONS] = { "partitions", mig_cmd_partitions, 0 },
+	[CMD_RETENTION] = { "retention", mig_cmd_retention, 0 },
 };
 
 static const char *const db_names[IW_DB__MAX] = {
@@ -61,6 +63,15 @@ usage(FILE *fp)
 	    "                             EXPLORER_USAGE_DATABASE_URL with --db usage; default\n"
 	    "                             iw_explorer) and grant it SELECT on schema public;\n"
 	    "                             needs CREATEROLE for the role itself\n"
+	    "  partitions [--months N]    create the monthly partitions of the interval table\n"
+	    "                             (SmtInterval; UsageIntervalModule with --db usage)\n"
+	    "                             from last month to N months ahead (default 3), and\n"
+	    "                             a month for the rows in the DEFAULT partition up to\n"
+	    "                             then, moving them into it\n"
+	    "  retention --before YYYY-MM [--table NAME] [--dry-run] [--force]\n"
+	    "                             detach and drop the interval table's months before\n"
+	    "                             YYYY-MM; never the current or previous month; only\n"
+	    "                             dev/test database names unless --force\n"
 	    "\n"
 	    "options:\n"
 	    "  --db master   DATABASE_URL, sql/master/migrations (default)\n"
@@ -291,11 +302,11 @@ opt_value(int argc, char **argv, int *i, const char *name)
 int
 main(int argc, char **argv)
 {
-	struct mig_ctx c = { .db = IW_DB_MASTER };
+	struct mig_ctx c = { .db = IW_DB_MASTER, .months_ahead = MIG_MONTHS_AHEAD };
 	const struct command *cmd = NULL;
 	const char *dir = NULL, *v;
 	char *name_arg = NULL, *root = NULL, *defdir = NULL;
-	int rolled_back = 0, applied = 0, rc = MIG_REFUSED;
+	int rolled_back = 0, applied = 0, months_given = 0, rc = MIG_REFUSED;
 
 	if (iw_config_load() != 0) {
 		fprintf(stderr, "iw-migrate: out of memory\n");
@@ -322,6 +333,26 @@ main(int argc, char **argv)
 		} else if (strncmp(a, "--dir", 5) == 0 && (!a[5] || a[5] == '=')) {
 			if (!(dir = opt_value(argc, argv, &i, "--dir")) || !*dir)
 				goto missing;
+		} else if (strncmp(a, "--months", 8) == 0 && (!a[8] || a[8] == '=')) {
+			char *end;
+			long m;
+			if (!(v = opt_value(argc, argv, &i, "--months")))
+				goto missing;
+			m = strtol(v, &end, 10);
+			if (*end || end == v || m < 0 || m > 120) {
+				rc = usage_error("--months takes 0..120", v);
+				goto out;
+			}
+			c.months_ahead = (int)m;
+			months_given = 1;
+		} else if (strncmp(a, "--before", 8) == 0 && (!a[8] || a[8] == '=')) {
+			if (!(c.before = opt_value(argc, argv, &i, "--before")))
+				goto missing;
+		} else if (strncmp(a, "--table", 7) == 0 && (!a[7] || a[7] == '=')) {
+			if (!(c.table = opt_value(argc, argv, &i, "--table")))
+				goto missing;
+		} else if (strcmp(a, "--dry-run") == 0) {
+			c.dry_run = 1;
 		} else if (strcmp(a, "--force") == 0) {
 			c.force = 1;
 		} else if (strcmp(a, "--rolled-back") == 0 || strcmp(a, "--applied") == 0) {
@@ -354,8 +385,20 @@ missing:
 		usage(stderr);
 		goto out;
 	}
-	if (c.force && cmd != &commands[CMD_RESET]) {
-		rc = usage_error("--force only goes with reset", NULL);
+	if (c.force && cmd != &commands[CMD_RESET] && cmd != &commands[CMD_RETENTION]) {
+		rc = usage_error("--force only goes with reset and retention", NULL);
+		goto out;
+	}
+	if (months_given && cmd != &commands[CMD_PARTITIONS]) {
+		rc = usage_error("--months only goes with partitions", NULL);
+		goto out;
+	}
+	if ((c.before || c.table || c.dry_run) && cmd != &commands[CMD_RETENTION]) {
+		rc = usage_error("--before, --table and --dry-run only go with retention", NULL);
+		goto out;
+	}
+	if (cmd == &commands[CMD_RETENTION] && !c.before) {
+		rc = usage_error("retention needs --before YYYY-MM", NULL);
 		goto out;
 	}
 	if ((rolled_back || applied) && cmd != &commands[CMD_RESOLVE]) {

@@ -97,6 +97,10 @@ struct mig_ctx {
 	const char	*name;		/* NAME argument of resolve / apply */
 	int		 force;
 	int		 resolve_applied;	/* resolve --applied (else --rolled-back) */
+	int		 months_ahead;	/* partitions --months N */
+	const char	*before;	/* retention --before YYYY-MM */
+	const char	*table;		/* retention --table NAME */
+	int		 dry_run;	/* retention --dry-run */
 };
 
 /* Shared by the commands (commands.c). */
@@ -113,6 +117,16 @@ int	mig_cmd_status(struct mig_ctx *c);
 int	mig_cmd_reset(struct mig_ctx *c);
 int	mig_cmd_resolve(struct mig_ctx *c);
 int	mig_cmd_apply(struct mig_ctx *c);
+
+/* partitions.c */
+#define MIG_MONTHS_AHEAD 3
+/* "SmtInterval" (master) or "UsageIntervalModule" (usage). */
+const char *mig_interval_table(enum iw_db db);
+/* Prints TABLE's months and its DEFAULT partition's rows: 0 empty (or not
+ * partitioned yet), 1 rows there, -1 error. */
+int	mig_partitions_report(PGconn *conn, const char *table);
+int	mig_cmd_partitions(struct mig_ctx *c);
+int	mig_cmd_retention(struct mig_ctx *c);
 
 /* role.c */
 int	mig_cmd_explorer_role(struct mig_ctx *c);
