@@ -190,6 +190,12 @@ int iw_query_get(const struct iw_request *req, const char *key, char *out, size_
 int iw_query_args(const struct iw_request *req, const struct iw_field *fields, json_object **args,
 		  char *msg, size_t msglen)
 {
+	return iw_form_args(req->query, fields, args, msg, msglen);
+}
+
+int iw_form_args(const char *form, const struct iw_field *fields, json_object **args, char *msg,
+		 size_t msglen)
+{
 	json_object *given = json_object_new_object();
 	char value[IW_QUERY_VALUE_MAX + 1];
 	int rc;
@@ -200,7 +206,7 @@ int iw_query_args(const struct iw_request *req, const struct iw_field *fields, j
 		return -1;
 	}
 	for (const struct iw_field *f = fields; f->name; f++) {
-		int r = iw_query_get(req, f->name, value, sizeof value);
+		int r = iw_form_get(form, f->name, value, sizeof value);
 		if (r < 0) {
 			snprintf(msg, msglen, "%s: malformed or longer than %d bytes (?%s=)", f->name,
 				 IW_QUERY_VALUE_MAX, f->name);
