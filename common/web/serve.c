@@ -12,6 +12,7 @@
 
 #include <openssl/rand.h>
 
+#include "core/mime.h"
 #include "core/config.h"
 #include "io/db.h"
 #include "io/http.h"
@@ -233,20 +234,6 @@ long iw_body_read(struct iw_request *req, char *buf, size_t len)
 	return n;
 }
 
-static int is_json_type(const char *ct)
-{
-	size_t n = strcspn(ct, ";");
-	while (n > 0 && ct[n - 1] == ' ')
-		n--;
-	if (n == 0)
-		return 1; /* no content type: treated as JSON */
-	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
-		return 1;
-	/* application/<x>+json */
-	return n > 5 && strncasecmp(ct, "application/", 12) == 0 &&
-	       strncasecmp(ct + n - 5, "+json", 5) == 0;
-}
-
 int iw_body_json(struct iw_request *req, struct iw_response *resp, size_t max)
 {
 	char *buf = NULL;
@@ -259,7 +246,7 @@ int iw_body_json(struct iw_request *req, struct iw_response *resp, size_t max)
 
 	if (req->content_length > (long long)max)
 		return iw_error(resp, 413, "payload_too_large", "body: larger than %zu bytes", max);
-	if (req->content_length > 0 && !is_json_type(req->content_type))
+	if (req->content_length > 0 && !iw_mime_json(req->content_type))
 		return iw_error(resp, 415, "expected_json", "body: Content-Type must be application/json");
 	if (!(buf = malloc(max + 2)))
 		return iw_error(resp, 500, "internal_error", "out of memory");
