@@ -241,170 +241,189 @@ static int row_date(struct iw_smt_csv *p, struct field f)
 	return 0;
 }
 
-static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
+/* Row checks return 0 to go on, or ROW_DONE when the row is done with:
+ * skipped as blank (an empty kWh: its date and time still count as an
+ * occurrence of a fall-back hour) or counted malformed. */
+#define ROW_DONE  1
+#define BAD_START 1000 /* row_times: the start time, the end time */
+#define BAD_END   1001
+
+static int skip_blank(struct iw_smt_csv *p)
+{
+	p->st.blank++;
+	return ROW_DONE;
+}
+
+static int row_width(struct iw_smt_csv *p, const struct field *f, int nf, long line)
+{
+	int extra = nf > IW_SMT_CSV_FIELDS_MAX;
+
+	if (nf < p->need) {
+		bad(p, line, "expected %d fields, got %d", p->ncols, nf);
+		return ROW_DONE;
+	}
+	for (int i = p->ncols; i < nf && i < IW_SMT_CSV_FIELDS_MAX; i++)
+		extra |= f[i].n != 0;
+	if (nf > p->ncols && extra) {
+		bad(p, line, "expected %d fields, got %d", p->ncols, nf);
+		return ROW_DONE;
+	}
+	return 0;
+}
+
+/* The row's flow (C consumption, G generation) and ESIID. */
+static int row_who(struct iw_smt_csv *p, const struct field *f, long line, int blank, char *flow,
+		   const char **esiid)
 {
 	static const struct field none = { "", 0 };
-	struct field kwh_f, flow_f, est_f, end_f, start_f;
-	struct iw_smt_interval iv;
-	char kwh[IW_SMT_CSV_KWH_MAX], shownbuf[QUOTE_SHOW + 4];
-	const char *esiid;
-	int blank, start, end = -1, offset, rounded, rc;
-	char flow = 'C';
+	struct field flow_f = p->col[COL_FLOW] >= 0 ? f[p->col[COL_FLOW]] : none;
 
-	if (nf < p->need)
-		return bad(p, line, "expected %d fields, got %d", p->ncols, nf);
-	if (nf > p->ncols) {
-		int extra = nf > IW_SMT_CSV_FIELDS_MAX;
-
-		for (int i = p->ncols; i < nf && i < IW_SMT_CSV_FIELDS_MAX; i++)
-			extra |= f[i].n != 0;
-		if (extra)
-			return bad(p, line, "expected %d fields, got %d", p->ncols, nf);
-	}
-
-	/* A row with an empty kWh is skipped, but its date and time still count
-	 * as an occurrence of a fall-back hour. */
-	kwh_f = f[p->col[COL_KWH]];
-	blank = kwh_f.n == 0;
-
-	flow_f = p->col[COL_FLOW] >= 0 ? f[p->col[COL_FLOW]] : none;
+	*flow = 'C';
 	if (flow_f.n) {
 		switch (iw_smt_csv_upper(flow_f.s[0])) {
 		case 'C':
 			break;
 		case 'G':
 		case 'S':
-			flow = 'G';
+			*flow = 'G';
 			break;
 		default:
 			if (blank)
-				goto blank;
-			return bad_value(p, line, COL_FLOW, flow_f);
+				return skip_blank(p);
+			bad_value(p, line, COL_FLOW, flow_f);
+			return ROW_DONE;
 		}
 	}
+	*esiid = row_esiid(p, p->col[COL_ESIID] >= 0 ? f[p->col[COL_ESIID]] : none);
+	if (*esiid)
+		return 0;
+	if (blank)
+		return skip_blank(p);
+	if (p->col[COL_ESIID] < 0)
+		bad(p, line, "no ESIID column and no ESIID given");
+	else
+		bad_value(p, line, COL_ESIID, f[p->col[COL_ESIID]]);
+	return ROW_DONE;
+}
 
-	esiid = row_esiid(p, p->col[COL_ESIID] >= 0 ? f[p->col[COL_ESIID]] : none);
-	if (!esiid) {
-		if (blank)
-			goto blank;
-		if (p->col[COL_ESIID] < 0)
-			return bad(p, line, "no ESIID column and no ESIID given");
-		return bad_value(p, line, COL_ESIID, f[p->col[COL_ESIID]]);
-	}
+/* The row's day and its start and end minutes. */
+static int row_times(struct iw_smt_csv *p, const struct field *f, long line, int blank, int *start,
+		     int *end)
+{
+	static const struct field none = { "", 0 };
+	struct field start_f = f[p->col[COL_START]];
+	struct field end_f = p->col[COL_END] >= 0 ? f[p->col[COL_END]] : none;
+	char shownbuf[QUOTE_SHOW + 4];
+	int rc = row_date(p, f[p->col[COL_DATE]]); /* -2: outside the years, other < 0: bad */
 
-	switch (row_date(p, f[p->col[COL_DATE]])) {
-	case 0:
-		break;
-	case -2:
-		if (blank)
-			goto blank;
-		return bad(p, line, "USAGE_DATE \"%s\" outside %d-%d", shown(f[p->col[COL_DATE]], shownbuf),
-			   MIN_YEAR, MAX_YEAR);
-	default:
-		if (blank)
-			goto blank;
-		return bad_value(p, line, COL_DATE, f[p->col[COL_DATE]]);
-	}
+	*end = -1;
+	if (rc == 0 && iw_smt_csv_parse_time(start_f, 0, start) != 0)
+		rc = BAD_START;
+	if (rc == 0 && end_f.n && iw_smt_csv_parse_time(end_f, 1, end) != 0)
+		rc = BAD_END;
+	if (rc == 0)
+		return 0;
+	if (blank)
+		return skip_blank(p);
+	if (rc == BAD_START)
+		bad_value(p, line, COL_START, start_f);
+	else if (rc == BAD_END)
+		bad_value(p, line, COL_END, end_f);
+	else if (rc == -2)
+		bad(p, line, "USAGE_DATE \"%s\" outside %d-%d", shown(f[p->col[COL_DATE]], shownbuf),
+		    MIN_YEAR, MAX_YEAR);
+	else
+		bad_value(p, line, COL_DATE, f[p->col[COL_DATE]]);
+	return ROW_DONE;
+}
 
-	start_f = f[p->col[COL_START]];
-	if (iw_smt_csv_parse_time(start_f, 0, &start) != 0) {
-		if (blank)
-			goto blank;
-		return bad_value(p, line, COL_START, start_f);
-	}
-	end_f = p->col[COL_END] >= 0 ? f[p->col[COL_END]] : none;
-	if (end_f.n && iw_smt_csv_parse_time(end_f, 1, &end) != 0) {
-		if (blank)
-			goto blank;
-		return bad_value(p, line, COL_END, end_f);
-	}
+/* The UTC offset of the row's start; START moves back for SMT's transition
+ * row (start after end, other than the day's last row ending 0:00). */
+static int row_offset(struct iw_smt_csv *p, const struct field *f, long line, int blank,
+		      const char *esiid, char flow, int *start, int end, int *offset)
+{
+	char shownbuf[QUOTE_SHOW + 4];
+	int first = 0;
 
-	/* Start after end (other than the day's last row ending 0:00): SMT's
-	 * transition row. */
-	if (end > 0 && end < MIN_PER_DAY && start > end) {
+	if (end > 0 && end < MIN_PER_DAY && *start > end) {
 		if (p->date_kind == DAY_FALL) {
 			fall_slot(p, esiid, p->date_day, flow)->fell = 1;
-			offset = CDT_OFFSET_MIN;
-			goto located;
+			*offset = CDT_OFFSET_MIN;
+			return blank ? skip_blank(p) : 0;
 		}
 		if (end < INTERVAL_MIN) {
 			if (blank)
-				goto blank;
-			return bad(p, line, "USAGE_START_TIME \"%s\" after USAGE_END_TIME",
-				   shown(start_f, shownbuf));
+				return skip_blank(p);
+			bad(p, line, "USAGE_START_TIME \"%s\" after USAGE_END_TIME",
+			    shown(f[p->col[COL_START]], shownbuf));
+			return ROW_DONE;
 		}
-		start = end - INTERVAL_MIN;
+		*start = end - INTERVAL_MIN;
 	}
+	/* The fall-back hour: its first occurrence (per ESIID, day and flow) is
+	 * CDT, a repeat or one after the transition row CST. */
+	if (p->date_kind == DAY_FALL && *start >= 60 && *start < 120) {
+		struct fall_slot *s = fall_slot(p, esiid, p->date_day, flow);
+		uint64_t bit = 1ULL << (*start - 60);
 
-	switch (p->date_kind) {
-	case DAY_CST:
-		offset = CST_OFFSET_MIN;
-		break;
-	case DAY_CDT:
-		offset = CDT_OFFSET_MIN;
-		break;
-	case DAY_SPRING:
-		if (start >= 120 && start < 180) {
-			if (blank)
-				goto blank;
-			return bad(p, line, "local time %d:%02d does not exist (DST starts)",
-				   start / 60, start % 60);
-		}
-		offset = start < 120 ? CST_OFFSET_MIN : CDT_OFFSET_MIN;
-		break;
-	default:
-		if (start < 60) {
-			offset = CDT_OFFSET_MIN;
-		} else if (start >= 120) {
-			offset = CST_OFFSET_MIN;
-		} else {
-			struct fall_slot *s = fall_slot(p, esiid, p->date_day, flow);
-			uint64_t bit = 1ULL << (start - 60);
-
-			if (s->fell || (s->seen & bit)) {
-				offset = CST_OFFSET_MIN;
-			} else {
-				s->seen |= bit;
-				offset = CDT_OFFSET_MIN;
-			}
-		}
-		break;
+		if ((first = !s->fell && !(s->seen & bit)))
+			s->seen |= bit;
 	}
-located:
-	if (blank)
-		goto blank;
+	if (iw_smt_csv_offset(p->date_kind, *start, first, offset) != 0) {
+		if (blank)
+			return skip_blank(p);
+		bad(p, line, "local time %d:%02d does not exist (DST starts)", *start / 60, *start % 60);
+		return ROW_DONE;
+	}
+	return blank ? skip_blank(p) : 0;
+}
 
+/* Counts the interval into the stats and hands it on. */
+static int row_emit(struct iw_smt_csv *p, const struct iw_smt_interval *iv)
+{
+	if (p->esiid_gen != p->esiid_seen_gen || iv->esiid == p->def_esiid) {
+		if (!p->st.esiid[0])
+			memcpy(p->st.esiid, iv->esiid, strlen(iv->esiid) + 1);
+		else if (strcmp(p->st.esiid, iv->esiid) != 0)
+			p->st.multiple_esiids = 1;
+		p->esiid_seen_gen = p->esiid_gen;
+	}
+	if (p->st.rows == 0 || iv->ts_ms < p->st.min_ts_ms)
+		p->st.min_ts_ms = iv->ts_ms;
+	if (p->st.rows == 0 || iv->ts_ms > p->st.max_ts_ms)
+		p->st.max_ts_ms = iv->ts_ms;
+	p->st.rows++;
+	return p->on_row ? p->on_row(iv, p->ctx) : 0;
+}
+
+static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
+{
+	struct field kwh_f, est_f;
+	struct iw_smt_interval iv;
+	char kwh[IW_SMT_CSV_KWH_MAX];
+	const char *esiid;
+	int blank, start, end, offset, rounded;
+	char flow;
+
+	if (row_width(p, f, nf, line))
+		return 0;
+	kwh_f = f[p->col[COL_KWH]];
+	blank = kwh_f.n == 0;
+	if (row_who(p, f, line, blank, &flow, &esiid) ||
+	    row_times(p, f, line, blank, &start, &end) ||
+	    row_offset(p, f, line, blank, esiid, flow, &start, end, &offset))
+		return 0;
 	if (iw_smt_csv_parse_kwh(kwh_f, kwh, &rounded) != 0)
 		return bad_value(p, line, COL_KWH, kwh_f);
 	p->st.kwh_rounded += rounded;
-
-	est_f = p->col[COL_EST] >= 0 ? f[p->col[COL_EST]] : none;
-
+	est_f = p->col[COL_EST] >= 0 ? f[p->col[COL_EST]] : (struct field){ "", 0 };
 	iv.esiid = esiid;
 	iv.ts_ms = iw_smt_csv_to_ms(p->date_day, start, offset);
 	iv.kwh = kwh;
 	iv.estimated = est_f.n && iw_smt_csv_upper(est_f.s[0]) == 'E';
 	iv.flow = flow;
 	iv.line = line;
-
-	if (p->esiid_gen != p->esiid_seen_gen || esiid == p->def_esiid) {
-		if (!p->st.esiid[0])
-			memcpy(p->st.esiid, esiid, strlen(esiid) + 1);
-		else if (strcmp(p->st.esiid, esiid) != 0)
-			p->st.multiple_esiids = 1;
-		p->esiid_seen_gen = p->esiid_gen;
-	}
-	if (p->st.rows == 0 || iv.ts_ms < p->st.min_ts_ms)
-		p->st.min_ts_ms = iv.ts_ms;
-	if (p->st.rows == 0 || iv.ts_ms > p->st.max_ts_ms)
-		p->st.max_ts_ms = iv.ts_ms;
-	p->st.rows++;
-	if (p->on_row && (rc = p->on_row(&iv, p->ctx)) != 0)
-		return rc;
-	return 0;
-blank:
-	p->st.blank++;
-	return 0;
+	return row_emit(p, &iv);
 }
 
 /* One complete record, line break removed. */
