@@ -246,6 +246,48 @@ static int set_ca(CURL *h, const char *ca)
 	return rc;
 }
 
+/* O's client certificate, key and password on H: 0 or -1. */
+static int set_client_cert(CURL *h, const struct iw_http_opts *o)
+{
+	struct curl_blob blob;
+	CURLcode c = CURLE_OK;
+
+	if (!o->cert)
+		return 0;
+	blob = (struct curl_blob){ (void *)o->cert, o->cert_len, CURL_BLOB_COPY };
+	c = curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &blob);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, o->cert_type ? o->cert_type : "PEM");
+	if (c == CURLE_OK && o->key_pem) {
+		blob = (struct curl_blob){ (void *)o->key_pem, strlen(o->key_pem), CURL_BLOB_COPY };
+		c = curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &blob);
+		if (c == CURLE_OK)
+			c = curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	if (c == CURLE_OK && o->key_pass)
+		c = curl_easy_setopt(h, CURLOPT_KEYPASSWD, o->key_pass);
+	return c == CURLE_OK ? 0 : -1;
+}
+
+/* With TLS 1.3 a refused client certificate surfaces after the handshake,
+ * as a reset or an alert on the first read: say what it most likely means. */
+static const char *tls_hint(const struct iw_http_opts *o, CURLcode rc, long status)
+{
+	if (!o->cert || status != 0)
+		return "";
+	switch (rc) {
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_GOT_NOTHING:
+		return " (the server closed the TLS connection: was the client certificate"
+		       " refused?)";
+	default:
+		return "";
+	}
+}
+
 /* LINES as a curl list in *OUT (NULL when there are none): 0 or -1. */
 static int header_list(const char *const *lines, struct curl_slist **out)
 {
@@ -280,7 +322,7 @@ static CURL *prepare(const char *url, const struct curl_slist *headers, struct h
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->low_speed_s);
 	}
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, o->https_only ? "https" : "http,https");
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
@@ -292,7 +334,8 @@ static CURL *prepare(const char *url, const struct curl_slist *headers, struct h
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	/* Our headers carry credentials: never follow a redirect with them. And
 	 * a redirect never leaves https for http. */
-	if (iw_http_redirects(h, url, !headers) != 0 || set_ca(h, o->ca_pem) != 0)
+	if (iw_http_redirects(h, url, !headers) != 0 || set_ca(h, o->ca_pem) != 0 ||
+	    set_client_cert(h, o) != 0)
 		return NULL;
 	return h;
 }
@@ -329,13 +372,18 @@ int iw_http_get(const char *url, const char *const *header_lines, const char *bo
 	if (s.too_big)
 		snprintf(reply->error, sizeof reply->error, "reply larger than the cap of %zu bytes",
 			 max);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply->status);
 	if (rc != CURLE_OK || s.too_big) {
+		size_t used;
 		if (!reply->error[0])
 			snprintf(reply->error, sizeof reply->error, "%s", curl_easy_strerror(rc));
+		used = strlen(reply->error);
+		if (!s.too_big)
+			snprintf(reply->error + used, sizeof reply->error - used, "%s",
+				 tls_hint(o, rc, reply->status));
 		iw_buf_free(&s.body);
 		return -1;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply->status);
 	return (reply->body = iw_buf_take(&s.body, &reply->len)) ? 0 : -1;
 }
 
@@ -386,7 +434,8 @@ int iw_http_stream(const char *url, const char *const *header_lines, const struc
 		return -1;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		snprintf(err, errlen, "%s%s", errbuf[0] ? errbuf : curl_easy_strerror(rc),
+			 tls_hint(o, rc, *status));
 		return -1;
 	}
 	if (*status < 200 || *status > 299) {
