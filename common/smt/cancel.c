@@ -37,47 +37,48 @@ static int add_done(json_object *list, const char *key, json_object *id, long lo
 	return 0;
 }
 
+/* Calls SMT's OP with CALL (taken; {KEY: ID} and more) and records it in
+ * LIST as done: 0, or the enum iw_err set in E. */
+static int change_one(struct iw_smt_cancel *c, enum iw_smt_op op, json_object *call,
+		      json_object *list, const char *key, json_object *id, struct iw_error *e)
+{
+	struct iw_smt_reply reply;
+	int rc;
+
+	if (!call || !id) {
+		json_object_put(call);
+		json_object_put(id);
+		return iw_err_set(e, IW_ERR_NOMEM, "out of memory");
+	}
+	json_object_object_add(call, key, json_object_get(id));
+	rc = iw_smt_call(op, call, &reply, e);
+	json_object_put(call);
+	c->status_code = reply.smt_status ? reply.smt_status : reply.http_status;
+	if (rc == 0)
+		rc = add_done(list, key, json_object_get(id), c->status_code, reply.payload, e);
+	json_object_put(id);
+	iw_smt_reply_free(&reply);
+	return rc;
+}
+
 static int terminate_one(struct iw_smt_cancel *c, const struct iw_smt_agreement *a,
 			 struct iw_error *e)
 {
-	struct iw_smt_reply reply;
 	json_object *call = json_object_new_object();
-	int rc;
 
-	if (!call)
-		return iw_err_set(e, IW_ERR_NOMEM, "out of memory");
-	json_object_object_add(call, "agreementNumber", json_object_new_int64(a->number));
-	json_object_object_add(call, "retailCustomerEmail", json_object_new_string(c->email));
-	rc = iw_smt_call(IW_SMT_TERMINATE, call, &reply, e);
-	json_object_put(call);
+	if (call)
+		json_object_object_add(call, "retailCustomerEmail", json_object_new_string(c->email));
 	if (!c->first_number)
 		c->first_number = a->number;
-	c->status_code = reply.smt_status ? reply.smt_status : reply.http_status;
-	if (rc == 0)
-		rc = add_done(c->terminated, "agreementNumber", json_object_new_int64(a->number),
-			      c->status_code, reply.payload, e);
-	iw_smt_reply_free(&reply);
-	return rc;
+	return change_one(c, IW_SMT_TERMINATE, call, c->terminated, "agreementNumber",
+			  json_object_new_int64(a->number), e);
 }
 
 static int unsubscribe_one(struct iw_smt_cancel *c, const struct iw_smt_subscription *s,
 			   struct iw_error *e)
 {
-	struct iw_smt_reply reply;
-	json_object *call = json_object_new_object();
-	int rc;
-
-	if (!call)
-		return iw_err_set(e, IW_ERR_NOMEM, "out of memory");
-	json_object_object_add(call, "subscriptionNumber", subscription_value(s->number));
-	rc = iw_smt_call(IW_SMT_UNSUBSCRIBE, call, &reply, e);
-	json_object_put(call);
-	c->status_code = reply.smt_status ? reply.smt_status : reply.http_status;
-	if (rc == 0)
-		rc = add_done(c->unsubscribed, "subscriptionNumber", subscription_value(s->number),
-			      c->status_code, reply.payload, e);
-	iw_smt_reply_free(&reply);
-	return rc;
+	return change_one(c, IW_SMT_UNSUBSCRIBE, json_object_new_object(), c->unsubscribed,
+			  "subscriptionNumber", subscription_value(s->number), e);
 }
 
 /* A subscription belongs to the ESIID by its own ESIID, or through one of

@@ -234,6 +234,38 @@ long iw_body_read(struct iw_request *req, char *buf, size_t len)
 	return n;
 }
 
+int iw_body_read_all(struct iw_request *req, struct iw_response *resp, size_t max, char **out,
+		     size_t *out_len)
+{
+	char *buf;
+	size_t len = 0;
+
+	*out = NULL;
+	*out_len = 0;
+	if (req->content_length > (long long)max)
+		return iw_error(resp, 413, "payload_too_large", "body: larger than %zu bytes", max);
+	if (!(buf = malloc(max + 2)))
+		return iw_error(resp, 500, "internal_error", "out of memory");
+	for (;;) {
+		long n = iw_body_read(req, buf + len, max + 1 - len);
+		if (n < 0) {
+			free(buf);
+			return iw_error(resp, 400, "invalid_request", "body: could not be read");
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			free(buf);
+			return iw_error(resp, 413, "payload_too_large", "body: larger than %zu bytes", max);
+		}
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
 int iw_body_json(struct iw_request *req, struct iw_response *resp, size_t max)
 {
 	char *buf = NULL;
@@ -248,23 +280,8 @@ int iw_body_json(struct iw_request *req, struct iw_response *resp, size_t max)
 		return iw_error(resp, 413, "payload_too_large", "body: larger than %zu bytes", max);
 	if (req->content_length > 0 && !iw_mime_json(req->content_type))
 		return iw_error(resp, 415, "expected_json", "body: Content-Type must be application/json");
-	if (!(buf = malloc(max + 2)))
-		return iw_error(resp, 500, "internal_error", "out of memory");
-	for (;;) {
-		long n = iw_body_read(req, buf + len, max + 1 - len);
-		if (n < 0) {
-			rc = iw_error(resp, 400, "invalid_request", "body: could not be read");
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			rc = iw_error(resp, 413, "payload_too_large", "body: larger than %zu bytes", max);
-			goto out;
-		}
-	}
-	buf[len] = '\0';
+	if ((rc = iw_body_read_all(req, resp, max, &buf, &len)) != 0)
+		return rc;
 	{
 		size_t i = 0;
 		while (i < len && isspace((unsigned char)buf[i]))
