@@ -117,8 +117,10 @@ static int parse_view(struct iw_request *req, struct iw_response *resp, const ch
 	v->page = 1;
 	v->size = IW_XBROWSE_SIZE_DEFAULT;
 	if (iw_query_args(req, query_fields, &qargs, msg, sizeof msg) != 0 ||
-	    (form && iw_form_args(form, form_fields, &fargs, msg, sizeof msg) != 0))
+	    (form && iw_form_args(form, form_fields, &fargs, msg, sizeof msg) != 0)) {
+		json_object_put(qargs);
 		return answer_error(resp, fmt, 400, "invalid_request", msg);
+	}
 	iw_xview_apply(v, qargs);
 	iw_xview_apply(v, fargs);
 	json_object_put(qargs);
