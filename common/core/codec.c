@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "core/buf.h"
+
 void iw_hex_encode(const unsigned char *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -168,46 +170,16 @@ void iw_inflate_end(struct iw_inflate_stream *f)
 
 /* ---- whole buffers ---- */
 
-struct capped {
-	unsigned char *data;
-	size_t len, cap, max;
-};
-
-static int capped_put(void *ctx, const unsigned char *p, size_t n)
+/* core/buf.h as an emit: a growable buffer with its cap (max). */
+static int buf_emit(void *ctx, const unsigned char *p, size_t n)
 {
-	struct capped *b = ctx;
-	unsigned char *grown;
-
-	if (n > b->max - b->len)
-		return -1;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(grown = realloc(b->data, cap)))
-			return -1;
-		b->data = grown;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-/* B's bytes, NUL-terminated (an empty buffer too), or NULL. */
-static unsigned char *capped_take(struct capped *b, size_t *len)
-{
-	if (!b->data && capped_put(b, (const unsigned char *)"", 0) != 0)
-		return NULL;
-	*len = b->len;
-	return b->data;
+	return iw_buf_put(ctx, (const char *)p, n) == 0 ? 0 : -1;
 }
 
 unsigned char *iw_base64_decode(const char *s, size_t slen, size_t *out_len)
 {
 	struct iw_b64_stream *d = calloc(1, sizeof *d);
-	struct capped b = { .max = (size_t)0x7ffffff0 };
+	struct iw_buf b = { .max = (size_t)0x7ffffff0 };
 	unsigned char *out = NULL;
 	size_t n = 0;
 
@@ -216,13 +188,12 @@ unsigned char *iw_base64_decode(const char *s, size_t slen, size_t *out_len)
 	for (size_t i = 0; i < slen; i++)
 		n += !isspace((unsigned char)s[i]);
 	/* Padding required here: whole groups of four. */
-	if (n && n % 4 == 0 && iw_b64_feed(d, s, slen, capped_put, &b) == 0 &&
-	    iw_b64_finish(d, capped_put, &b) == 0)
-		out = capped_take(&b, out_len);
-	if (!out && b.data) {
-		OPENSSL_cleanse(b.data, b.cap);
-		free(b.data);
-	}
+	if (n && n % 4 == 0 && iw_b64_feed(d, s, slen, buf_emit, &b) == 0 &&
+	    iw_b64_finish(d, buf_emit, &b) == 0)
+		out = (unsigned char *)iw_buf_take(&b, out_len);
+	if (!out && b.data)
+		OPENSSL_cleanse(b.data, b.cap); /* decoded secrets of a refused text */
+	iw_buf_free(&b);
 	OPENSSL_cleanse(d, sizeof *d); /* it held decoded bytes (secrets) */
 	free(d);
 	return out;
@@ -231,16 +202,15 @@ unsigned char *iw_base64_decode(const char *s, size_t slen, size_t *out_len)
 char *iw_inflate_all(const unsigned char *in, size_t in_len, size_t max, size_t *out_len)
 {
 	struct iw_inflate_stream *f = malloc(sizeof *f);
-	struct capped b = { .max = max };
+	struct iw_buf b = { .max = max };
 	char *out = NULL;
 
 	if (!f)
 		return NULL;
 	iw_inflate_start(f, 15 + 32, 0);
-	if (iw_inflate_feed(f, in, in_len, capped_put, &b) == 0 && iw_inflate_complete(f))
-		out = (char *)capped_take(&b, out_len);
-	if (!out)
-		free(b.data);
+	if (iw_inflate_feed(f, in, in_len, buf_emit, &b) == 0 && iw_inflate_complete(f))
+		out = iw_buf_take(&b, out_len);
+	iw_buf_free(&b);
 	iw_inflate_end(f);
 	free(f);
 	return out;
