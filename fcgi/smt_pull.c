@@ -5,21 +5,14 @@
  *   any other body ("upload"): the raw file (text/csv, application/gzip,
  *     application/octet-stream) with ?filename=&esiid=&meter=, streamed to a
  *     spool file as it arrives. */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
-#include "core/config.h"
-#include "io/db_raw.h"
-#include "web/serve.h"
-#include "web/stream.h"
+#include "core/mime.h"
 #include "smt/droplet.h"
 #include "smt/ingest.h"
-
-#define UPLOAD_CHUNK       (64 * 1024)
+#include "smt/pull.h"
+#include "web/serve.h"
+#include "web/stream.h"
 
 static const char *const encodings[] = { "base64", "base64+gzip", NULL };
 
@@ -40,33 +33,6 @@ static const struct iw_field fields[] = {
 	{ 0 }
 };
 
-static int ct_is(const char *ct, const char *want)
-{
-	size_t n = strcspn(ct, ";"), w = strlen(want);
-	while (n > 0 && ct[n - 1] == ' ')
-		n--;
-	return n == w && strncasecmp(ct, want, w) == 0;
-}
-
-static int is_json(const char *ct)
-{
-	size_t n = strcspn(ct, ";");
-	while (n > 0 && ct[n - 1] == ' ')
-		n--;
-	return n == 0 || ct_is(ct, "application/json") ||
-	       (n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
-		strncasecmp(ct + n - 5, "+json", 5) == 0);
-}
-
-/* Printable ASCII without separators that would confuse logs or keys. */
-static int plain_text(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			return 0;
-	return 1;
-}
-
 static int answer(struct iw_request *req, struct iw_response *resp, json_object *body)
 {
 	json_object *v;
@@ -81,25 +47,9 @@ static int answer(struct iw_request *req, struct iw_response *resp, json_object 
 	return iw_ok(resp, body);
 }
 
-static int spool_error(struct iw_response *resp, struct iw_smt_spool *s, int rc, const char *err)
-{
-	int saved = errno; /* the spool's failed write(), unchanged since */
-
-	(void)s;
-	if (rc == IW_SMT_SPOOL_ETOOBIG)
-		return iw_error(resp, 413, "payload_too_large", "content: %s", err);
-	if (rc == IW_SMT_SPOOL_EIO && (saved == ENOSPC || saved == EDQUOT))
-		return iw_error(resp, 507, "insufficient_storage",
-				"content: the temporary directory is full (%s)", err);
-	if (rc == IW_SMT_SPOOL_EIO)
-		return iw_error(resp, 500, "internal_error", "content: %s", err);
-	return iw_error(resp, 400, "invalid_request", "content_b64: %s", err);
-}
-
 static int pull_inline(struct iw_request *req, struct iw_response *resp)
 {
 	const char *enc = iw_arg_str(req, "encoding");
-	const char *mime = iw_arg_str(req, "mime");
 	json_object *b64;
 	struct iw_smt_file file = {
 		.mode = "inline",
@@ -108,37 +58,31 @@ static int pull_inline(struct iw_request *req, struct iw_response *resp)
 		.meter = iw_arg_str(req, "meter"),
 		.source = iw_arg_str(req, "source"),
 		.captured_at = iw_arg_str(req, "captured_at"),
+		/* Only a type of the allow-list is stored (iw_smt_content_type). */
+		.content_type = iw_arg_str(req, "mime"),
 		.size_expected = -1,
 	};
-	struct iw_smt_spool *s;
+	struct iw_smt_spool *s = NULL;
 	json_object *body = NULL;
 	char err[512] = "";
-	int gzip = enc && strcmp(enc, "base64+gzip") == 0, rc;
 	long long size;
+	int rc;
 
 	if (!file.filename)
 		return iw_error(resp, 400, "invalid_request", "filename: is required");
 	if (!json_object_object_get_ex(req->body, "content_b64", &b64) ||
 	    !json_object_is_type(b64, json_type_string) || json_object_get_string_len(b64) == 0)
 		return iw_error(resp, 400, "invalid_request", "content_b64: is required (a base64 string)");
-	if ((file.meter && !plain_text(file.meter)) || (file.source && !plain_text(file.source)))
-		return iw_error(resp, 400, "invalid_request", "meter/source: printable ASCII only");
 	if (iw_arg_int(req, "sizeBytes", &size))
 		file.size_expected = size;
-	/* Only a type of the allow-list is stored (iw_smt_content_type). */
-	file.content_type = mime;
-	if (!(s = iw_smt_spool_new(gzip ? IW_SMT_GZIP : IW_SMT_PLAIN, IW_SMT_INLINE_DECODED_MAX,
-				   err, sizeof err)))
-		return iw_error(resp, 500, "internal_error", "content: %s", err);
-	if ((rc = iw_smt_spool_feed_base64(s, json_object_get_string(b64),
-					   (size_t)json_object_get_string_len(b64))) != 0 ||
-	    (rc = iw_smt_spool_finish(s)) != 0) {
-		rc = spool_error(resp, s, rc, err);
-		goto out;
-	}
-	if ((rc = iw_failed(resp, iw_smt_ingest(&file, s, &body, &resp->err))) == 0)
+	if ((rc = iw_smt_pull_check(&file, &resp->err)) == 0 &&
+	    (rc = iw_smt_pull_inline(json_object_get_string(b64), (size_t)json_object_get_string_len(b64),
+				     enc && strcmp(enc, "base64+gzip") == 0, err, sizeof err, &s,
+				     &resp->err)) == 0 &&
+	    (rc = iw_smt_ingest(&file, s, &body, &resp->err)) == 0)
 		rc = answer(req, resp, body);
-out:
+	else
+		rc = iw_fail(resp, &resp->err);
 	iw_smt_spool_free(s);
 	return rc;
 }
@@ -161,46 +105,24 @@ static const char *query_str(json_object *args, const char *name)
 	return json_object_object_get_ex(args, name, &v) ? json_object_get_string(v) : NULL;
 }
 
-/* The body read whole (nginx buffers it: its reading is no long work).
- * No event may come before: nginx stops sending a request body once the
- * answer's head arrived. */
-static void receive_event(const struct iw_progress *p, const char *phase,
-			  unsigned long long bytes, long long length, const struct iw_smt_spool *s)
+static long body_reader(void *req, char *buf, size_t len)
 {
-	json_object *ev = json_object_new_object();
-
-	if (ev) {
-		json_object_object_add(ev, "event", json_object_new_string("pull"));
-		json_object_object_add(ev, "phase", json_object_new_string(phase));
-		json_object_object_add(ev, "bytesReceived", json_object_new_int64((int64_t)bytes));
-		if (length >= 0)
-			json_object_object_add(ev, "total", json_object_new_int64(length));
-		json_object_object_add(ev, "bytesSpooled", json_object_new_int64((int64_t)iw_smt_spool_size(s)));
-	}
-	iw_progress_emit(p, ev);
+	return iw_body_read(req, buf, len);
 }
 
 static int pull_upload(struct iw_request *req, struct iw_response *resp)
 {
-	const char *ct = req->content_type;
 	struct iw_smt_file file = { .mode = "upload", .size_expected = -1 };
-	enum iw_smt_encoding enc;
 	struct iw_smt_spool *s = NULL;
 	json_object *body = NULL, *args = NULL, *v;
-	char err[512] = "", *chunk = NULL;
+	char err[512] = "";
 	unsigned long long total = 0;
 	struct iw_stream stream;
 	struct iw_progress progress;
-	int rc;
+	int enc, rc;
 
-	if (ct_is(ct, "application/gzip") || ct_is(ct, "application/x-gzip"))
-		enc = IW_SMT_GZIP;
-	else if (ct_is(ct, "text/csv") || ct_is(ct, "application/octet-stream"))
-		enc = IW_SMT_AUTO;
-	else
-		return iw_error(resp, 415, "unsupported_media_type",
-				"body: Content-Type must be application/json (inline, trigger), "
-				"text/csv, application/gzip or application/octet-stream (upload)");
+	if ((enc = iw_smt_pull_encoding(req->content_type, &file.content_type, &resp->err)) < 0)
+		return iw_fail(resp, &resp->err);
 	if (req->content_length > (long long)IW_SMT_UPLOAD_MAX)
 		return iw_error(resp, 413, "payload_too_large", "body: larger than %u bytes",
 				IW_SMT_UPLOAD_MAX);
@@ -213,52 +135,26 @@ static int pull_upload(struct iw_request *req, struct iw_response *resp)
 	file.captured_at = query_str(args, "captured_at");
 	if (json_object_object_get_ex(args, "sizeBytes", &v))
 		file.size_expected = json_object_get_int64(v);
-	if ((file.meter && !plain_text(file.meter)) || (file.source && !plain_text(file.source))) {
-		rc = iw_error(resp, 400, "invalid_request", "meter/source: at most %d printable characters",
-			      IW_SMT_METER_MAX);
+	if (iw_smt_pull_check(&file, &resp->err) != 0) {
+		rc = iw_fail(resp, &resp->err);
 		goto out;
 	}
-	file.content_type = enc == IW_SMT_GZIP ? "text/csv" : ct_is(ct, "text/csv") ? "text/csv"
-										   : "application/octet-stream";
 	/* Accept: application/x-ndjson: the body received and spooled, then
-	 * the ingest's steps (web/stream.h; docs/progress.md). */
+	 * the ingest's steps (web/stream.h; docs/progress.md). nginx buffers the
+	 * body, so its reading is no long work, and no event may come before it:
+	 * nginx stops sending a request body once the answer's head arrived. */
 	iw_stream_progress(&stream, req, resp, &progress);
 	file.progress = &progress;
-
-	if (!(chunk = malloc(UPLOAD_CHUNK)) ||
-	    !(s = iw_smt_spool_new(enc, IW_SMT_UPLOAD_MAX, err, sizeof err))) {
-		rc = iw_error(resp, 500, "internal_error", "out of memory or no temporary file");
-		goto out;
-	}
-	for (;;) {
-		long n = iw_body_read(req, chunk, UPLOAD_CHUNK);
-		if (n < 0) {
-			rc = iw_error(resp, 400, "invalid_request", "body: could not be read");
-			goto out;
-		}
-		if (n == 0)
-			break;
-		total += (unsigned long long)n;
-		if (total > IW_SMT_UPLOAD_MAX) {
-			rc = iw_error(resp, 413, "payload_too_large", "body: larger than %u bytes",
-				      IW_SMT_UPLOAD_MAX);
-			goto out;
-		}
-		if ((rc = iw_smt_spool_feed(s, chunk, (size_t)n)) != 0) {
-			rc = spool_error(resp, s, rc, err);
-			goto out;
-		}
-	}
-	if ((rc = iw_smt_spool_finish(s)) != 0) {
-		rc = spool_error(resp, s, rc, err);
+	if ((rc = iw_smt_pull_receive((enum iw_smt_encoding)enc, body_reader, req, err, sizeof err, &s,
+				      &total, &resp->err)) != 0) {
+		rc = iw_fail(resp, &resp->err);
 		goto out;
 	}
 	if (iw_progress_on(&progress))
-		receive_event(&progress, "received", total, req->content_length, s);
+		iw_smt_pull_event(&progress, "received", total, req->content_length, s);
 	if ((rc = iw_failed(resp, iw_smt_ingest(&file, s, &body, &resp->err))) == 0)
 		rc = answer(req, resp, body);
 out:
-	free(chunk);
 	iw_smt_spool_free(s);
 	json_object_put(args);
 	return rc;
@@ -282,14 +178,8 @@ static int pull_trigger(struct iw_request *req, struct iw_response *resp, const 
 		iw_log_count(req, "webhook_status", status);
 	if (rc != 0)
 		return iw_fail(resp, &resp->err);
-	if (!(out = json_object_new_object())) {
-		json_object_put(response);
+	if (!(out = iw_smt_pull_triggered(mode, status, response)))
 		return iw_error(resp, 500, "internal_error", "out of memory");
-	}
-	json_object_object_add(out, "mode", json_object_new_string(mode ? mode : "trigger"));
-	json_object_object_add(out, "triggered", json_object_new_boolean(1));
-	json_object_object_add(out, "webhookStatus", json_object_new_int64(status));
-	json_object_object_add(out, "response", response);
 	return iw_ok(resp, out);
 }
 
@@ -298,7 +188,7 @@ static int pull(struct iw_request *req, struct iw_response *resp)
 	const char *mode;
 	int rc;
 
-	if (!is_json(req->content_type))
+	if (!iw_mime_json(req->content_type))
 		return pull_upload(req, resp);
 	if ((rc = iw_body_json(req, resp, IW_SMT_INLINE_BODY_MAX)) != 0)
 		return rc;

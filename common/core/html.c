@@ -72,3 +72,12 @@ size_t iw_utf8_prefix(const char *s, size_t len, size_t max)
 		n--;
 	return n;
 }
+
+int iw_html_hidden(struct iw_buf *b, const char *name, const char *value)
+{
+	iw_buf_puts(b, "<input type=\"hidden\" name=\"");
+	iw_html_escape(b, name);
+	iw_buf_puts(b, "\" value=\"");
+	iw_html_escape(b, value);
+	return iw_buf_puts(b, "\">");
+}

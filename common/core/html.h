@@ -11,6 +11,8 @@
  * C0 controls except tab/newline/CR become U+FFFD. */
 int iw_html_escape_n(struct iw_buf *b, const char *s, size_t n);
 int iw_html_escape(struct iw_buf *b, const char *s);
+/* A hidden form field NAME=VALUE (both escaped). */
+int iw_html_hidden(struct iw_buf *b, const char *name, const char *value);
 /* Appends S percent-encoded for a query-string value (RFC 3986 unreserved
  * characters kept). The result needs no further HTML escaping. */
 int iw_url_encode(struct iw_buf *b, const char *s);

@@ -16,6 +16,4 @@ struct iw_progress {
 int iw_progress_on(const struct iw_progress *p);
 /* Hands EV (may be NULL: out of memory) to P when set, then drops it. */
 void iw_progress_emit(const struct iw_progress *p, json_object *ev);
-/* Milliseconds of a monotonic clock, for rates and throttles. */
-long long iw_progress_now_ms(void);
 #endif

@@ -8,7 +8,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -23,6 +22,7 @@
 #include "core/config.h"
 #include "core/xml.h"
 #include "ercot/wssec.h"
+#include "io/http.h"
 
 #define NS_EWS_MESSAGE "http://www.ercot.com/schema/2007-06/nodal/ews/message"
 #define ENDPOINT_MAX   2048
@@ -32,15 +32,14 @@
 #define FAULT_MAX      512
 /* Bytes of an error reply kept for the message. */
 #define ERROR_BODY_MAX 200
-#define DOWNLOAD_MAX_REDIRS 5L
 
 /* The loaded client certificate; lives for the process like the handle. */
 struct ews_creds {
 	int loaded;
-	unsigned char *p12;             /* DER PKCS#12, handed to curl as is */
+	unsigned char *p12;             /* DER PKCS#12, handed to io/http.c as is */
 	size_t p12_len;
 	char *pass;
-	char *cert_pem;                 /* or PEM text for curl */
+	char *cert_pem;                 /* or PEM text */
 	char *key_pem;
 	char *ca_pem;
 	EVP_PKEY *key;                  /* OpenSSL form, for signing */
@@ -49,7 +48,6 @@ struct ews_creds {
 };
 
 static struct ews_creds creds;
-static CURL *ews_curl;
 
 static void free_secret(char *s, size_t len)
 {
@@ -79,10 +77,7 @@ static void creds_free(void)
 
 void iw_ews_cleanup(void)
 {
-	if (ews_curl)
-		curl_easy_cleanup(ews_curl);
-	ews_curl = NULL;
-	creds_free();
+	creds_free(); /* the handle is io/http.c's (iw_http_cleanup) */
 }
 
 int iw_ews_configured(void)
@@ -240,56 +235,24 @@ oom:
 	return -1;
 }
 
-/* The reused handle, reset and configured for mutual TLS. */
-static CURL *ews_handle(char *errbuf, char *err, size_t errlen)
+/* The transfer options of every EWS call: https only, mutual TLS with the
+ * loaded certificate, ERCOT_EWS_CA (or the system store). 0, or -1 (ERR). */
+static int ews_opts(struct iw_http_opts *o, long timeout_ms, char *err, size_t errlen)
 {
-	struct curl_blob blob;
-	CURLcode c = CURLE_OK;
-
 	if (load_creds(err, errlen))
-		return NULL;
-	if (ews_curl)
-		curl_easy_reset(ews_curl);
-	else if (!(ews_curl = curl_easy_init())) {
-		iw_errf(err, errlen, "curl_easy_init failed");
-		return NULL;
-	}
-	errbuf[0] = '\0';
-#define SET(opt, val) do { if (c == CURLE_OK) c = curl_easy_setopt(ews_curl, opt, val); } while (0)
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_ERRORBUFFER, errbuf);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, IW_EWS_CONNECT_TIMEOUT_MS);
-	SET(CURLOPT_PROTOCOLS_STR, "https");
-	/* Not followed unless a call turns it on; then never down to http. */
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_MAXREDIRS, DOWNLOAD_MAX_REDIRS);
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (creds.p12) {
-		blob = (struct curl_blob){ creds.p12, creds.p12_len, CURL_BLOB_COPY };
-		SET(CURLOPT_SSLCERT_BLOB, &blob);
-		SET(CURLOPT_SSLCERTTYPE, "P12");
-	} else {
-		blob = (struct curl_blob){ creds.cert_pem, strlen(creds.cert_pem), CURL_BLOB_COPY };
-		SET(CURLOPT_SSLCERT_BLOB, &blob);
-		SET(CURLOPT_SSLCERTTYPE, "PEM");
-		blob = (struct curl_blob){ creds.key_pem, strlen(creds.key_pem), CURL_BLOB_COPY };
-		SET(CURLOPT_SSLKEY_BLOB, &blob);
-		SET(CURLOPT_SSLKEYTYPE, "PEM");
-	}
-	if (creds.pass)
-		SET(CURLOPT_KEYPASSWD, creds.pass);
-	if (creds.ca_pem) {
-		blob = (struct curl_blob){ creds.ca_pem, strlen(creds.ca_pem), CURL_BLOB_COPY };
-		SET(CURLOPT_CAINFO_BLOB, &blob);
-	}
-#undef SET
-	if (c != CURLE_OK) {
-		iw_errf(err, errlen, "curl option: %s", curl_easy_strerror(c));
-		return NULL;
-	}
-	return ews_curl;
+		return -1;
+	*o = (struct iw_http_opts){
+		.connect_ms = IW_EWS_CONNECT_TIMEOUT_MS,
+		.timeout_ms = timeout_ms,
+		.ca_pem = creds.ca_pem,
+		.https_only = 1,
+		.cert = creds.p12 ? (const void *)creds.p12 : creds.cert_pem,
+		.cert_len = creds.p12 ? creds.p12_len : strlen(creds.cert_pem),
+		.cert_type = creds.p12 ? "P12" : "PEM",
+		.key_pem = creds.p12 ? NULL : creds.key_pem,
+		.key_pass = creds.pass,
+	};
+	return 0;
 }
 
 static void utc_now(char *buf, size_t len)
@@ -334,56 +297,6 @@ static char *build_request(char *err, size_t errlen)
 
 /* ---- transfers -------------------------------------------------------- */
 
-struct reply_buf {
-	char *data;
-	size_t len, cap;
-	int over;
-};
-
-static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct reply_buf *r = ud;
-	size_t n = size * nmemb;
-	char *grown;
-
-	if (n > IW_EWS_MAX_REPLY - r->len) {
-		r->over = 1;
-		return 0;
-	}
-	if (r->len + n + 1 > r->cap) {
-		size_t ncap = r->cap ? r->cap : 16384;
-		while (ncap < r->len + n + 1)
-			ncap *= 2;
-		if (!(grown = realloc(r->data, ncap)))
-			return 0;
-		r->data = grown;
-		r->cap = ncap;
-	}
-	memcpy(r->data + r->len, ptr, n);
-	r->len += n;
-	r->data[r->len] = '\0';
-	return n;
-}
-
-/* With TLS 1.3 a refused client certificate surfaces after the handshake,
- * as a reset or an alert on the first read: say what it most likely means. */
-static const char *tls_hint(CURLcode res, long status)
-{
-	if (status != 0)
-		return "";
-	switch (res) {
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_GOT_NOTHING:
-		return " (the server closed the TLS connection: was the client certificate"
-		       " refused?)";
-	default:
-		return "";
-	}
-}
-
 static int is_https(const char *url)
 {
 	return strncasecmp(url, "https://", 8) == 0;
@@ -391,16 +304,20 @@ static int is_https(const char *url)
 
 int iw_ews_list_reports(struct iw_ews_report **out, size_t *n, char *err, size_t errlen)
 {
-	char endpoint[ENDPOINT_MAX], errbuf[CURL_ERROR_SIZE], alg_err[128];
+	static const char *const headers[] = {
+		"Content-Type: text/xml; charset=utf-8",
+		"SOAPAction: \"" IW_EWS_SOAP_ACTION "\"",
+		"Expect:",
+		NULL,
+	};
+	char endpoint[ENDPOINT_MAX], alg_err[128];
 	const char *alg_name = iw_env_or("ERCOT_EWS_SIGALG", "sha256");
 	enum iw_wssec_alg alg;
-	struct reply_buf reply = { 0 };
-	struct curl_slist *headers = NULL, *h;
+	struct iw_http_opts opts;
+	struct iw_http_got reply = { 0 };
 	char *body = NULL, *doc = NULL;
 	size_t doc_len = 0;
-	long status = 0;
-	CURLcode res;
-	CURL *c;
+	long status;
 	int rc = -1;
 
 	*out = NULL;
@@ -421,7 +338,7 @@ int iw_ews_list_reports(struct iw_ews_report **out, size_t *n, char *err, size_t
 		iw_errf(err, errlen, "ERCOT_EWS_SIGALG must be sha256 or sha1");
 		return -1;
 	}
-	if (!(c = ews_handle(errbuf, err, errlen)))
+	if (ews_opts(&opts, IW_EWS_LIST_TIMEOUT_MS, err, errlen))
 		return -1;
 	if (!(body = build_request(err, errlen)))
 		goto out;
@@ -430,37 +347,14 @@ int iw_ews_list_reports(struct iw_ews_report **out, size_t *n, char *err, size_t
 		iw_errf(err, errlen, "%s", alg_err);
 		goto out;
 	}
-	if (!(h = curl_slist_append(NULL, "Content-Type: text/xml; charset=utf-8")) ||
-	    !(headers = h, h = curl_slist_append(headers,
-						 "SOAPAction: \"" IW_EWS_SOAP_ACTION "\"")) ||
-	    !(headers = h, h = curl_slist_append(headers, "Expect:"))) {
-		iw_errf(err, errlen, "out of memory");
+	if (iw_http_get(endpoint, headers, doc, IW_EWS_MAX_REPLY, &opts, &reply) != 0) {
+		iw_errf(err, errlen, "EWS request to %s failed: %s", endpoint, reply.error);
 		goto out;
 	}
-	headers = h;
-	if (curl_easy_setopt(c, CURLOPT_URL, endpoint) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_POSTFIELDS, doc) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)doc_len) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, IW_EWS_LIST_TIMEOUT_MS) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply) != CURLE_OK) {
-		iw_errf(err, errlen, "curl options failed");
-		goto out;
-	}
-	res = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (res != CURLE_OK) {
-		if (reply.over)
-			iw_errf(err, errlen, "EWS reply larger than %u bytes", IW_EWS_MAX_REPLY);
-		else
-			iw_errf(err, errlen, "EWS request to %s failed: %s%s", endpoint,
-				errbuf[0] ? errbuf : curl_easy_strerror(res), tls_hint(res, status));
-		goto out;
-	}
+	status = reply.status;
 	if (status < 200 || status >= 300) {
 		/* SOAP 1.1 faults arrive as HTTP 500 with a Fault body. */
-		if (reply.data && iw_ews_parse_reply(reply.data, reply.len, out, n, err, errlen)) {
+		if (reply.len && iw_ews_parse_reply(reply.body, reply.len, out, n, err, errlen)) {
 			size_t used = err ? strlen(err) : 0;
 			if (err && used + 1 < errlen)
 				snprintf(err + used, errlen - used, " (HTTP %ld)", status);
@@ -469,67 +363,28 @@ int iw_ews_list_reports(struct iw_ews_report **out, size_t *n, char *err, size_t
 			*out = NULL;
 			*n = 0;
 			iw_errf(err, errlen, "EWS answered HTTP %ld: %.*s", status, ERROR_BODY_MAX,
-				reply.data ? reply.data : "");
+				reply.body ? reply.body : "");
 		}
 		goto out;
 	}
-	if (!reply.data) {
+	if (!reply.len) {
 		iw_errf(err, errlen, "EWS answered an empty reply");
 		goto out;
 	}
-	rc = iw_ews_parse_reply(reply.data, reply.len, out, n, err, errlen);
+	rc = iw_ews_parse_reply(reply.body, reply.len, out, n, err, errlen);
 out:
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(headers);
 	free(body);
 	free(doc);
-	free(reply.data);
+	iw_http_got_free(&reply);
 	return rc;
-}
-
-struct download {
-	CURL *curl;
-	size_t (*sink)(const void *, size_t, void *);
-	void *ctx;
-	int sink_failed;
-	char error_body[ERROR_BODY_MAX + 1];
-	size_t error_len;
-};
-
-static size_t download_write(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct download *d = ud;
-	size_t n = size * nmemb, keep;
-	long status = 0;
-
-	curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status < 200 || status >= 300) {
-		/* An error page is not the report: keep a little for the message. */
-		keep = ERROR_BODY_MAX - d->error_len;
-		if (keep > n)
-			keep = n;
-		memcpy(d->error_body + d->error_len, ptr, keep);
-		d->error_len += keep;
-		d->error_body[d->error_len] = '\0';
-		return n;
-	}
-	if (d->sink(ptr, n, d->ctx) != n) {
-		d->sink_failed = 1;
-		return 0;
-	}
-	return n;
 }
 
 int iw_ews_download(const char *url, size_t (*sink)(const void *, size_t, void *),
 		    void *ctx, char *err, size_t errlen)
 {
-	char errbuf[CURL_ERROR_SIZE];
-	struct download d = { 0 };
-	long status = 0;
-	CURLcode res;
-	CURL *c;
-	int rc = -1;
+	struct iw_http_opts opts;
+	char why[512];
+	long status = 0, retry_after;
 
 	if (!url || !sink) {
 		iw_errf(err, errlen, "download: no URL or sink");
@@ -539,36 +394,16 @@ int iw_ews_download(const char *url, size_t (*sink)(const void *, size_t, void *
 		iw_errf(err, errlen, "download: only https URLs are fetched");
 		return -1;
 	}
-	if (!(c = ews_handle(errbuf, err, errlen)))
+	if (ews_opts(&opts, IW_EWS_DOWNLOAD_TIMEOUT_MS, err, errlen))
 		return -1;
-	d.curl = c;
-	d.sink = sink;
-	d.ctx = ctx;
-	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_MAXREDIRS, DOWNLOAD_MAX_REDIRS) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, IW_EWS_DOWNLOAD_TIMEOUT_MS) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, IW_EWS_LOW_SPEED_BYTES) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, IW_EWS_LOW_SPEED_SECONDS) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, download_write) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &d) != CURLE_OK) {
-		iw_errf(err, errlen, "curl options failed");
-		goto out;
-	}
-	res = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (d.sink_failed)
-		iw_errf(err, errlen, "download stopped by its consumer");
-	else if (res != CURLE_OK)
-		iw_errf(err, errlen, "download failed: %s%s",
-			errbuf[0] ? errbuf : curl_easy_strerror(res), tls_hint(res, status));
-	else if (status < 200 || status >= 300)
-		iw_errf(err, errlen, "download answered HTTP %ld: %s", status, d.error_body);
+	opts.low_speed_bytes = IW_EWS_LOW_SPEED_BYTES;
+	opts.low_speed_s = IW_EWS_LOW_SPEED_SECONDS;
+	/* No headers: redirects are followed (at most 5, https only). */
+	if (iw_http_stream(url, NULL, &opts, sink, ctx, &status, &retry_after, why, sizeof why) == 0)
+		return 0;
+	if (status && (status < 200 || status > 299))
+		iw_errf(err, errlen, "download answered %s", why); /* "HTTP 404: ..." */
 	else
-		rc = 0;
-out:
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-	return rc;
+		iw_errf(err, errlen, "download failed: %s", why);
+	return -1;
 }

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "io/db_raw.h"
+
 int iw_db_copy_start(PGconn *conn, const char *sql, ExecStatusType want, char *err,
 		     size_t errlen)
 {
@@ -32,4 +34,29 @@ int iw_db_copy_escape(struct iw_buf *b, const char *s)
 		}
 	}
 	return 0;
+}
+
+int iw_db_copy_end(PGconn *conn, const char *abort_msg, char *err, size_t errlen, char state[6])
+{
+	PGresult *r;
+	int rc = 0;
+
+	if (state)
+		state[0] = '\0';
+	if (PQputCopyEnd(conn, abort_msg) != 1) {
+		if (err)
+			snprintf(err, errlen, "%s", PQerrorMessage(conn));
+		rc = -1;
+	}
+	while ((r = PQgetResult(conn))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
+			if (state)
+				iw_pg_sqlstate(r, state);
+			if (err)
+				snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+			rc = -1;
+		}
+		PQclear(r);
+	}
+	return rc;
 }

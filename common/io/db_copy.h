@@ -14,6 +14,10 @@
  * in ERR. */
 int iw_db_copy_start(PGconn *conn, const char *sql, ExecStatusType want, char *err,
 		     size_t errlen);
+/* Ends the COPY IN on CONN (ABORT_MSG NULL: commit it, else its failure
+ * message) and reads every result: 0, or -1 with the first failure's
+ * message in ERR (may be NULL) and its SQLSTATE in STATE (may be NULL). */
+int iw_db_copy_end(PGconn *conn, const char *abort_msg, char *err, size_t errlen, char state[6]);
 /* Appends S to B in COPY text format (\, tab, CR and LF escaped; NULL as
  * \N). 0, or -1 when B failed. */
 int iw_db_copy_escape(struct iw_buf *b, const char *s);

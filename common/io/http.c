@@ -50,82 +50,6 @@ void iw_http_cleanup(void)
 	handle = NULL;
 }
 
-struct sink {
-	struct iw_buf body;
-	int overflow;
-};
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *ctx)
-{
-	struct sink *s = ctx;
-	size_t n;
-
-	if (nmemb && size > SIZE_MAX / nmemb)
-		return 0;
-	n = size * nmemb;
-	if (n > s->body.max - s->body.len) {
-		s->overflow = 1;
-		return 0; /* aborts the transfer */
-	}
-	return iw_buf_put(&s->body, data, n) == 0 ? n : 0;
-}
-
-int iw_http_do(const struct iw_http_call *call, struct iw_http_reply *reply)
-{
-	CURL *c = iw_http_handle();
-	struct sink s = { .body.max = call->max_reply ? call->max_reply : IW_HTTP_REPLY_MAX };
-	struct curl_slist *headers = NULL, *h;
-
-	memset(reply, 0, sizeof *reply);
-	if (!c) {
-		reply->code = CURLE_FAILED_INIT;
-		strcpy(reply->error, "could not create a curl handle");
-		return -1;
-	}
-	for (const char *const *line = call->headers; line && *line; line++) {
-		if (!(h = curl_slist_append(headers, *line))) {
-			curl_slist_free_all(headers);
-			reply->code = CURLE_OUT_OF_MEMORY;
-			strcpy(reply->error, "out of memory");
-			return -1;
-		}
-		headers = h;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, call->url);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, reply->error);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-			 call->connect_timeout_ms ? call->connect_timeout_ms : IW_HTTP_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, call->timeout_ms ? call->timeout_ms : IW_HTTP_TOTAL_MS);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	iw_http_redirects(c, call->url, 0);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	if (headers)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	if (call->body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, call->body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
-	}
-	if (call->method)
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, call->method);
-	reply->code = curl_easy_perform(c);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
-	if (s.overflow) {
-		reply->code = CURLE_FILESIZE_EXCEEDED;
-		strcpy(reply->error, "reply larger than the allowed size");
-	}
-	if (reply->code != CURLE_OK) {
-		if (!reply->error[0])
-			strncpy(reply->error, curl_easy_strerror(reply->code), sizeof reply->error - 1);
-		iw_buf_free(&s.body);
-		return -1;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply->status);
-	return (reply->body = iw_buf_take(&s.body, &reply->len)) ? 0 : -1;
-}
-
 void iw_http_reply_free(struct iw_http_reply *reply)
 {
 	free(reply->body);
@@ -159,7 +83,7 @@ struct http_sink {
 	CURL *h;
 	size_t (*sink)(const void *buf, size_t len, void *ctx);
 	void *ctx;
-	struct iw_http_got *reply;      /* buffered mode: into body */
+	int buffered;                   /* into body (capped at body.max), not to sink */
 	struct iw_buf body;
 	long status;
 	long retry_after;
@@ -199,7 +123,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 
 	if (!s->status)
 		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
-	if (s->reply) {
+	if (s->buffered) {
 		if (n > s->body.max - s->body.len) {
 			s->too_big = 1;
 			return 0;
@@ -257,6 +181,48 @@ static int set_ca(CURL *h, const char *ca)
 	return rc;
 }
 
+/* O's client certificate, key and password on H: 0 or -1. */
+static int set_client_cert(CURL *h, const struct iw_http_opts *o)
+{
+	struct curl_blob blob;
+	CURLcode c = CURLE_OK;
+
+	if (!o->cert)
+		return 0;
+	blob = (struct curl_blob){ (void *)o->cert, o->cert_len, CURL_BLOB_COPY };
+	c = curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &blob);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, o->cert_type ? o->cert_type : "PEM");
+	if (c == CURLE_OK && o->key_pem) {
+		blob = (struct curl_blob){ (void *)o->key_pem, strlen(o->key_pem), CURL_BLOB_COPY };
+		c = curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &blob);
+		if (c == CURLE_OK)
+			c = curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	if (c == CURLE_OK && o->key_pass)
+		c = curl_easy_setopt(h, CURLOPT_KEYPASSWD, o->key_pass);
+	return c == CURLE_OK ? 0 : -1;
+}
+
+/* With TLS 1.3 a refused client certificate surfaces after the handshake,
+ * as a reset or an alert on the first read: say what it most likely means. */
+static const char *tls_hint(const struct iw_http_opts *o, CURLcode rc, long status)
+{
+	if (!o->cert || status != 0)
+		return "";
+	switch (rc) {
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_GOT_NOTHING:
+		return " (the server closed the TLS connection: was the client certificate"
+		       " refused?)";
+	default:
+		return "";
+	}
+}
+
 /* LINES as a curl list in *OUT (NULL when there are none): 0 or -1. */
 static int header_list(const char *const *lines, struct curl_slist **out)
 {
@@ -272,6 +238,62 @@ static int header_list(const char *const *lines, struct curl_slist **out)
 	}
 	*out = l;
 	return 0;
+}
+
+int iw_http_do(const struct iw_http_call *call, struct iw_http_reply *reply)
+{
+	CURL *c = iw_http_handle();
+	struct http_sink s = {
+		.h = c,
+		.buffered = 1,
+		.body.max = call->max_reply ? call->max_reply : IW_HTTP_REPLY_MAX,
+	};
+	struct curl_slist *headers = NULL;
+
+	memset(reply, 0, sizeof *reply);
+	if (!c) {
+		reply->code = CURLE_FAILED_INIT;
+		strcpy(reply->error, "could not create a curl handle");
+		return -1;
+	}
+	if (header_list(call->headers, &headers) != 0) {
+		reply->code = CURLE_OUT_OF_MEMORY;
+		strcpy(reply->error, "out of memory");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, call->url);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, reply->error);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 call->connect_timeout_ms ? call->connect_timeout_ms : IW_HTTP_CONNECT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, call->timeout_ms ? call->timeout_ms : IW_HTTP_TOTAL_MS);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	iw_http_redirects(c, call->url, 0);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	if (headers)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	if (call->body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, call->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+	}
+	if (call->method)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, call->method);
+	reply->code = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	if (s.too_big) {
+		reply->code = CURLE_FILESIZE_EXCEEDED;
+		strcpy(reply->error, "reply larger than the allowed size");
+	}
+	if (reply->code != CURLE_OK) {
+		if (!reply->error[0])
+			strncpy(reply->error, curl_easy_strerror(reply->code), sizeof reply->error - 1);
+		iw_buf_free(&s.body);
+		return -1;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply->status);
+	return (reply->body = iw_buf_take(&s.body, &reply->len)) ? 0 : -1;
 }
 
 static CURL *prepare(const char *url, const struct curl_slist *headers, struct http_sink *s,
@@ -291,7 +313,7 @@ static CURL *prepare(const char *url, const struct curl_slist *headers, struct h
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->low_speed_s);
 	}
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, o->https_only ? "https" : "http,https");
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
@@ -303,7 +325,8 @@ static CURL *prepare(const char *url, const struct curl_slist *headers, struct h
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	/* Our headers carry credentials: never follow a redirect with them. And
 	 * a redirect never leaves https for http. */
-	if (iw_http_redirects(h, url, !headers) != 0 || set_ca(h, o->ca_pem) != 0)
+	if (iw_http_redirects(h, url, !headers) != 0 || set_ca(h, o->ca_pem) != 0 ||
+	    set_client_cert(h, o) != 0)
 		return NULL;
 	return h;
 }
@@ -311,7 +334,7 @@ static CURL *prepare(const char *url, const struct curl_slist *headers, struct h
 int iw_http_get(const char *url, const char *const *header_lines, const char *body, size_t max,
 		const struct iw_http_opts *o, struct iw_http_got *reply)
 {
-	struct http_sink s = { .reply = reply, .body.max = max };
+	struct http_sink s = { .buffered = 1, .body.max = max };
 	struct curl_slist *headers;
 	CURL *h;
 	CURLcode rc;
@@ -340,13 +363,18 @@ int iw_http_get(const char *url, const char *const *header_lines, const char *bo
 	if (s.too_big)
 		snprintf(reply->error, sizeof reply->error, "reply larger than the cap of %zu bytes",
 			 max);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply->status);
 	if (rc != CURLE_OK || s.too_big) {
+		size_t used;
 		if (!reply->error[0])
 			snprintf(reply->error, sizeof reply->error, "%s", curl_easy_strerror(rc));
+		used = strlen(reply->error);
+		if (!s.too_big)
+			snprintf(reply->error + used, sizeof reply->error - used, "%s",
+				 tls_hint(o, rc, reply->status));
 		iw_buf_free(&s.body);
 		return -1;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply->status);
 	return (reply->body = iw_buf_take(&s.body, &reply->len)) ? 0 : -1;
 }
 
@@ -407,7 +435,8 @@ int iw_http_stream(const char *url, const char *const *header_lines, const struc
 		return -1;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		snprintf(err, errlen, "%s%s", errbuf[0] ? errbuf : curl_easy_strerror(rc),
+			 tls_hint(o, rc, *status));
 		return -1;
 	}
 	if (*status < 200 || *status > 299) {

@@ -61,6 +61,16 @@ struct iw_http_opts {
 	long long max_bytes;                /* iw_http_stream: body bytes passed on at most (0: no cap) */
 	const char *user_agent;             /* NULL: libcurl's */
 	const char *ca_pem;                 /* literal "\n" escapes allowed; NULL: the system store */
+	int https_only;                     /* refuse any other scheme, redirects included */
+	/* Mutual TLS (cert NULL: none): CERT is CERT_LEN bytes of PKCS#12
+	 * (cert_type "P12") or PEM text ("PEM", with KEY_PEM); KEY_PASS unlocks
+	 * either (may be NULL). A transport failure with no HTTP status then
+	 * says the certificate may have been refused. */
+	const void *cert;
+	size_t cert_len;
+	const char *cert_type;
+	const char *key_pem;
+	const char *key_pass;
 };
 
 struct iw_http_got {

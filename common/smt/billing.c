@@ -347,16 +347,88 @@ static int row_line(struct iw_buf *out, char **f, int nf, int nheader, char **hd
 	return rc;
 }
 
+/* Postgres refuses invalid UTF-8: REC's bytes read as Latin-1 instead.
+ * 0, or -1 when out of memory. */
+static int repair_record(struct iw_buf *rec, struct iw_smt_billing_stats *st)
+{
+	size_t n, cap = 2 * rec->len + 1;
+	char *fixed;
+
+	if (iw_utf8_valid(rec->data, rec->len))
+		return 0;
+	if (!(fixed = iw_utf8_repair(rec->data, rec->len, &n)))
+		return -1;
+	free(rec->data);
+	rec->data = fixed;
+	rec->len = n;
+	rec->cap = cap;
+	st->transcoded++;
+	return 0;
+}
+
+/* The header record P: its trimmed names in HDR (kept in COPY), the column
+ * of each kind in COL. The number of fields, or -1 (ERR set) when it is not
+ * a billing header. */
+static int read_header(const char *p, struct iw_buf *copy, char **hdr, int *col,
+		       const struct iw_smt_billing_file *file, char *err, size_t errlen)
+{
+	int nf;
+
+	if (iw_buf_put(copy, p, strlen(p)) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	nf = split(copy->data, hdr, FIELDS_MAX);
+	if (nf > FIELDS_MAX)
+		nf = FIELDS_MAX;
+	for (int c = 0; c < C__MAX; c++) {
+		col[c] = -1;
+		for (int a = 0; aliases[c][a] && col[c] < 0; a++)
+			for (int i = 0; i < nf && col[c] < 0; i++)
+				if (name_is(hdr[i], aliases[c][a]))
+					col[c] = i;
+	}
+	if ((col[C_START] < 0 && col[C_END] < 0) || (col[C_KWH] < 0 && col[C_BILLED] < 0) ||
+	    (col[C_ESIID] < 0 && !file->esiid)) {
+		snprintf(err, errlen, "no billing CSV header (an ESIID, a read date and a kWh column)");
+		return -1;
+	}
+	for (int i = 0; i < nf; i++)
+		hdr[i] = trim(hdr[i]);
+	return nf;
+}
+
+/* Replaces the rows of earlier versions of FILE and opens the COPY: 0, or
+ * -1 with ERR and the SQLSTATE in ST. */
+static int begin_load(PGconn *master, const struct iw_smt_billing_file *file,
+		      struct iw_smt_billing_stats *st, char *err, size_t errlen)
+{
+	char id[24];
+	const char *params[2] = { file->filename, id };
+	PGresult *res;
+	int ok;
+
+	snprintf(id, sizeof id, "%lld", file->raw_file_id);
+	res = PQexecParams(master, SQL_REPLACE, 2, NULL, params, NULL, NULL, 0);
+	if (!(ok = PQresultStatus(res) == PGRES_COMMAND_OK)) {
+		iw_pg_sqlstate(res, st->sqlstate);
+		snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+	} else {
+		st->replaced = strtol(PQcmdTuples(res), NULL, 10);
+	}
+	PQclear(res);
+	if (!ok)
+		return -1;
+	return iw_db_copy_start(master, SQL_COPY, PGRES_COPY_IN, err, errlen);
+}
+
 int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 			struct iw_smt_billing_stats *st, char *err, size_t errlen)
 {
 	struct reader r = { .fd = file->fd, .line = 1, .cap = READ_CHUNK };
 	struct iw_buf rec = { 0 }, hdr_copy = { 0 }, out = { 0 };
 	char *f[FIELDS_MAX], *hdr[FIELDS_MAX];
-	int col[C__MAX], nheader = 0, have_header = 0, copying = 0, rc = IW_SMT_BILLING_EIO;
-	char id[24];
-	const char *params[2];
-	PGresult *res = NULL;
+	int col[C__MAX], nheader = 0, copying = 0, rc = IW_SMT_BILLING_EIO;
 	long line;
 	int got;
 
@@ -367,74 +439,28 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 	}
 	while ((got = next_record(&r, &rec, &line)) == 1) {
 		char *p;
-		if (!iw_utf8_valid(rec.data, rec.len)) {
-			/* Postgres refuses invalid UTF-8: read such bytes as Latin-1. */
-			size_t n, cap = 2 * rec.len + 1;
-			char *fixed = iw_utf8_repair(rec.data, rec.len, &n);
-			if (!fixed) {
-				snprintf(err, errlen, "out of memory");
-				goto out;
-			}
-			free(rec.data);
-			rec.data = fixed;
-			rec.len = n;
-			rec.cap = cap;
-			st->transcoded++;
+		if (repair_record(&rec, st) != 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
 		}
 		p = rec.data;
-		if (!have_header && line == 1 && rec.len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		if (!nheader && line == 1 && rec.len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
 			p += 3;
 		if (strspn(p, ", \t") == strlen(p)) {
 			st->blank++;
 			continue;
 		}
-		if (!have_header) {
-			int nf;
-			if (iw_buf_put(&hdr_copy, p, strlen(p)) != 0)
-				goto out;
-			nf = split(hdr_copy.data, hdr, FIELDS_MAX);
-			if (nf > FIELDS_MAX)
-				nf = FIELDS_MAX;
-			for (int c = 0; c < C__MAX; c++) {
-				col[c] = -1;
-				for (int a = 0; aliases[c][a] && col[c] < 0; a++)
-					for (int i = 0; i < nf && col[c] < 0; i++)
-						if (name_is(hdr[i], aliases[c][a]))
-							col[c] = i;
-			}
-			if ((col[C_START] < 0 && col[C_END] < 0) || (col[C_KWH] < 0 && col[C_BILLED] < 0) ||
-			    (col[C_ESIID] < 0 && !file->esiid)) {
-				snprintf(err, errlen, "no billing CSV header (an ESIID, a read date and a kWh column)");
-				rc = IW_SMT_BILLING_ENOHEADER;
+		if (!nheader) {
+			if ((nheader = read_header(p, &hdr_copy, hdr, col, file, err, errlen)) < 0) {
+				rc = hdr_copy.failed ? IW_SMT_BILLING_EIO : IW_SMT_BILLING_ENOHEADER;
 				goto out;
 			}
-			for (int i = 0; i < nf; i++)
-				hdr[i] = trim(hdr[i]);
-			nheader = nf;
-			have_header = 1;
 			if (!master)
 				continue; /* parse only (the fuzz target) */
-			/* Replace the rows of earlier versions of this file. */
-			snprintf(id, sizeof id, "%lld", file->raw_file_id);
-			params[0] = file->filename;
-			params[1] = id;
-			res = PQexecParams(master, SQL_REPLACE, 2, NULL, params, NULL, NULL, 0);
-			if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-				iw_pg_sqlstate(res, st->sqlstate);
-				snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+			if (begin_load(master, file, st, err, errlen) != 0) {
 				rc = IW_SMT_BILLING_EDB;
 				goto out;
 			}
-			st->replaced = strtol(PQcmdTuples(res), NULL, 10);
-			PQclear(res);
-			res = PQexec(master, SQL_COPY);
-			if (PQresultStatus(res) != PGRES_COPY_IN) {
-				snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-				rc = IW_SMT_BILLING_EDB;
-				goto out;
-			}
-			PQclear(res);
-			res = NULL;
 			copying = 1;
 			continue;
 		}
@@ -462,40 +488,25 @@ int iw_smt_billing_load(PGconn *master, const struct iw_smt_billing_file *file,
 			 IW_SMT_BILLING_LINE_MAX);
 		goto out;
 	}
-	if (!have_header) {
+	if (!nheader) {
 		snprintf(err, errlen, "no billing CSV header (the file is empty)");
 		rc = IW_SMT_BILLING_ENOHEADER;
 		goto out;
 	}
-	if (!master) {
-		rc = IW_SMT_BILLING_OK;
+	rc = IW_SMT_BILLING_OK;
+	if (!master)
 		goto out;
-	}
 	if (out.len && PQputCopyData(master, out.data, (int)out.len) != 1) {
 		snprintf(err, errlen, "%s", PQerrorMessage(master));
 		rc = IW_SMT_BILLING_EDB;
 		goto out;
 	}
 	copying = 0;
-	rc = IW_SMT_BILLING_OK;
-	if (PQputCopyEnd(master, NULL) != 1)
+	if (iw_db_copy_end(master, NULL, err, errlen, st->sqlstate) != 0)
 		rc = IW_SMT_BILLING_EDB;
-	while ((res = PQgetResult(master))) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == IW_SMT_BILLING_OK) {
-			iw_pg_sqlstate(res, st->sqlstate);
-			snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-			rc = IW_SMT_BILLING_EDB;
-		}
-		PQclear(res);
-	}
-	res = NULL;
 out:
-	if (copying) {
-		PQputCopyEnd(master, "billing load aborted");
-		while ((res = PQgetResult(master)))
-			PQclear(res);
-	}
-	PQclear(res);
+	if (copying)
+		iw_db_copy_end(master, "billing load aborted", NULL, 0, NULL);
 	free(r.buf);
 	iw_buf_free(&rec);
 	iw_buf_free(&hdr_copy);

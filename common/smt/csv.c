@@ -299,181 +299,186 @@ static int row_date(struct iw_smt_csv *p, struct field f)
 	return 0;
 }
 
-static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
+/* Row checks return 0 to go on, or ROW_DONE when the row is done with:
+ * skipped as blank (an empty kWh: its date and time still count as an
+ * occurrence of a fall-back hour) or counted malformed. */
+#define ROW_DONE  1
+#define BAD_START 1000 /* row_times: the start time, the end time */
+#define BAD_END   1001
+
+static int skip_blank(struct iw_smt_csv *p)
+{
+	p->st.blank++;
+	return ROW_DONE;
+}
+
+static int row_width(struct iw_smt_csv *p, const struct field *f, int nf, long line)
+{
+	int extra = nf > IW_SMT_CSV_FIELDS_MAX;
+
+	if (nf < p->need) {
+		bad(p, line, "expected %d fields, got %d", p->ncols, nf);
+		return ROW_DONE;
+	}
+	for (int i = p->ncols; i < nf && i < IW_SMT_CSV_FIELDS_MAX; i++)
+		extra |= f[i].n != 0;
+	if (nf > p->ncols && extra) {
+		bad(p, line, "expected %d fields, got %d", p->ncols, nf);
+		return ROW_DONE;
+	}
+	return 0;
+}
+
+/* The row's flow (C consumption, G generation) and ESIID. */
+static int row_who(struct iw_smt_csv *p, const struct field *f, long line, int blank, char *flow,
+		   const char **esiid)
 {
 	static const struct field none = { "", 0 };
-	struct field kwh_f, flow_f, est_f, end_f, start_f;
-	char kwh[IW_SMT_CSV_KWH_MAX], shownbuf[QUOTE_SHOW + 4];
-	const char *esiid;
-	int blank, start, end = -1, offset, rounded, rc;
-	char flow = 'C';
+	struct field flow_f = p->col[COL_FLOW] >= 0 ? f[p->col[COL_FLOW]] : none;
 
-	if (nf < p->need)
-		return bad(p, line, "expected %d fields, got %d", p->ncols, nf);
-	if (nf > p->ncols) {
-		int extra = nf > IW_SMT_CSV_FIELDS_MAX;
-
-		for (int i = p->ncols; i < nf && i < IW_SMT_CSV_FIELDS_MAX; i++)
-			extra |= f[i].n != 0;
-		if (extra)
-			return bad(p, line, "expected %d fields, got %d", p->ncols, nf);
-	}
-
-	/* A row with an empty kWh is skipped, but its date and time still count
-	 * as an occurrence of a fall-back hour. */
-	kwh_f = f[p->col[COL_KWH]];
-	blank = kwh_f.n == 0;
-
-	flow_f = p->col[COL_FLOW] >= 0 ? f[p->col[COL_FLOW]] : none;
+	*flow = 'C';
 	if (flow_f.n) {
 		switch (iw_smt_csv_upper(flow_f.s[0])) {
 		case 'C':
 			break;
 		case 'G':
 		case 'S':
-			flow = 'G';
+			*flow = 'G';
 			break;
 		default:
 			if (blank)
-				goto blank;
-			return bad_value(p, line, COL_FLOW, flow_f);
+				return skip_blank(p);
+			bad_value(p, line, COL_FLOW, flow_f);
+			return ROW_DONE;
 		}
 	}
+	*esiid = row_esiid(p, p->col[COL_ESIID] >= 0 ? f[p->col[COL_ESIID]] : none);
+	if (*esiid)
+		return 0;
+	if (blank)
+		return skip_blank(p);
+	if (p->col[COL_ESIID] < 0)
+		bad(p, line, "no ESIID column and no ESIID given");
+	else
+		bad_value(p, line, COL_ESIID, f[p->col[COL_ESIID]]);
+	return ROW_DONE;
+}
 
-	esiid = row_esiid(p, p->col[COL_ESIID] >= 0 ? f[p->col[COL_ESIID]] : none);
-	if (!esiid) {
-		if (blank)
-			goto blank;
-		if (p->col[COL_ESIID] < 0)
-			return bad(p, line, "no ESIID column and no ESIID given");
-		return bad_value(p, line, COL_ESIID, f[p->col[COL_ESIID]]);
-	}
+/* The row's day and its start and end minutes. */
+static int row_times(struct iw_smt_csv *p, const struct field *f, long line, int blank, int *start,
+		     int *end)
+{
+	static const struct field none = { "", 0 };
+	struct field start_f = f[p->col[COL_START]];
+	struct field end_f = p->col[COL_END] >= 0 ? f[p->col[COL_END]] : none;
+	char shownbuf[QUOTE_SHOW + 4];
+	int rc = row_date(p, f[p->col[COL_DATE]]); /* -2: outside the years, other < 0: bad */
 
-	switch (row_date(p, f[p->col[COL_DATE]])) {
-	case 0:
-		break;
-	case -2:
-		if (blank)
-			goto blank;
-		return bad(p, line, "USAGE_DATE \"%s\" outside %d-%d", shown(f[p->col[COL_DATE]], shownbuf),
-			   MIN_YEAR, MAX_YEAR);
-	default:
-		if (blank)
-			goto blank;
-		return bad_value(p, line, COL_DATE, f[p->col[COL_DATE]]);
-	}
+	*end = -1;
+	if (rc == 0 && iw_smt_csv_parse_time(start_f, 0, start) != 0)
+		rc = BAD_START;
+	if (rc == 0 && end_f.n && iw_smt_csv_parse_time(end_f, 1, end) != 0)
+		rc = BAD_END;
+	if (rc == 0)
+		return 0;
+	if (blank)
+		return skip_blank(p);
+	if (rc == BAD_START)
+		bad_value(p, line, COL_START, start_f);
+	else if (rc == BAD_END)
+		bad_value(p, line, COL_END, end_f);
+	else if (rc == -2)
+		bad(p, line, "USAGE_DATE \"%s\" outside %d-%d", shown(f[p->col[COL_DATE]], shownbuf),
+		    MIN_YEAR, MAX_YEAR);
+	else
+		bad_value(p, line, COL_DATE, f[p->col[COL_DATE]]);
+	return ROW_DONE;
+}
 
-	start_f = f[p->col[COL_START]];
-	if (iw_smt_csv_parse_time(start_f, 0, &start) != 0) {
-		if (blank)
-			goto blank;
-		return bad_value(p, line, COL_START, start_f);
-	}
-	end_f = p->col[COL_END] >= 0 ? f[p->col[COL_END]] : none;
-	if (end_f.n && iw_smt_csv_parse_time(end_f, 1, &end) != 0) {
-		if (blank)
-			goto blank;
-		return bad_value(p, line, COL_END, end_f);
-	}
+/* A row's failure from the row callback (placing held rows): sticky. */
+static int row_failed(struct iw_smt_csv *p, int rc)
+{
+	if (!p->err)
+		p->err = rc;
+	return ROW_DONE;
+}
 
-	/* Start after end (other than the day's last row ending 0:00): SMT's
-	 * transition row. */
-	if (end > 0 && end < MIN_PER_DAY && start > end) {
+/* The fall-back day's hour 1:00-1:59, per ESIID, day and flow: its first
+ * occurrence is CDT (*FIRST set), a repeat or one after the transition row
+ * CST. A row of a file that began inside the hour is held (*HOLD) until the
+ * file says which. 0, or the row callback's error from placing held rows. */
+static int fall_hour(struct iw_smt_csv *p, const char *esiid, char flow, int start, int blank,
+		     int *first, struct fall_slot **hold)
+{
+	struct fall_slot *s;
+	uint64_t bit;
+	int back;
+
+	if (start < 60) {
+		fall_slot(p, esiid, p->date_day, flow)->before = 1;
+		return 0;
+	}
+	if (start >= 120) {
+		/* The hour ended with no transition and no repeat: held rows were CST. */
+		if (p->fall_held && (s = fall_find(p, esiid, p->date_day, flow)) && s->nheld)
+			return place_held(p, s, CST_OFFSET_MIN);
+		return 0;
+	}
+	s = fall_slot(p, esiid, p->date_day, flow);
+	bit = 1ULL << (start - 60);
+	/* Back in time after held rows: the repeat began (no transition row). */
+	back = s->nheld && start < s->held[s->nheld - 1].start;
+	if (s->fell || (s->seen & bit) || back) {
+		s->fell |= back;
+		/* A repeat: rows held before it were the first occurrence. */
+		return s->nheld ? place_held(p, s, CDT_OFFSET_MIN) : 0;
+	}
+	s->seen |= bit;
+	*first = 1;
+	if (!s->before && !blank && s->nheld < FALL_HELD)
+		*hold = s;
+	return 0;
+}
+
+/* The UTC offset of the row's start; START moves back for SMT's transition
+ * row (start after end, other than the day's last row ending 0:00). */
+static int row_offset(struct iw_smt_csv *p, const struct field *f, long line, int blank,
+		      const char *esiid, char flow, int *start, int end, int *offset,
+		      struct fall_slot **hold)
+{
+	char shownbuf[QUOTE_SHOW + 4];
+	int first = 0, rc;
+
+	if (end > 0 && end < MIN_PER_DAY && *start > end) {
 		if (p->date_kind == DAY_FALL) {
 			struct fall_slot *s = fall_slot(p, esiid, p->date_day, flow);
 
 			/* Rows held before the transition were the first occurrence. */
 			if (s->nheld && (rc = place_held(p, s, CDT_OFFSET_MIN)) != 0)
-				return rc;
+				return row_failed(p, rc);
 			s->fell = 1;
-			offset = CDT_OFFSET_MIN;
-			goto located;
+			*offset = CDT_OFFSET_MIN;
+			return blank ? skip_blank(p) : 0;
 		}
 		if (end < INTERVAL_MIN) {
 			if (blank)
-				goto blank;
-			return bad(p, line, "USAGE_START_TIME \"%s\" after USAGE_END_TIME",
-				   shown(start_f, shownbuf));
+				return skip_blank(p);
+			bad(p, line, "USAGE_START_TIME \"%s\" after USAGE_END_TIME",
+			    shown(f[p->col[COL_START]], shownbuf));
+			return ROW_DONE;
 		}
-		start = end - INTERVAL_MIN;
+		*start = end - INTERVAL_MIN;
 	}
-
-	switch (p->date_kind) {
-	case DAY_CST:
-		offset = CST_OFFSET_MIN;
-		break;
-	case DAY_CDT:
-		offset = CDT_OFFSET_MIN;
-		break;
-	case DAY_SPRING:
-		if (start >= 120 && start < 180) {
-			if (blank)
-				goto blank;
-			return bad(p, line, "local time %d:%02d does not exist (DST starts)",
-				   start / 60, start % 60);
-		}
-		offset = start < 120 ? CST_OFFSET_MIN : CDT_OFFSET_MIN;
-		break;
-	default:
-		if (start < 60) {
-			fall_slot(p, esiid, p->date_day, flow)->before = 1;
-			offset = CDT_OFFSET_MIN;
-		} else if (start >= 120) {
-			struct fall_slot *s;
-
-			/* The hour ended with no transition and no repeat: held rows were CST. */
-			if (p->fall_held && (s = fall_find(p, esiid, p->date_day, flow)) && s->nheld &&
-			    (rc = place_held(p, s, CST_OFFSET_MIN)) != 0)
-				return rc;
-			offset = CST_OFFSET_MIN;
-		} else {
-			struct fall_slot *s = fall_slot(p, esiid, p->date_day, flow);
-			uint64_t bit = 1ULL << (start - 60);
-			/* Back in time after held rows: the repeat began (no transition row). */
-			int back = s->nheld && start < s->held[s->nheld - 1].start;
-
-			if (s->fell || (s->seen & bit) || back) {
-				/* A repeat: rows held before it were the first occurrence. */
-				if (s->nheld && (rc = place_held(p, s, CDT_OFFSET_MIN)) != 0)
-					return rc;
-				s->fell |= back;
-				offset = CST_OFFSET_MIN;
-			} else if (s->before || blank || s->nheld == FALL_HELD) {
-				s->seen |= bit;
-				offset = CDT_OFFSET_MIN;
-			} else {
-				/* The file began inside the hour: placed once it says which. */
-				struct held_row *h = &s->held[s->nheld];
-
-				s->seen |= bit;
-				if (iw_smt_csv_parse_kwh(kwh_f, h->kwh, &rounded) != 0)
-					return bad_value(p, line, COL_KWH, kwh_f);
-				p->st.kwh_rounded += rounded;
-				est_f = p->col[COL_EST] >= 0 ? f[p->col[COL_EST]] : none;
-				h->estimated = est_f.n && iw_smt_csv_upper(est_f.s[0]) == 'E';
-				h->start = start;
-				h->line = line;
-				if (s->nheld++ == 0)
-					p->fall_held++;
-				return 0;
-			}
-		}
-		break;
+	if (p->date_kind == DAY_FALL &&
+	    (rc = fall_hour(p, esiid, flow, *start, blank, &first, hold)) != 0)
+		return row_failed(p, rc);
+	if (iw_smt_csv_offset(p->date_kind, *start, first, offset) != 0) {
+		if (blank)
+			return skip_blank(p);
+		bad(p, line, "local time %d:%02d does not exist (DST starts)", *start / 60, *start % 60);
+		return ROW_DONE;
 	}
-located:
-	if (blank)
-		goto blank;
-
-	if (iw_smt_csv_parse_kwh(kwh_f, kwh, &rounded) != 0)
-		return bad_value(p, line, COL_KWH, kwh_f);
-	p->st.kwh_rounded += rounded;
-
-	est_f = p->col[COL_EST] >= 0 ? f[p->col[COL_EST]] : none;
-	return emit(p, esiid, p->date_day, start, offset, kwh,
-		    est_f.n && iw_smt_csv_upper(est_f.s[0]) == 'E', flow, line, 0);
-blank:
-	p->st.blank++;
-	return 0;
+	return blank ? skip_blank(p) : 0;
 }
 
 /* One interval to the callback, with the file's statistics. HELD: a row
@@ -482,7 +487,6 @@ static int emit(struct iw_smt_csv *p, const char *esiid, int64_t day, int start,
 		const char *kwh, int estimated, char flow, long line, int held)
 {
 	struct iw_smt_interval iv;
-	int rc;
 
 	iv.esiid = esiid;
 	iv.ts_ms = iw_smt_csv_to_ms(day, start, offset);
@@ -490,7 +494,6 @@ static int emit(struct iw_smt_csv *p, const char *esiid, int64_t day, int start,
 	iv.estimated = estimated;
 	iv.flow = flow;
 	iv.line = line;
-
 	if (held || p->esiid_gen != p->esiid_seen_gen || esiid == p->def_esiid) {
 		if (!p->st.esiid[0])
 			memcpy(p->st.esiid, esiid, strlen(esiid) + 1);
@@ -504,9 +507,51 @@ static int emit(struct iw_smt_csv *p, const char *esiid, int64_t day, int start,
 	if (p->st.rows == 0 || iv.ts_ms > p->st.max_ts_ms)
 		p->st.max_ts_ms = iv.ts_ms;
 	p->st.rows++;
-	if (p->on_row && (rc = p->on_row(&iv, p->ctx)) != 0)
-		return rc;
-	return 0;
+	return p->on_row ? p->on_row(&iv, p->ctx) : 0;
+}
+
+/* Keeps a row of the repeated hour until its file says which it was. */
+static void hold_row(struct iw_smt_csv *p, struct fall_slot *s, int start, const char *kwh,
+		     int estimated, long line)
+{
+	struct held_row *h = &s->held[s->nheld];
+
+	memcpy(h->kwh, kwh, sizeof(h->kwh));
+	h->estimated = estimated;
+	h->start = start;
+	h->line = line;
+	if (s->nheld++ == 0)
+		p->fall_held++;
+}
+
+static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
+{
+	struct fall_slot *hold = NULL;
+	struct field kwh_f, est_f;
+	char kwh[IW_SMT_CSV_KWH_MAX];
+	const char *esiid;
+	int blank, start, end, offset, rounded, estimated, rc;
+	char flow;
+
+	if (row_width(p, f, nf, line))
+		return 0;
+	kwh_f = f[p->col[COL_KWH]];
+	blank = kwh_f.n == 0;
+	if (row_who(p, f, line, blank, &flow, &esiid) ||
+	    row_times(p, f, line, blank, &start, &end) ||
+	    row_offset(p, f, line, blank, esiid, flow, &start, end, &offset, &hold))
+		return p->err;
+	if (iw_smt_csv_parse_kwh(kwh_f, kwh, &rounded) != 0)
+		return bad_value(p, line, COL_KWH, kwh_f);
+	p->st.kwh_rounded += rounded;
+	est_f = p->col[COL_EST] >= 0 ? f[p->col[COL_EST]] : (struct field){ "", 0 };
+	estimated = est_f.n && iw_smt_csv_upper(est_f.s[0]) == 'E';
+	if (hold) {
+		hold_row(p, hold, start, kwh, estimated, line);
+		return p->err;
+	}
+	rc = emit(p, esiid, p->date_day, start, offset, kwh, estimated, flow, line, 0);
+	return rc ? rc : p->err;
 }
 
 /* One complete record, line break removed. */

@@ -216,6 +216,32 @@ int64_t iw_smt_csv_to_ms(int64_t day, int minute, int offset)
 	return (day * MIN_PER_DAY + minute + offset) * 60000;
 }
 
+int iw_smt_csv_offset(enum day_kind kind, int minute, int fall_first, int *offset)
+{
+	switch (kind) {
+	case DAY_CST:
+		*offset = CST_OFFSET_MIN;
+		return 0;
+	case DAY_CDT:
+		*offset = CDT_OFFSET_MIN;
+		return 0;
+	case DAY_SPRING:
+		if (minute >= 120 && minute < 180)
+			return -1;
+		*offset = minute < 120 ? CST_OFFSET_MIN : CDT_OFFSET_MIN;
+		return 0;
+	case DAY_FALL:
+		break;
+	}
+	if (minute < 60)
+		*offset = CDT_OFFSET_MIN;
+	else if (minute >= 120)
+		*offset = CST_OFFSET_MIN;
+	else
+		*offset = fall_first ? CDT_OFFSET_MIN : CST_OFFSET_MIN;
+	return 0;
+}
+
 int iw_smt_chicago_to_utc(int y, int m, int d, int minute, int is_dst, int64_t *ts_ms)
 {
 	int offset;
@@ -223,27 +249,8 @@ int iw_smt_chicago_to_utc(int y, int m, int d, int minute, int is_dst, int64_t *
 	if (y < MIN_YEAR || y > MAX_YEAR || m < 1 || m > 12 || d < 1 ||
 	    d > iw_days_in_month(y, m) || minute < 0 || minute >= MIN_PER_DAY)
 		return -1;
-	switch (iw_smt_csv_day_kind(y, m, d)) {
-	case DAY_CST:
-		offset = CST_OFFSET_MIN;
-		break;
-	case DAY_CDT:
-		offset = CDT_OFFSET_MIN;
-		break;
-	case DAY_SPRING:
-		if (minute >= 120 && minute < 180)
-			return -1;
-		offset = minute < 120 ? CST_OFFSET_MIN : CDT_OFFSET_MIN;
-		break;
-	default:
-		if (minute < 60)
-			offset = CDT_OFFSET_MIN;
-		else if (minute >= 120)
-			offset = CST_OFFSET_MIN;
-		else
-			offset = is_dst ? CDT_OFFSET_MIN : CST_OFFSET_MIN;
-		break;
-	}
+	if (iw_smt_csv_offset(iw_smt_csv_day_kind(y, m, d), minute, is_dst, &offset) != 0)
+		return -1;
 	*ts_ms = iw_smt_csv_to_ms(iw_days_from_civil(y, (unsigned)m, (unsigned)d), minute, offset);
 	return 0;
 }

@@ -46,6 +46,10 @@ int iw_smt_csv_parse_date(struct field f, int *y, int *m, int *d);
 int iw_smt_csv_parse_time(struct field f, int allow_24, int *minutes);
 /* Whether Y-M-D is a CST, CDT, spring-forward or fall-back day. */
 enum day_kind iw_smt_csv_day_kind(int y, int m, int d);
+/* The one Chicago rule: *OFFSET (minutes west of UTC) of local MINUTE on a
+ * day of KIND; in the fall-back hour (1:00-1:59) FALL_FIRST picks its first
+ * occurrence (CDT) over the repeat (CST). -1 for a minute of the spring gap. */
+int iw_smt_csv_offset(enum day_kind kind, int minute, int fall_first, int *offset);
 /* UTC milliseconds of MINUTE of DAY (days since 1970-01-01) at OFFSET minutes west. */
 int64_t iw_smt_csv_to_ms(int64_t day, int minute, int offset);
 /* kWh text into OUT (numeric(10,5) form); *ROUNDED when digits were dropped.

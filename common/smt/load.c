@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "io/db.h"
+#include "io/db_copy.h"
 #include "io/db_raw.h"
 #include "smt/csv.h"
 #include "smt/ingest_load.h"
@@ -259,13 +260,8 @@ int iw_smt_load_intervals(int fd, const struct iw_smt_file *file, const char *me
 		rc = (int)error->code;
 		goto out;
 	}
-	r = PQexec(l.usage, SQL_INGEST_COPY);
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		snprintf(l.err, sizeof l.err, "%s", PQresultErrorMessage(r));
+	if (iw_db_copy_start(l.usage, SQL_INGEST_COPY, PGRES_COPY_IN, l.err, sizeof l.err) != 0)
 		goto db_fail;
-	}
-	PQclear(r);
-	r = NULL;
 	copying = 1;
 	if ((prc = iw_smt_load_parse_spool(fd, p, chunk)) == PARSE_EIO)
 		goto io_fail;
@@ -284,18 +280,7 @@ int iw_smt_load_intervals(int fd, const struct iw_smt_file *file, const char *me
 		goto db_fail;
 	}
 	copying = 0;
-	if (PQputCopyEnd(l.usage, NULL) != 1) {
-		snprintf(l.err, sizeof l.err, "%s", PQerrorMessage(l.usage));
-		goto db_fail;
-	}
-	while ((r = PQgetResult(l.usage))) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && !l.err[0]) {
-			iw_pg_sqlstate(r, l.state);
-			snprintf(l.err, sizeof l.err, "%s", PQresultErrorMessage(r));
-		}
-		PQclear(r);
-	}
-	if (l.err[0])
+	if (iw_db_copy_end(l.usage, NULL, l.err, sizeof l.err, l.state) != 0)
 		goto db_fail;
 	res->st = *iw_smt_csv_stats(p);
 	if (res->st.rows > 0) {
@@ -340,11 +325,8 @@ db_fail:
 	else if (!(rc = iw_pg_limit_error(error, l.state, "on UsageIntervalModule rows")))
 		rc = iw_err_set(error, IW_ERR_INTERNAL, "loading the interval rows failed");
 out:
-	if (copying) {
-		PQputCopyEnd(l.usage, "ingest aborted");
-		while ((r = PQgetResult(l.usage)))
-			PQclear(r);
-	}
+	if (copying)
+		iw_db_copy_end(l.usage, "ingest aborted", NULL, 0, NULL);
 	PQclear(r);
 	if (rc)
 		iw_db_rollback(IW_DB_USAGE);

@@ -8,7 +8,8 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
-#include <zlib.h>
+
+#include "core/codec.h"
 
 enum iw_smt_encoding {
 	IW_SMT_PLAIN, /* bytes as they are */
@@ -32,16 +33,13 @@ struct iw_smt_spool {
 	int decided;
 	unsigned char head[2];
 	size_t headn;
-	z_stream z;
-	int z_init, z_ended;
+	struct iw_inflate_stream gz;    /* core/codec.h: gzip members */
+	struct iw_b64_stream b64;       /* core/codec.h: inline base64 */
 	EVP_MD_CTX *md;
 	uint64_t size, max;
 	int err;
 	int finished;
 	char sha256[65];
-	unsigned char *out;             /* SPOOL_CHUNK: inflate / base64 output */
-	size_t outn;                    /* base64: decoded bytes waiting */
-	unsigned b64_quad, b64_n, b64_pad;
 	char *errbuf;
 	size_t errlen;
 };

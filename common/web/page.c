@@ -1,5 +1,8 @@
 #include "web/page.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "core/html.h"
 #include "web/serve.h"
 
@@ -49,11 +52,7 @@ int iw_page_security_headers(struct iw_response *resp)
 
 int iw_page_csrf_field(struct iw_buf *b, const char *csrf)
 {
-	if (!csrf)
-		return 0;
-	iw_buf_puts(b, "<input type=\"hidden\" name=\"csrf\" value=\"");
-	iw_html_escape(b, csrf);
-	return iw_buf_puts(b, "\">");
+	return csrf ? iw_html_hidden(b, "csrf", csrf) : 0;
 }
 
 int iw_page_head(struct iw_buf *b, const char *title, const char *csrf)
@@ -122,4 +121,25 @@ int iw_page_fail(struct iw_response *resp, int html, int status, const char *cod
 	iw_page_foot(&b);
 	resp->error_code = code;
 	return iw_page_send(resp, status, &b);
+}
+
+int iw_page_fail_err(struct iw_response *resp, int html, struct iw_error *e)
+{
+	char msg[IW_ERR_MSG_MAX];
+
+	snprintf(msg, sizeof msg, "%s", e->msg[0] ? e->msg : "the database is unavailable");
+	iw_fail(resp, e);
+	if (!html)
+		return resp->status;
+	return iw_page_fail(resp, html, resp->status,
+			    resp->error_code ? resp->error_code : "database_unavailable", msg);
+}
+
+int iw_page_css_send(struct iw_response *resp)
+{
+	char *css = strdup(iw_page_css);
+
+	if (!css)
+		return iw_error(resp, 500, "internal_error", "out of memory");
+	return iw_raw(resp, 200, "text/css; charset=utf-8", css, strlen(css));
 }

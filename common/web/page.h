@@ -4,6 +4,7 @@
 #define IW_EXPLORER_PAGE_H
 
 #include "core/buf.h"
+#include "core/err.h"
 
 struct iw_response;
 
@@ -25,6 +26,10 @@ int iw_page_send(struct iw_response *resp, int status, struct iw_buf *b);
 /* An error as a small HTML page (HTML) or as the JSON error shape. */
 int iw_page_fail(struct iw_response *resp, int html, int status, const char *code,
 		 const char *message);
+/* A library error (web/fail.c's table), as a small HTML page when HTML. */
+int iw_page_fail_err(struct iw_response *resp, int html, struct iw_error *e);
+/* GET style.css. */
+int iw_page_css_send(struct iw_response *resp);
 int iw_page_foot(struct iw_buf *b);
 /* A whole login page; MESSAGE (may be NULL) is escaped. */
 int iw_page_login(struct iw_buf *b, const char *message);

@@ -12,6 +12,7 @@
 
 #include <openssl/rand.h>
 
+#include "core/mime.h"
 #include "core/config.h"
 #include "io/db.h"
 #include "io/http.h"
@@ -190,6 +191,12 @@ int iw_query_get(const struct iw_request *req, const char *key, char *out, size_
 int iw_query_args(const struct iw_request *req, const struct iw_field *fields, json_object **args,
 		  char *msg, size_t msglen)
 {
+	return iw_form_args(req->query, fields, args, msg, msglen);
+}
+
+int iw_form_args(const char *form, const struct iw_field *fields, json_object **args, char *msg,
+		 size_t msglen)
+{
 	json_object *given = json_object_new_object();
 	char value[IW_QUERY_VALUE_MAX + 1];
 	int rc;
@@ -200,7 +207,7 @@ int iw_query_args(const struct iw_request *req, const struct iw_field *fields, j
 		return -1;
 	}
 	for (const struct iw_field *f = fields; f->name; f++) {
-		int r = iw_query_get(req, f->name, value, sizeof value);
+		int r = iw_form_get(form, f->name, value, sizeof value);
 		if (r < 0) {
 			snprintf(msg, msglen, "%s: malformed or longer than %d bytes (?%s=)", f->name,
 				 IW_QUERY_VALUE_MAX, f->name);
@@ -227,18 +234,36 @@ long iw_body_read(struct iw_request *req, char *buf, size_t len)
 	return n;
 }
 
-static int is_json_type(const char *ct)
+int iw_body_read_all(struct iw_request *req, struct iw_response *resp, size_t max, char **out,
+		     size_t *out_len)
 {
-	size_t n = strcspn(ct, ";");
-	while (n > 0 && ct[n - 1] == ' ')
-		n--;
-	if (n == 0)
-		return 1; /* no content type: treated as JSON */
-	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
-		return 1;
-	/* application/<x>+json */
-	return n > 5 && strncasecmp(ct, "application/", 12) == 0 &&
-	       strncasecmp(ct + n - 5, "+json", 5) == 0;
+	char *buf;
+	size_t len = 0;
+
+	*out = NULL;
+	*out_len = 0;
+	if (req->content_length > (long long)max)
+		return iw_error(resp, 413, "payload_too_large", "body: larger than %zu bytes", max);
+	if (!(buf = malloc(max + 2)))
+		return iw_error(resp, 500, "internal_error", "out of memory");
+	for (;;) {
+		long n = iw_body_read(req, buf + len, max + 1 - len);
+		if (n < 0) {
+			free(buf);
+			return iw_error(resp, 400, "invalid_request", "body: could not be read");
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			free(buf);
+			return iw_error(resp, 413, "payload_too_large", "body: larger than %zu bytes", max);
+		}
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return 0;
 }
 
 int iw_body_json(struct iw_request *req, struct iw_response *resp, size_t max)
@@ -253,25 +278,10 @@ int iw_body_json(struct iw_request *req, struct iw_response *resp, size_t max)
 
 	if (req->content_length > (long long)max)
 		return iw_error(resp, 413, "payload_too_large", "body: larger than %zu bytes", max);
-	if (req->content_length > 0 && !is_json_type(req->content_type))
+	if (req->content_length > 0 && !iw_mime_json(req->content_type))
 		return iw_error(resp, 415, "expected_json", "body: Content-Type must be application/json");
-	if (!(buf = malloc(max + 2)))
-		return iw_error(resp, 500, "internal_error", "out of memory");
-	for (;;) {
-		long n = iw_body_read(req, buf + len, max + 1 - len);
-		if (n < 0) {
-			rc = iw_error(resp, 400, "invalid_request", "body: could not be read");
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			rc = iw_error(resp, 413, "payload_too_large", "body: larger than %zu bytes", max);
-			goto out;
-		}
-	}
-	buf[len] = '\0';
+	if ((rc = iw_body_read_all(req, resp, max, &buf, &len)) != 0)
+		return rc;
 	{
 		size_t i = 0;
 		while (i < len && isspace((unsigned char)buf[i]))

@@ -111,6 +111,13 @@ int iw_query_get(const struct iw_request *req, const char *key, char *out, size_
 #define IW_QUERY_VALUE_MAX 1024
 int iw_query_args(const struct iw_request *req, const struct iw_field *fields, json_object **args,
 		  char *msg, size_t msglen);
+/* The same over a form body (application/x-www-form-urlencoded). */
+int iw_form_args(const char *form, const struct iw_field *fields, json_object **args, char *msg,
+		 size_t msglen);
+/* Reads the whole body, at most MAX bytes, into *OUT (malloc'd, NUL added)
+ * and *OUT_LEN. 0, or an error status already set in RESP (413, 400, 500). */
+int iw_body_read_all(struct iw_request *req, struct iw_response *resp, size_t max, char **out,
+		     size_t *out_len);
 /* Reads up to LEN body bytes; returns the count (0 at the end), -1 on error. */
 long iw_body_read(struct iw_request *req, char *buf, size_t len);
 /* For IW_BODY_RAW handlers: read, parse and validate a JSON body themselves.

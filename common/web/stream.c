@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/time.h"
+
 int iw_stream_wanted(const struct iw_request *req)
 {
 	const char *accept = iw_param(req, "HTTP_ACCEPT");
@@ -40,7 +42,7 @@ static void on_event(void *ctx, json_object *ev)
 
 	if (!s->resp->streamed)
 		write_head(s->req, s->resp);
-	json_object_object_add(ev, "ms", json_object_new_int64(iw_progress_now_ms() - s->t0_ms));
+	json_object_object_add(ev, "ms", json_object_new_int64(iw_now_ms() - s->t0_ms));
 	line = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
 						      JSON_C_TO_STRING_NOSLASHESCAPE);
 	/* A client that went away only makes these writes fail: the work goes on. */
@@ -54,7 +56,7 @@ void iw_stream_progress(struct iw_stream *s, struct iw_request *req, struct iw_r
 {
 	s->req = req;
 	s->resp = resp;
-	s->t0_ms = iw_progress_now_ms();
+	s->t0_ms = iw_now_ms();
 	p->event = iw_stream_wanted(req) ? on_event : NULL;
 	p->ctx = s;
 	if (p->event)

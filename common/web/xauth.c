@@ -278,3 +278,46 @@ int iw_xauth_logout(struct iw_request *req, struct iw_response *resp)
 	set_session_cookie(req, resp, "", 0);
 	return redirect_home(resp);
 }
+
+int iw_xauth_require(struct iw_request *req, struct iw_response *resp, int html, struct iw_xauth *who)
+{
+	switch (iw_xauth_check(req, resp, html, who)) {
+	case IW_XAUTH_TOKEN:
+	case IW_XAUTH_SESSION:
+		return 0;
+	case IW_XAUTH_FAILED:
+		return resp->status;
+	case IW_XAUTH_ANON:
+		break;
+	}
+	if (!html)
+		return iw_error(resp, 401, "unauthorized", "missing or invalid credentials");
+	resp->error_code = "unauthorized";
+	{
+		struct iw_buf b = { 0 };
+		iw_page_login(&b, NULL);
+		return iw_page_send(resp, 401, &b);
+	}
+}
+
+int iw_xauth_form(struct iw_request *req, struct iw_response *resp, const struct iw_xauth *who,
+		  size_t max, int *html, char **form)
+{
+	char buf[16];
+	int rc;
+
+	if (!iw_xauth_origin_ok(req))
+		return iw_page_fail(resp, *html, 403, "forbidden", "the form was posted from another site");
+	if ((rc = iw_form_read(req, resp, max, form)) != 0)
+		return rc;
+	if (iw_form_get(*form, "format", buf, sizeof buf) == 1 && strcmp(buf, "html") != 0)
+		*html = 0; /* json, csv (and junk): errors as JSON */
+	if (!iw_xauth_csrf_ok(who, *form)) {
+		free(*form);
+		*form = NULL;
+		iw_log_str(req, "csrf", "refused");
+		return iw_page_fail(resp, *html, 403, "forbidden",
+				    "the form's CSRF token is missing or wrong: reload the page and retry");
+	}
+	return 0;
+}

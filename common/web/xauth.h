@@ -6,6 +6,8 @@
 #ifndef IW_EXPLORER_AUTH_H
 #define IW_EXPLORER_AUTH_H
 
+#include <stddef.h>
+
 #include "web/session.h"
 
 struct iw_request;
@@ -40,4 +42,12 @@ int iw_xauth_login(struct iw_request *req, struct iw_response *resp);
 /* POST /admin/database/logout: with the CSRF token, revokes the session on
  * the server and clears the cookie. */
 int iw_xauth_logout(struct iw_request *req, struct iw_response *resp);
+/* The explorer's gate: 0 for a token or a live session (in WHO), else the
+ * status of the answer set in RESP (the login page when HTML, 401, 503). */
+int iw_xauth_require(struct iw_request *req, struct iw_response *resp, int html, struct iw_xauth *who);
+/* A POSTed form of at most MAX bytes from this site carrying WHO's CSRF
+ * token: 0 with *FORM (malloc'd), or the status of the answer set in RESP.
+ * *HTML (the error shape) turns 0 when the form asks for another format. */
+int iw_xauth_form(struct iw_request *req, struct iw_response *resp, const struct iw_xauth *who,
+		  size_t max, int *html, char **form);
 #endif

@@ -1,5 +1,5 @@
-/* core/codec and core/time: the one hex, base64 decoder, inflate and
- * calendar every layer shares. */
+/* core/codec and core/time: the one hex, base64 decoder, inflate (whole
+ * and streaming) and calendar every layer shares. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +56,107 @@ static void inflate_all(void)
 	CHECK(iw_inflate_all((const unsigned char *)"plain", 5, 1024, &n) == NULL);
 }
 
+struct collected {
+	unsigned char data[256];
+	size_t len;
+	int calls;
+};
+
+static int collect(void *ctx, const unsigned char *p, size_t n)
+{
+	struct collected *c = ctx;
+
+	if (n > sizeof c->data - c->len)
+		return -7; /* a sink's refusal is handed back as is */
+	memcpy(c->data + c->len, p, n);
+	c->len += n;
+	c->calls++;
+	return 0;
+}
+
+/* The streaming base64 the spool feeds in pieces: a group split across
+ * feeds, padding only at the end, non-canonical last bits and '='-only
+ * text refused, a sink's refusal returned. */
+static void base64_stream(void)
+{
+	struct iw_b64_stream d = { 0 };
+	struct collected c = { .len = 0 };
+	const char *text = "aG Vs\nbG8=";
+
+	for (const char *p = text; *p; p++)
+		CHECK_INT(iw_b64_feed(&d, p, 1, collect, &c), 0);
+	CHECK_INT(iw_b64_finish(&d, collect, &c), 0);
+	CHECK_INT(c.len, 5);
+	CHECK(memcmp(c.data, "hello", 5) == 0);
+	CHECK_INT(c.calls, 1); /* buffered: one emit */
+
+	memset(&d, 0, sizeof d);
+	CHECK_INT(iw_b64_feed(&d, "aGVsbG8", 7, collect, &c), 0); /* missing padding tolerated */
+	CHECK_INT(iw_b64_finish(&d, collect, &c), 0);
+	memset(&d, 0, sizeof d);
+	CHECK_INT(iw_b64_feed(&d, "aG=Vs", 5, collect, &c), IW_CODEC_INVALID);
+	memset(&d, 0, sizeof d);
+	CHECK_INT(iw_b64_feed(&d, "cat=", 4, collect, &c), 0);
+	CHECK_INT(iw_b64_finish(&d, collect, &c), IW_CODEC_INVALID); /* 't' leaves bits set */
+	memset(&d, 0, sizeof d);
+	CHECK_INT(iw_b64_feed(&d, "====", 4, collect, &c), IW_CODEC_INVALID);
+	CHECK(iw_base64_decode("====", 4, &c.len) == NULL);
+
+	memset(&d, 0, sizeof d);
+	c.len = sizeof c.data; /* full: the sink refuses */
+	CHECK_INT(iw_b64_feed(&d, "aGVsbG8=", 8, collect, &c), 0);
+	CHECK_INT(iw_b64_finish(&d, collect, &c), -7);
+}
+
+/* Streaming inflate: two gzip members fed a byte at a time come out as one
+ * text with MEMBERS set; without it the second is ignored. */
+static void inflate_stream(void)
+{
+	unsigned char gz[128], two[256];
+	uLongf glen;
+	z_stream z;
+	size_t n;
+	struct collected c;
+	struct iw_inflate_stream *f = malloc(sizeof *f);
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	memset(&z, 0, sizeof z);
+	CHECK_INT(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (unsigned char *)"hello ";
+	z.avail_in = 6;
+	z.next_out = gz;
+	z.avail_out = sizeof gz;
+	CHECK_INT(deflate(&z, Z_FINISH), Z_STREAM_END);
+	glen = sizeof gz - z.avail_out;
+	deflateEnd(&z);
+	memcpy(two, gz, glen);
+	memcpy(two + glen, gz, glen);
+	n = 2 * glen;
+
+	for (int members = 1; members >= 0; members--) {
+		memset(&c, 0, sizeof c);
+		iw_inflate_start(f, 16 + MAX_WBITS, members);
+		for (size_t i = 0; i < n; i++)
+			CHECK_INT(iw_inflate_feed(f, two + i, 1, collect, &c), 0);
+		CHECK(iw_inflate_complete(f));
+		CHECK_INT(c.len, members ? 12 : 6);
+		CHECK(memcmp(c.data, "hello hello ", c.len) == 0);
+		iw_inflate_end(f);
+	}
+	memset(&c, 0, sizeof c);
+	iw_inflate_start(f, 16 + MAX_WBITS, 1);
+	CHECK_INT(iw_inflate_feed(f, two, glen - 3, collect, &c), 0); /* truncated */
+	CHECK(!iw_inflate_complete(f));
+	iw_inflate_end(f);
+	iw_inflate_start(f, 16 + MAX_WBITS, 1);
+	CHECK_INT(iw_inflate_feed(f, (const unsigned char *)"not gzip", 8, collect, &c),
+		  IW_CODEC_INVALID);
+	iw_inflate_end(f);
+	free(f);
+}
+
 static void calendar(void)
 {
 	CHECK_INT(iw_days_in_month(2024, 2), 29);
@@ -72,6 +173,8 @@ int main(void)
 	hex();
 	base64();
 	inflate_all();
+	base64_stream();
+	inflate_stream();
 	calendar();
 	return unit_report("core_codec");
 }
