@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "ercot/ews.h"
+#include "ercot/lookup.h"
 #include "ercot/mis.h"
 
 static int ews_download(void *self, const char *url, iw_ercot_sink sink, void *ctx,
@@ -188,5 +189,8 @@ json_object *iw_ercot_run_files(struct iw_ercot_listing *l, const char *day,
 			counts->ok++;
 		json_object_array_add(results, r);
 	}
+	/* The lookup's indexes, after the first load rather than during it. */
+	if (counts->ok)
+		(void)iw_ercot_lookup_indexes_ensure();
 	return results;
 }
