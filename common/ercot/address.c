@@ -4,6 +4,7 @@
 #include "ercot/address.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -302,6 +303,14 @@ const char *iw_ercot_address_unit(const char *norm)
 	return u ? u + 5 : "";
 }
 
+size_t iw_ercot_address_street_len(const char *norm)
+{
+	const char *unit = iw_ercot_address_unit(norm);
+	if (!*unit)
+		return strlen(norm);
+	return unit - 5 > norm ? (size_t)(unit - 6 - norm) : 0;
+}
+
 static int is_dir(const char *w, size_t n)
 {
 	static const char *const dirs[] = { "N", "S", "E", "W", "NE", "NW", "SE", "SW" };
@@ -311,46 +320,104 @@ static int is_dir(const char *w, size_t n)
 	return 0;
 }
 
-/* The first and last words of the street part (before " UNIT "). */
-static void ends(const char *norm, const char **first, size_t *flen, const char **last,
-		 size_t *llen, int *words)
-{
-	const char *unit = iw_ercot_address_unit(norm);
-	const char *end = *unit ? unit - 5 : norm + strlen(norm);
-	const char *p = norm;
+/* The words of NORM's street part: up to ADDR_TOKENS, as (start, length). */
+struct words {
+	const char *w[ADDR_TOKENS];
+	size_t n[ADDR_TOKENS];
+	int count;
+};
 
-	*words = 0;
-	*first = *last = norm;
-	*flen = *llen = 0;
-	while (p < end) {
-		const char *w;
+static void street_words(const char *norm, struct words *ws)
+{
+	const char *end = norm + iw_ercot_address_street_len(norm), *p = norm;
+
+	ws->count = 0;
+	while (p < end && ws->count < ADDR_TOKENS) {
 		while (p < end && *p == ' ')
 			p++;
 		if (p >= end)
 			break;
-		w = p;
+		ws->w[ws->count] = p;
 		while (p < end && *p != ' ')
 			p++;
-		if (!(*words)++)
-			*first = w, *flen = (size_t)(p - w);
-		*last = w, *llen = (size_t)(p - w);
+		ws->n[ws->count] = (size_t)(p - ws->w[ws->count]);
+		ws->count++;
 	}
 }
 
-static int dir_conflict(const char *a, size_t an, int aw, const char *b, size_t bn, int bw)
+static int dir_conflict(const char *a, size_t an, const char *b, size_t bn)
 {
-	return aw > 1 && bw > 1 && is_dir(a, an) && is_dir(b, bn) && (an != bn || strncmp(a, b, an));
+	return is_dir(a, an) && is_dir(b, bn) && (an != bn || strncmp(a, b, an));
+}
+
+/* The street's name key: its words joined, without a leading or trailing
+ * directional; WITHOUT_SUFFIX also drops a last word that is a street type
+ * (only the last: in OAK CRK DR, CRK is part of the name). */
+static void name_key(const struct words *ws, int without_suffix, char *out, size_t cap)
+{
+	int first = 0, last = ws->count - 1;
+	size_t len = 0;
+
+	if (ws->count > 1 && is_dir(ws->w[0], ws->n[0]))
+		first = 1;
+	if (last > first && is_dir(ws->w[last], ws->n[last]))
+		last--;
+	if (without_suffix && last > first) {
+		char w[ADDR_TOKEN];
+		const struct word *k;
+		snprintf(w, sizeof w, "%.*s", (int)ws->n[last], ws->w[last]);
+		if ((k = lookup(w)) && (k->kind == K_SUFFIX || k->kind == K_ROAD))
+			last--;
+	}
+	out[0] = 0;
+	for (int i = first; i <= last && len + ws->n[i] + 1 < cap; i++) {
+		memcpy(out + len, ws->w[i], ws->n[i]);
+		len += ws->n[i];
+		out[len] = 0;
+	}
+}
+
+/* 1 when A and B differ by at most one edit (a typo). */
+static int one_edit(const char *a, const char *b)
+{
+	size_t an = strlen(a), bn = strlen(b), i = 0;
+
+	if (an < bn) {
+		const char *t = a; a = b; b = t;
+		size_t tn = an; an = bn; bn = tn;
+	}
+	if (an - bn > 1)
+		return 0;
+	while (i < bn && a[i] == b[i])
+		i++;
+	if (an == bn)   /* one substitution: the rest is equal */
+		return !strcmp(a + i + (i < an), b + i + (i < bn));
+	return !strcmp(a + i + 1, b + i);  /* one deletion from A */
 }
 
 int iw_ercot_address_compatible(const char *norm_a, const char *norm_b)
 {
-	const char *af, *al, *bf, *bl;
-	size_t afn, aln, bfn, bln;
-	int aw, bw;
+	struct words a, b;
+	char ka[IW_ADDR_NORM_MAX], kb[IW_ADDR_NORM_MAX], sa[IW_ADDR_NORM_MAX], sb[IW_ADDR_NORM_MAX];
 
 	if (strcmp(iw_ercot_address_unit(norm_a), iw_ercot_address_unit(norm_b)) != 0)
 		return 0;
-	ends(norm_a, &af, &afn, &al, &aln, &aw);
-	ends(norm_b, &bf, &bfn, &bl, &bln, &bw);
-	return !dir_conflict(af, afn, aw, bf, bfn, bw) && !dir_conflict(al, aln, aw, bl, bln, bw);
+	street_words(norm_a, &a);
+	street_words(norm_b, &b);
+	if (a.count > 1 && b.count > 1 &&
+	    (dir_conflict(a.w[0], a.n[0], b.w[0], b.n[0]) ||
+	     dir_conflict(a.w[a.count - 1], a.n[a.count - 1], b.w[b.count - 1], b.n[b.count - 1])))
+		return 0;
+	/* The same name: equal, one side without its street type (ELM for ELM
+	 * ST), or one typo in a long name. Another word (HILL for FOREST, DR for
+	 * ST) is another street, however close the trigram score. */
+	name_key(&a, 0, ka, sizeof ka);
+	name_key(&b, 0, kb, sizeof kb);
+	if (!strcmp(ka, kb))
+		return 1;
+	name_key(&a, 1, sa, sizeof sa);
+	name_key(&b, 1, sb, sizeof sb);
+	if (!strcmp(ka, sb) || !strcmp(sa, kb))
+		return 1;
+	return strlen(ka) >= 6 && strlen(kb) >= 6 && one_edit(ka, kb);
 }

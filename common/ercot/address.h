@@ -30,8 +30,13 @@ void iw_ercot_address_normalize(const char *line1, const char *line2,
 /* The unit of a normalised line ("" when none): a pointer into NORM. */
 const char *iw_ercot_address_unit(const char *norm);
 
+/* The length of NORM's street part (NORM without its " UNIT ..."). */
+size_t iw_ercot_address_street_len(const char *norm);
+
 /* 1 when two normalised lines may name the same place: the same unit (or
- * none on both), and no conflicting directional (N against S; a missing one
- * is no conflict). The trigram score decides the rest. */
+ * none on both), no conflicting directional (N against S; a missing one is
+ * no conflict), and the same name (words joined, so MOCKING BIRD is
+ * MOCKINGBIRD) with the same street type or none on one side, or a name of
+ * 6+ letters one typo away. The trigram score ranks the candidates. */
 int iw_ercot_address_compatible(const char *norm_a, const char *norm_b);
 #endif

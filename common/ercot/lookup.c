@@ -15,20 +15,24 @@
 #include "ercot/address.h"
 #include "io/db.h"
 
+/* score: the similarity of the street parts (the unit is no part of it: a
+ * unit must be equal, see is_match); then the whole line ranks the units of
+ * one building. */
 #define SQL_COLUMNS \
-	"SELECT similarity(\"addressNorm\", $3) AS score, esiid, \"serviceAddress1\"," \
-	" \"serviceAddress2\", \"serviceCity\", \"serviceZip\", \"tdspCode\", \"premiseType\"," \
-	" status, \"addressNorm\" FROM \"ErcotEsiidIndex\" WHERE left(\"serviceZip\", 5) = $1"
+	"SELECT similarity(regexp_replace(\"addressNorm\", '( |^)UNIT .*$', ''), $4) AS score," \
+	" esiid, \"serviceAddress1\", \"serviceAddress2\", \"serviceCity\", \"serviceZip\"," \
+	" \"tdspCode\", \"premiseType\", status, \"addressNorm\"" \
+	" FROM \"ErcotEsiidIndex\" WHERE left(\"serviceZip\", 5) = $1"
+#define SQL_ORDER \
+	" ORDER BY score DESC, similarity(\"addressNorm\", $3) DESC, esiid LIMIT 5" /* IW_ERCOT_LOOKUP_TOP */
 
 /* With a house number: equality on it (btree on (zip5, number)). */
-static const char SQL_NUMBER[] =
-	SQL_COLUMNS " AND \"addressNumber\" = $2"
-	" ORDER BY score DESC, esiid LIMIT 5"; /* IW_ERCOT_LOOKUP_TOP */
-/* Without one (HWY 290, a rural route): the trigram index within the ZIP;
- * only rows with no number of their own. */
+static const char SQL_NUMBER[] = SQL_COLUMNS " AND \"addressNumber\" = $2" SQL_ORDER;
+/* Without one (HWY 290, a rural route): the trigram index within the ZIP,
+ * among rows with no number of their own. */
 static const char SQL_NO_NUMBER[] =
-	SQL_COLUMNS " AND \"addressNumber\" IS NULL AND ($2::text IS NULL) AND \"addressNorm\" % $3"
-	" ORDER BY score DESC, esiid LIMIT 5"; /* IW_ERCOT_LOOKUP_TOP */
+	SQL_COLUMNS " AND \"addressNumber\" IS NULL AND $2::text IS NULL AND \"addressNorm\" % $3"
+	SQL_ORDER;
 
 /* The 5-digit ZIP of ZIP (12345, 12345-6789, 123456789) into OUT: 0 or -1. */
 static int zip5(const char *zip, char out[6])
@@ -49,7 +53,7 @@ static json_object *text_or_null(const PGresult *r, int row, int col)
 	return PQgetisnull(r, row, col) ? NULL : json_object_new_string(PQgetvalue(r, row, col));
 }
 
-static json_object *candidate(const PGresult *r, int i)
+static json_object *candidate(const PGresult *r, int i, const char *norm)
 {
 	json_object *m = json_object_new_object();
 	if (!m)
@@ -64,6 +68,9 @@ static json_object *candidate(const PGresult *r, int i)
 	json_object_object_add(m, "tdsp", text_or_null(r, i, 6));
 	json_object_object_add(m, "premiseType", text_or_null(r, i, 7));
 	json_object_object_add(m, "status", text_or_null(r, i, 8));
+	/* Same unit, no opposite directional: could be a match. */
+	json_object_object_add(m, "compatible", json_object_new_boolean(
+		iw_ercot_address_compatible(norm, PQgetvalue(r, i, 9))));
 	return m;
 }
 
@@ -88,8 +95,8 @@ int iw_ercot_lookup(const char *line1, const char *line2, const char *zip, json_
 		    struct iw_error *error)
 {
 	struct iw_ercot_address a;
-	char z[6];
-	const char *p[3];
+	char z[6], street[IW_ADDR_NORM_MAX];
+	const char *p[4];
 	json_object *out = NULL, *q, *list;
 	PGresult *r;
 	int n, match;
@@ -103,7 +110,9 @@ int iw_ercot_lookup(const char *line1, const char *line2, const char *zip, json_
 	p[0] = z;
 	p[1] = a.number[0] ? a.number : NULL;
 	p[2] = a.norm;
-	if (!(r = iw_db_exec(IW_DB_MASTER, error, a.number[0] ? SQL_NUMBER : SQL_NO_NUMBER, 3, p)))
+	snprintf(street, sizeof street, "%.*s", (int)iw_ercot_address_street_len(a.norm), a.norm);
+	p[3] = street;
+	if (!(r = iw_db_exec(IW_DB_MASTER, error, a.number[0] ? SQL_NUMBER : SQL_NO_NUMBER, 4, p)))
 		return (int)error->code;
 	n = PQntuples(r);
 	match = is_match(r, a.norm);
@@ -120,7 +129,7 @@ int iw_ercot_lookup(const char *line1, const char *line2, const char *zip, json_
 	json_object_object_add(out, "query", q);
 	json_object_object_add(out, "threshold", json_object_new_double(IW_ERCOT_LOOKUP_MATCH));
 	for (int i = 0; i < n; i++)
-		json_object_array_add(list, candidate(r, i));
+		json_object_array_add(list, candidate(r, i, a.norm));
 	json_object_object_add(out, "best", match ? json_object_get(json_object_array_get_idx(list, 0))
 						  : NULL);
 	json_object_object_add(out, "matches", list);

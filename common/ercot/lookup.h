@@ -16,7 +16,8 @@ struct iw_error;
  * or 9 digits) for the address LINE1 (+ LINE2): rows with the same house
  * number, ranked by trigram similarity of the normalised line. 0 with
  * *ANSWER a new object {match, query:{number, normalized, zip}, best, matches:
- * [{score, esiid, address, address2, city, zip, tdsp, premiseType, status}]},
+ * [{score, esiid, address, address2, city, zip, tdsp, premiseType, status,
+ * compatible}]},
  * or the enum iw_err set in ERROR (IW_ERR_INPUT for a bad ZIP or an empty
  * line). */
 int iw_ercot_lookup(const char *line1, const char *line2, const char *zip, json_object **answer,

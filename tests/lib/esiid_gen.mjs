@@ -69,10 +69,11 @@ function streets(r, count) {
 
 const line = (s, num) => [num, s.dir && s.dir[0], s.name, s.suffix && s.suffix[0]].filter(Boolean).join(' ');
 
-// Addresses of ZIPCOUNT ZIPs, PERZIP each (houses, and complexes of units).
+// Addresses of ZIPS ZIPs, PERZIP each (houses, and complexes of units).
 // Calls EMIT(address) for each: {esiid, zip, city, street, number, unit,
 // line1, line2, row (the 22 extract fields)}.
-export function generate({ seed = 7, zips = 4, perZip = 200, esiidBase = 10443720000000000n, zip0 = 75001 }, emit) {
+export function generate({ seed = 7, zips = 4, perZip = 200, esiidBase = 10443720000000000n, zip0 = 75001,
+  complexRate = 0.06, keep = () => true }, emit) {
   const r = rng(seed);
   let id = 0n;
   const zipList = [];
@@ -81,13 +82,14 @@ export function generate({ seed = 7, zips = 4, perZip = 200, esiidBase = 1044372
     const city = pick(r, CITIES);
     const st = streets(r, Math.max(8, Math.min(400, Math.round(perZip / 40))));
     const used = new Set();
+    const kept = keep(z);
     let made = 0;
     while (made < perZip) {
       const s = pick(r, st);
       const num = String(100 + Math.floor(r() * 9800));
       if (used.has(`${num} ${s.key}`)) continue;
       used.add(`${num} ${s.key}`);
-      const units = r() < 0.06 ? 8 + Math.floor(r() * 120) : 0;
+      const units = r() < complexRate ? 8 + Math.floor(r() * 120) : 0;
       const inOverflow = r() < 0.5;
       for (let u = 0; u < Math.max(1, units) && made < perZip; u++, made++) {
         const unit = units ? `${1 + Math.floor(u / 24)}${String(1 + (u % 24)).padStart(2, '0')}` : '';
@@ -96,10 +98,11 @@ export function generate({ seed = 7, zips = 4, perZip = 200, esiidBase = 1044372
         const esiid = String(esiidBase + id++);
         const row = extractRow(esiid, { n: Number(id % 100000n) });
         row[1] = l1; row[2] = l2; row[3] = city; row[5] = zip;
-        emit({ esiid, zip, city, street: s, number: num, unit, line1: l1, line2: l2, row });
+        emit({ esiid, zip, city, street: s, number: num, unit, line1: l1, line2: l2, row, kept });
       }
     }
-    zipList.push({ zip, streets: st, used });
+    // Only the kept ZIPs keep their numbers (absent() needs them): memory.
+    zipList.push({ zip, streets: st, used: kept ? used : null });
   }
   return zipList;
 }

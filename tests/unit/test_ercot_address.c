@@ -87,11 +87,29 @@ int main(void)
 	/* Units and directionals: compatibility. */
 	CHECK_STR(iw_ercot_address_unit("ELM ST UNIT 210"), "210");
 	CHECK_STR(iw_ercot_address_unit("ELM ST"), "");
+	CHECK_INT(iw_ercot_address_street_len("ELM ST UNIT 210"), 6);
+	CHECK_INT(iw_ercot_address_street_len("ELM ST"), 6);
+	CHECK_INT(iw_ercot_address_street_len("UNIT 4"), 0);
 	CHECK(iw_ercot_address_compatible("N MAIN ST UNIT 4", "N MAIN ST UNIT 4"));
 	CHECK(iw_ercot_address_compatible("MAIN ST", "N MAIN ST"));
 	CHECK(!iw_ercot_address_compatible("S MAIN ST", "N MAIN ST"));
 	CHECK(!iw_ercot_address_compatible("HWY 290 W", "HWY 290 E"));
 	CHECK(!iw_ercot_address_compatible("N MAIN ST UNIT 4", "N MAIN ST UNIT 5"));
 	CHECK(!iw_ercot_address_compatible("N MAIN ST", "N MAIN ST UNIT 5"));
+	/* Names: the same words, a missing type, a typo; not another word. */
+	CHECK(iw_ercot_address_compatible("MOCKING BIRD LN", "MOCKINGBIRD LN"));
+	CHECK(iw_ercot_address_compatible("NE ELM", "ELM ST"));
+	CHECK(iw_ercot_address_compatible("OAK CRK", "OAK CRK DR"));
+	CHECK(iw_ercot_address_compatible("JEFERSON ST", "JEFFERSON ST"));
+	CHECK(iw_ercot_address_compatible("JEFFERSEN ST", "JEFFERSON ST"));
+	CHECK(!iw_ercot_address_compatible("JEFFERSON FRST DR", "JEFFERSON HL DR"));
+	CHECK(!iw_ercot_address_compatible("OAK CRK DR", "OAK HOLW DR"));
+	CHECK(!iw_ercot_address_compatible("ELM ST", "ELM DR"));
+	CHECK(!iw_ercot_address_compatible("WASHINGTON ST", "WASHINGTON PARK ST"));
+	CHECK(!iw_ercot_address_compatible("OAK ST", "LIVE OAK ST"));
+	CHECK(!iw_ercot_address_compatible("ELM ST", "ELK ST"));
+	CHECK(iw_ercot_address_compatible("AVE N", "AVE N"));
+	CHECK(!iw_ercot_address_compatible("AVE N", "AVE S"));
+	CHECK(iw_ercot_address_compatible("FM 1960 W", "FM 1960"));
 	return unit_report("ercot_address");
 }
