@@ -142,6 +142,10 @@ try {
   const lines = wrkOut.split('\n').filter((l) => /^\s+(50|90|99)%|Requests\/sec|Non-2xx/.test(l));
   console.log(`wrk -t1 -c${CONC} -d15s over the ${qs.length} lookups: ${lines.map((l) => l.trim().replace(/\s+/g, ' ')).join('; ')}`);
   void wp;
+  // The program's own time per request (its access-log line), all passes.
+  const own = stack.log('ercot_lookup_esiid').split('\n').map((l) => { try { return JSON.parse(l); } catch { return {}; } })
+    .filter((l) => l.msg === 'request' && l.status === 200).map((l) => l.duration_ms);
+  console.log(`the route's own duration_ms (${own.length} requests): p50 ${pct(own, 50).toFixed(2)} ms p99 ${pct(own, 99).toFixed(2)} ms`);
   const way = ['long forms', 'case/punctuation', 'extra spaces', 'no directional', 'unit on line 2'];
   let right = 0, top1 = 0, falseMatch = 0, present = 0, missing = 0;
   const perWay = way.map(() => ({ n: 0, right: 0 }));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startStack } from '../lib/stack.mjs';
 import { startErcotMis } from '../fakes/ercot_mis.mjs';
-import { constructedName, csvLine, makeZip } from '../fakes/ercot_zip.mjs';
+import { constructedName, csvLine, extractRow, makeZip } from '../fakes/ercot_zip.mjs';
 import { absent, generate, rewrite, rng } from '../lib/esiid_gen.mjs';
 
 const ROUTE = '/api/admin/ercot/lookup-esiid';
@@ -23,7 +23,10 @@ const lookup = (q, opts = { admin: true }) =>
 before(async () => {
   zips = generate({ seed: 11, zips: 3, perZip: 150 }, (a) => loaded.push(a));
   oldZips = generate({ seed: 12, zips: 1, perZip: 40, esiidBase: 10443729000000000n, zip0: 77002 }, (a) => old.push(a));
-  const body = makeZip([{ name: 'ONCOR_ELEC___FUL.csv', data: loaded.map((a) => csvLine(a.row)).join('') }]);
+  // An address without a house number (the trigram index within the ZIP).
+  const hwy = extractRow('10443720099999999', { n: 1 });
+  hwy[1] = 'HWY 290 W'; hwy[2] = ''; hwy[5] = zips[0].zip;
+  const body = makeZip([{ name: 'ONCOR_ELEC___FUL.csv', data: [...loaded.map((a) => a.row), hwy].map(csvLine).join('') }]);
   mis = await startErcotMis({ docs: [{ docId: '77', friendlyName: 'ONCOR_ELEC___FUL',
     constructedName: constructedName('ONCOR_ELEC___FUL', DAY), publishDate: `${DAY}T05:52:19-06:00`, body }] });
   stack = await startStack({ name: 'ercot_lookup', env: { ERCOT_MIS_BASE: mis.base } });
@@ -44,7 +47,7 @@ test('the cron loads the extract, fills old rows, then builds the lookup indexes
   assert.ok(!(await idx()).includes('ErcotEsiidIndex_addressNorm_trgm_idx'), 'not there before the first load');
   const r = await stack.get(`/api/admin/ercot/cron?date=${DAY}&token=${encodeURIComponent(stack.env.CRON_SECRET)}`);
   assert.equal(r.status, 200, r.text);
-  assert.equal(r.json.results[0].rows, loaded.length);
+  assert.equal(r.json.results[0].rows, loaded.length + 1);
   assert.deepEqual((await idx()).filter((n) => /zip5|trgm/.test(n)),
     ['ErcotEsiidIndex_addressNorm_trgm_idx', 'ErcotEsiidIndex_zip5_number_idx']);
   const [ext] = await stack.sql('master', `SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'`);
@@ -89,6 +92,17 @@ test('addresses written five ways find their ESIID (top 1, match:true)', async (
   assert.ok(['Residential', 'Small Non-Residential'].includes(best.premiseType));
   assert.equal(best.score, 1);
   assert.ok(r.json.matches.length <= 5);
+});
+
+test('an address without a house number is found through the trigram index', async () => {
+  const r = await lookup({ line1: 'Highway 290 West', zip: zips[0].zip });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.query.number, null);
+  assert.equal(r.json.query.normalized, 'HWY 290 W');
+  assert.equal(r.json.match, true);
+  assert.equal(r.json.best.esiid, '10443720099999999');
+  const e = await lookup({ line1: 'Highway 290 East', zip: zips[0].zip });
+  assert.equal(e.json.match, false, 'the opposite directional');
 });
 
 test('addresses not in the index answer match:false', async () => {
