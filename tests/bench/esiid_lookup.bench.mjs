@@ -12,6 +12,8 @@
 //   ESIID_BENCH_BASE=/path/to/a/tree/of/the/previous/commit (built): its
 //     stack loads the same file first, for the before/after load rows/s.
 //   ESIID_BENCH_SAMPLES=1200  ESIID_BENCH_CONCURRENCY=2
+//   ESIID_BENCH_LOAD_ONLY=1: the load(s) and the index build only
+//   ESIID_BENCH_INDEX_FIRST=1: also a load with both indexes created before it
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -66,11 +68,15 @@ async function material() {
 }
 
 // One cron run of the file into a fresh stack: rows/s of the first load.
-async function load(start, name, body) {
+async function load(start, name, body, indexFirst = false) {
   const doc = { docId: '4243', friendlyName: FRIENDLY, constructedName: constructedName(FRIENDLY, DAY),
     publishDate: `${DAY}T05:52:19-06:00`, body };
   const mis = await startErcotMis({ docs: [doc] });
   const stack = await start({ name, env: { ERCOT_MIS_BASE: mis.base } });
+  if (indexFirst) { // the alternative not taken: indexes in place during the first load
+    await stack.sql('master', `CREATE INDEX "ErcotEsiidIndex_zip5_number_idx" ON "ErcotEsiidIndex" (left("serviceZip", 5), "addressNumber")`);
+    await stack.sql('master', `CREATE INDEX "ErcotEsiidIndex_addressNorm_trgm_idx" ON "ErcotEsiidIndex" USING gin ("addressNorm" gin_trgm_ops)`);
+  }
   const t = process.hrtime.bigint();
   const r = await stack.get(`/api/admin/ercot/cron?date=${DAY}&token=${encodeURIComponent(stack.env.CRON_SECRET)}`);
   const runS = Number(process.hrtime.bigint() - t) / 1e9;
@@ -102,7 +108,12 @@ if (process.env.ESIID_BENCH_BASE) {
   const b = await load(base.startStack, 'esiid_bench_base', body);
   await b.stack.stop();
 }
+if (process.env.ESIID_BENCH_INDEX_FIRST) {
+  const f = await load(startStack, 'esiid_bench_ixfirst', body, true);
+  await f.stack.stop();
+}
 const { stack, rows } = await load(startStack, 'esiid_bench', body);
+if (process.env.ESIID_BENCH_LOAD_ONLY) { await stack.stop(); process.exit(0); }
 try {
   const size = await stack.sql('master', `SELECT c.relname, pg_relation_size(c.oid) AS bytes FROM pg_class c
     WHERE c.relname IN ('ErcotEsiidIndex', 'ErcotEsiidIndex_addressNorm_trgm_idx', 'ErcotEsiidIndex_zip5_number_idx')`);
