@@ -1,6 +1,6 @@
 /* Service-address normalisation (see ercot/address.h). A single pass over
  * the bytes into at most ADDR_TOKENS words, each word looked up once in one
- * sorted table (bsearch): cheap enough for the loader's millions of rows. */
+ * hash table: cheap enough for the loader's millions of rows. */
 #include "ercot/address.h"
 
 #include <pthread.h>
@@ -112,30 +112,52 @@ static const struct word WORDS[] = {
 };
 #define NWORDS (sizeof WORDS / sizeof WORDS[0])
 
-static struct word table[2 * NWORDS];
-static size_t ntable;
+/* An open-addressing hash of every spelling (and each canonical form): one
+ * hash and usually one strcmp a word, the loader's hot path. */
+#define HASH_SLOTS 2048   /* > 3 x the entries, a power of two */
+
+static struct word table[HASH_SLOTS];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
-static int word_cmp(const void *a, const void *b)
+static unsigned hash(const char *w)
 {
-	return strcmp(((const struct word *)a)->in, ((const struct word *)b)->in);
+	unsigned h = 2166136261u;   /* FNV-1a */
+	for (; *w; w++)
+		h = (h ^ (unsigned char)*w) * 16777619u;
+	return h;
 }
 
-/* The table sorted for bsearch, with each canonical form as an entry. */
+static void table_put(const char *in, const char *out, enum kind kind)
+{
+	unsigned i = hash(in) & (HASH_SLOTS - 1);
+	while (table[i].in && strcmp(table[i].in, in) != 0)
+		i = (i + 1) & (HASH_SLOTS - 1);
+	if (!table[i].in)
+		table[i] = (struct word){ in, out, kind };
+}
+
 static void table_init(void)
 {
 	for (size_t i = 0; i < NWORDS; i++) {
-		table[ntable++] = WORDS[i];
-		table[ntable++] = (struct word){ WORDS[i].out, WORDS[i].out, WORDS[i].kind };
+		table_put(WORDS[i].in, WORDS[i].out, WORDS[i].kind);
+		table_put(WORDS[i].out, WORDS[i].out, WORDS[i].kind);
 	}
-	qsort(table, ntable, sizeof table[0], word_cmp);
+}
+
+/* A word of the table, or NULL; the table must be initialised. */
+static const struct word *find(const char *w)
+{
+	unsigned i = hash(w) & (HASH_SLOTS - 1);
+	for (; table[i].in; i = (i + 1) & (HASH_SLOTS - 1))
+		if (!strcmp(table[i].in, w))
+			return &table[i];
+	return NULL;
 }
 
 static const struct word *lookup(const char *w)
 {
-	struct word key = { w, NULL, K_WORD };
 	pthread_once(&table_once, table_init);
-	return bsearch(&key, table, ntable, sizeof table[0], word_cmp);
+	return find(w);
 }
 
 struct tokens {
@@ -232,8 +254,9 @@ void iw_ercot_address_normalize(const char *line1, const char *line2,
 	t.n = 0;
 	split(line1, &t);
 	split(line2, &t);
+	pthread_once(&table_once, table_init);
 	for (int k = 0; k < t.n; k++) {
-		const struct word *w = lookup(t.w[k]);
+		const struct word *w = find(t.w[k]);
 		canon[k] = w ? w->out : t.w[k];
 		kind[k] = w ? w->kind : K_WORD;
 	}
@@ -269,7 +292,8 @@ void iw_ercot_address_normalize(const char *line1, const char *line2,
 			put(unit, sizeof unit, &ulen, t.w[i], 0);
 			break;
 		}
-		if ((used = road_phrase(&t, canon, i, &road)) > 0) {
+		/* Road phrases start with F, C, S, U or I: most words skip the test. */
+		if (strchr("FCSUI", canon[i][0]) && (used = road_phrase(&t, canon, i, &road)) > 0) {
 			if (put(street, sizeof street, &slen, road, 1) != 0)
 				break;
 			i += used - 1;
