@@ -143,3 +143,22 @@ test('bad input answers 400 with the JSON error shape; no token 401', async () =
   const w = await lookup({ line1: '1 MAIN ST', zip: '75001' }, { headers: { 'x-admin-token': 'wrong' } });
   assert.equal(w.status, 401);
 });
+
+test('a run with nothing new still fills rows without the columns and builds missing indexes', async () => {
+  // As after deploying the migration on an index loaded by the old code.
+  await stack.sql('master', `DROP INDEX "ErcotEsiidIndex_addressNorm_trgm_idx"`);
+  await stack.sql('master', `DROP INDEX "ErcotEsiidIndex_zip5_number_idx"`);
+  await stack.sql('master', `UPDATE "ErcotEsiidIndex" SET "addressNumber" = NULL, "addressNorm" = NULL`);
+  const r = await stack.get(`/api/admin/ercot/cron?date=${DAY}&token=${encodeURIComponent(stack.env.CRON_SECRET)}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.results[0].skipped, true, 'the same file: nothing new');
+  const [{ n }] = await stack.sql('master', `SELECT count(*)::int AS n FROM "ErcotEsiidIndex" WHERE "addressNorm" IS NULL`);
+  assert.equal(n, 0);
+  const ix = await stack.sql('master', `SELECT indexname FROM pg_indexes WHERE indexname IN
+    ('ErcotEsiidIndex_addressNorm_trgm_idx', 'ErcotEsiidIndex_zip5_number_idx')`);
+  assert.equal(ix.length, 2);
+  const a = loaded.find((x) => x.unit);
+  const l = await lookup({ line1: rewrite(a, 1).line1, zip: a.zip });
+  assert.equal(l.json.match, true);
+  assert.equal(l.json.best.esiid, a.esiid);
+});
