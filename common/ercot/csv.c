@@ -2,13 +2,15 @@
  * ercot/ingest.h): one pass over the bytes, a fixed row buffer, so its cost
  * is linear in the input whatever its shape. */
 #include "ercot/ingest.h"
+#include "ercot/address.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ERCOT_COPY_FLUSH    (128u * 1024)
-#define ERCOT_COPY_CAP      (ERCOT_COPY_FLUSH + 2 * IW_ERCOT_ROW_MAX + 512)
+#define ERCOT_COPY_CAP      (ERCOT_COPY_FLUSH + 2 * IW_ERCOT_ROW_MAX + 512 + \
+			     IW_ADDR_NUMBER_MAX + IW_ADDR_NORM_MAX)
 
 const char *const iw_ercot_column_names[IW_ERCOT_COLUMNS] = {
 	"ESIID", "ADDRESS", "ADDRESS_OVERFLOW", "CITY", "STATE", "ZIPCODE", "COUNTY", "DUNS",
@@ -105,6 +107,33 @@ static void copy_text(struct iw_ercot_csv *p, const char *s, size_t n)
 	}
 }
 
+/* Field I of the record (empty when absent) into OUT, NUL-terminated and
+ * cut at IW_ADDR_IN_MAX bytes: the normaliser reads no further. */
+static void field_str(const struct iw_ercot_csv *p, int i, int nf, char *out)
+{
+	size_t n = i < nf ? p->end[i] - p->start[i] : 0;
+	if (n > IW_ADDR_IN_MAX)
+		n = IW_ADDR_IN_MAX;
+	memcpy(out, p->row + (i < nf ? p->start[i] : 0), n);
+	out[n] = 0;
+}
+
+/* The lookup's columns (ercot/address.h) from ADDRESS and ADDRESS_OVERFLOW:
+ * the same rules as the lookup's query, applied once per row here. */
+static void copy_address(struct iw_ercot_csv *p, int nf)
+{
+	char l1[IW_ADDR_IN_MAX + 1], l2[IW_ADDR_IN_MAX + 1];
+	struct iw_ercot_address a;
+
+	field_str(p, 1, nf, l1);
+	field_str(p, 2, nf, l2);
+	iw_ercot_address_normalize(l1, l2, &a);
+	p->out[p->olen++] = '\t';
+	copy_text(p, a.number, strlen(a.number));
+	p->out[p->olen++] = '\t';
+	copy_text(p, a.norm, strlen(a.norm));
+}
+
 static int record_end(struct iw_ercot_csv *p)
 {
 	int nf;
@@ -138,6 +167,7 @@ static int record_end(struct iw_ercot_csv *p)
 		else
 			copy_text(p, "", 0);
 	}
+	copy_address(p, nf);
 	p->rows++;
 	p->olen += (size_t)snprintf(p->out + p->olen, 32, "\t%lld\n", p->rows);
 reset:

@@ -158,7 +158,8 @@ static const char SQL_RECORD[] =
 static const char SQL_TEMP[] =
 	"CREATE TEMP TABLE ercot_load (c0 text, c1 text, c2 text, c3 text, c4 text, c5 text,"
 	" c6 text, c7 text, c8 text, c9 text, c10 text, c11 text, c12 text, c13 text, c14 text,"
-	" c15 text, c16 text, c17 text, c18 text, c19 text, c20 text, c21 text, ord bigint)"
+	" c15 text, c16 text, c17 text, c18 text, c19 text, c20 text, c21 text, c22 text, c23 text,"
+	" ord bigint)"
 	" ON COMMIT DROP";
 
 /* Within one file the last row of an ESIID wins: one row per ESIID, in ESIID
@@ -176,6 +177,7 @@ static const char SQL_DEDUP[] =
 	" \"polrCustomerClass\" = r.c16, \"settlementAmsIndicator\" = r.c17," \
 	" \"tdspAmsIndicator\" = r.c18, \"switchHoldIndicator\" = r.c19," \
 	" \"premiseSubType1\" = r.c20, \"premiseSubType2\" = r.c21," \
+	" \"addressNumber\" = r.c22, \"addressNorm\" = r.c23," \
 	" \"postedAtUtc\" = $2::timestamp(3), \"sourceFileSha256\" = $3," \
 	" \"updatedAt\" = (now() AT TIME ZONE 'UTC')"
 
@@ -195,9 +197,11 @@ static const char SQL_INSERT[] =
 	" \"county\", \"meterReadCycle\", \"status\", \"premiseType\", \"powerRegion\", \"stationCode\","
 	" \"stationName\", \"metered\", \"openServiceOrders\", \"polrCustomerClass\","
 	" \"settlementAmsIndicator\", \"tdspAmsIndicator\", \"switchHoldIndicator\","
-	" \"premiseSubType1\", \"premiseSubType2\", \"postedAtUtc\", \"sourceFileSha256\", \"updatedAt\")"
+	" \"premiseSubType1\", \"premiseSubType2\", \"addressNumber\", \"addressNorm\","
+	" \"postedAtUtc\", \"sourceFileSha256\", \"updatedAt\")"
 	" SELECT r.c0, r.c0, $1, r.c7, r.c1, r.c2, r.c3, r.c4, r.c5, r.c6, r.c8, r.c9, r.c10, r.c11,"
-	" r.c12, r.c13, r.c14, r.c15, r.c16, r.c17, r.c18, r.c19, r.c20, r.c21, $2::timestamp(3), $3,"
+	" r.c12, r.c13, r.c14, r.c15, r.c16, r.c17, r.c18, r.c19, r.c20, r.c21, r.c22, r.c23,"
+	" $2::timestamp(3), $3,"
 	" (now() AT TIME ZONE 'UTC')"
 	" FROM ercot_rows r WHERE NOT EXISTS"
 	" (SELECT 1 FROM \"ErcotEsiidIndex\" t WHERE t.\"esiid\" = r.c0)";

@@ -133,7 +133,8 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 /* Streaming parser of the extract CSV into COPY text rows (exposed for tests
  * and the benchmark). */
 struct iw_ercot_csv;
-/* EMIT receives complete COPY text rows (22 columns + ordinal, \N for empty). */
+/* EMIT receives complete COPY text rows (22 columns, the address number and
+ * normalised line of ercot/address.h, the ordinal; \N for empty). */
 struct iw_ercot_csv *iw_ercot_csv_new(int (*emit)(const char *buf, size_t len, void *ctx),
 				      void *ctx);
 /* Feeds LEN bytes; 0 or -1 (a record over IW_ERCOT_ROW_MAX, or EMIT failed). */

@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "ercot/ews.h"
+#include "ercot/lookup.h"
 #include "ercot/mis.h"
 
 static int ews_download(void *self, const char *url, iw_ercot_sink sink, void *ctx,
@@ -188,5 +189,10 @@ json_object *iw_ercot_run_files(struct iw_ercot_listing *l, const char *day,
 			counts->ok++;
 		json_object_array_add(results, r);
 	}
+	/* The lookup's indexes, after the first load rather than during it; also
+	 * after a run with nothing new (rows from before the migration). Only
+	 * while the run still holds its lock: the build blocks writers. */
+	if (iw_run_lock_renew(lock) != 0)
+		(void)iw_ercot_lookup_indexes_ensure();
 	return results;
 }
