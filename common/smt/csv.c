@@ -8,23 +8,8 @@
  * Time: SMT writes America/Chicago wall time. DST is computed from the date
  * (no TZ database): since 2007 it starts the 2nd Sunday of March 2:00 CST and
  * ends the 1st Sunday of November 2:00 CDT; 1987-2006 the 1st Sunday of April
- * and the last Sunday of October. On the fall-back day the hour 1:00-1:59
- * happens twice: the first row of a given start time (per ESIID, date and
- * flow) is CDT, a repeat is CST; SMT's transition row "2:00,1:15" (start
- * after end) is the 1:00 CST interval, its start read as CDT wall time
- * (2:00 CDT = 1:00 CST), and every 1:xx row after it is CST. Rows must come
- * in time order within a day for this to work, as SMT writes them.
- *
- * A file that begins inside that hour (a part of a larger export, cut by the
- * droplet upload server anywhere) has no earlier row to compare with: its
- * first 1:xx rows are held back until the file says which hour they were.
- * A transition row, a repeated start or a start earlier than theirs after
- * them: they were the first (CDT) occurrence. The hour ending (a row at
- * 2:00 or later, the end of the file) with none of these: they were the
- * second (CST) one, after the transition row that the previous part holds.
- * So every part is placed exactly, in any order, with no state kept between
- * parts (a part lying wholly inside the hour, 8 rows at most, is taken as
- * CST). More than FALL_SLOTS keys inside the hour at once are not told apart.
+ * and the last Sunday of October. The fall-back day's repeated hour is told
+ * apart in smt/csv_fall.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,14 +17,13 @@
 #include <string.h>
 
 #include "smt/csv.h"
+#include "smt/csv_fall.h"
 #include "smt/csv_values.h"
 #include "core/time.h"
 
 #define INTERVAL_MIN    15
 #define DATE_RAW_MAX    16   /* longest USAGE_DATE cached */
 #define ESIID_RAW_MAX   40   /* longest raw ESIID field cached */
-#define FALL_SLOTS      16   /* (esiid, date, flow) keys tracked on fall-back days */
-#define FALL_HELD       8    /* rows of the repeated hour held back per key */
 #define HEADER_PROBE    4096 /* bytes of a first line iw_smt_csv_is_interval_header reads */
 #define QUOTE_SHOW      40   /* bytes of a bad value quoted in a reason */
 
@@ -62,25 +46,6 @@ static const char *const col_names[COL__MAX] = {
 	[COL_KWH] = "USAGE_KWH",
 	[COL_EST] = "ESTIMATED_ACTUAL",
 	[COL_FLOW] = "CONSUMPTION_SURPLUSGENERATION",
-};
-
-struct held_row {
-	int start;
-	int estimated;
-	long line;
-	char kwh[IW_SMT_CSV_KWH_MAX];
-};
-
-struct fall_slot {
-	int used;
-	int64_t day;
-	char flow;
-	char esiid[IW_ESIID_MAX + 1];
-	uint64_t seen; /* bit m: a row starting at 1:m already seen (CDT) */
-	int fell;      /* the transition row passed: 1:xx is CST from now on */
-	int before;    /* a row before 1:00 (or a resolved hour): new 1:xx starts are CDT */
-	int nheld;     /* the file began inside the hour: rows not yet placed */
-	struct held_row held[FALL_HELD];
 };
 
 struct iw_smt_csv {
@@ -118,9 +83,7 @@ struct iw_smt_csv {
 	unsigned esiid_gen, esiid_seen_gen;
 	char def_esiid[IW_ESIID_MAX + 1];
 
-	struct fall_slot fall[FALL_SLOTS];
-	int fall_next;
-	int fall_held; /* slots with held rows */
+	struct iw_smt_fall fall;
 
 	struct iw_smt_csv_stats st;
 };
@@ -195,60 +158,6 @@ static int header(struct iw_smt_csv *p, const struct field *f, int nf)
 }
 
 /* ---- rows ---- */
-
-static int emit(struct iw_smt_csv *p, const char *esiid, int64_t day, int start, int offset,
-		const char *kwh, int estimated, char flow, long line, int held);
-
-/* The held rows of S, placed at OFFSET (CDT: they were the first occurrence
- * of the hour; CST: the second), in the order they came. */
-static int place_held(struct iw_smt_csv *p, struct fall_slot *s, int offset)
-{
-	int rc = 0, n = s->nheld;
-
-	s->nheld = 0;
-	if (n)
-		p->fall_held--;
-	if (offset == CST_OFFSET_MIN)
-		s->fell = 1;
-	else
-		s->before = 1;
-	for (int i = 0; i < n && rc == 0; i++)
-		rc = emit(p, s->esiid, s->day, s->held[i].start, offset, s->held[i].kwh,
-			  s->held[i].estimated, s->flow, s->held[i].line, 1);
-	return rc;
-}
-
-static struct fall_slot *fall_find(struct iw_smt_csv *p, const char *esiid, int64_t day, char flow)
-{
-	for (int i = 0; i < FALL_SLOTS; i++) {
-		struct fall_slot *s = &p->fall[i];
-
-		if (s->used && s->day == day && s->flow == flow && strcmp(s->esiid, esiid) == 0)
-			return s;
-	}
-	return NULL;
-}
-
-static struct fall_slot *fall_slot(struct iw_smt_csv *p, const char *esiid, int64_t day, char flow)
-{
-	struct fall_slot *s = fall_find(p, esiid, day, flow);
-	int rc;
-
-	if (s)
-		return s;
-	s = &p->fall[p->fall_next];
-	p->fall_next = (p->fall_next + 1) % FALL_SLOTS;
-	/* More keys inside the hour at once than slots: the oldest is placed as
-	 * if its hour had ended. */
-	if (s->nheld && (rc = place_held(p, s, CST_OFFSET_MIN)) != 0 && !p->err)
-		p->err = rc;
-	memset(s, 0, sizeof(*s));
-	s->used = 1;
-	s->day = day;
-	s->flow = flow;
-	snprintf(s->esiid, sizeof(s->esiid), "%s", esiid);
-	return s;
-}
 
 /* The ESIID of a row, from the cache when the raw field repeats. */
 static const char *row_esiid(struct iw_smt_csv *p, struct field f)
@@ -403,43 +312,6 @@ static int row_failed(struct iw_smt_csv *p, int rc)
 	return ROW_DONE;
 }
 
-/* The fall-back day's hour 1:00-1:59, per ESIID, day and flow: its first
- * occurrence is CDT (*FIRST set), a repeat or one after the transition row
- * CST. A row of a file that began inside the hour is held (*HOLD) until the
- * file says which. 0, or the row callback's error from placing held rows. */
-static int fall_hour(struct iw_smt_csv *p, const char *esiid, char flow, int start, int blank,
-		     int *first, struct fall_slot **hold)
-{
-	struct fall_slot *s;
-	uint64_t bit;
-	int back;
-
-	if (start < 60) {
-		fall_slot(p, esiid, p->date_day, flow)->before = 1;
-		return 0;
-	}
-	if (start >= 120) {
-		/* The hour ended with no transition and no repeat: held rows were CST. */
-		if (p->fall_held && (s = fall_find(p, esiid, p->date_day, flow)) && s->nheld)
-			return place_held(p, s, CST_OFFSET_MIN);
-		return 0;
-	}
-	s = fall_slot(p, esiid, p->date_day, flow);
-	bit = 1ULL << (start - 60);
-	/* Back in time after held rows: the repeat began (no transition row). */
-	back = s->nheld && start < s->held[s->nheld - 1].start;
-	if (s->fell || (s->seen & bit) || back) {
-		s->fell |= back;
-		/* A repeat: rows held before it were the first occurrence. */
-		return s->nheld ? place_held(p, s, CDT_OFFSET_MIN) : 0;
-	}
-	s->seen |= bit;
-	*first = 1;
-	if (!s->before && !blank && s->nheld < FALL_HELD)
-		*hold = s;
-	return 0;
-}
-
 /* The UTC offset of the row's start; START moves back for SMT's transition
  * row (start after end, other than the day's last row ending 0:00). */
 static int row_offset(struct iw_smt_csv *p, const struct field *f, long line, int blank,
@@ -451,12 +323,8 @@ static int row_offset(struct iw_smt_csv *p, const struct field *f, long line, in
 
 	if (end > 0 && end < MIN_PER_DAY && *start > end) {
 		if (p->date_kind == DAY_FALL) {
-			struct fall_slot *s = fall_slot(p, esiid, p->date_day, flow);
-
-			/* Rows held before the transition were the first occurrence. */
-			if (s->nheld && (rc = place_held(p, s, CDT_OFFSET_MIN)) != 0)
+			if ((rc = iw_smt_fall_transition(&p->fall, esiid, p->date_day, flow)) != 0)
 				return row_failed(p, rc);
-			s->fell = 1;
 			*offset = CDT_OFFSET_MIN;
 			return blank ? skip_blank(p) : 0;
 		}
@@ -470,7 +338,8 @@ static int row_offset(struct iw_smt_csv *p, const struct field *f, long line, in
 		*start = end - INTERVAL_MIN;
 	}
 	if (p->date_kind == DAY_FALL &&
-	    (rc = fall_hour(p, esiid, flow, *start, blank, &first, hold)) != 0)
+	    (rc = iw_smt_fall_row(&p->fall, esiid, p->date_day, flow, *start, blank, &first,
+				  hold)) != 0)
 		return row_failed(p, rc);
 	if (iw_smt_csv_offset(p->date_kind, *start, first, offset) != 0) {
 		if (blank)
@@ -510,20 +379,6 @@ static int emit(struct iw_smt_csv *p, const char *esiid, int64_t day, int start,
 	return p->on_row ? p->on_row(&iv, p->ctx) : 0;
 }
 
-/* Keeps a row of the repeated hour until its file says which it was. */
-static void hold_row(struct iw_smt_csv *p, struct fall_slot *s, int start, const char *kwh,
-		     int estimated, long line)
-{
-	struct held_row *h = &s->held[s->nheld];
-
-	memcpy(h->kwh, kwh, sizeof(h->kwh));
-	h->estimated = estimated;
-	h->start = start;
-	h->line = line;
-	if (s->nheld++ == 0)
-		p->fall_held++;
-}
-
 static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
 {
 	struct fall_slot *hold = NULL;
@@ -547,11 +402,17 @@ static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
 	est_f = p->col[COL_EST] >= 0 ? f[p->col[COL_EST]] : (struct field){ "", 0 };
 	estimated = est_f.n && iw_smt_csv_upper(est_f.s[0]) == 'E';
 	if (hold) {
-		hold_row(p, hold, start, kwh, estimated, line);
+		iw_smt_fall_hold(&p->fall, hold, start, kwh, estimated, line);
 		return p->err;
 	}
 	rc = emit(p, esiid, p->date_day, start, offset, kwh, estimated, flow, line, 0);
 	return rc ? rc : p->err;
+}
+
+/* A held row of the fall-back hour, placed (smt/csv_fall.c). */
+static int place_held(void *ctx, const struct fall_slot *s, const struct held_row *h, int offset)
+{
+	return emit(ctx, s->esiid, s->day, h->start, offset, h->kwh, h->estimated, s->flow, h->line, 1);
 }
 
 /* One complete record, line break removed. */
@@ -624,6 +485,7 @@ struct iw_smt_csv *iw_smt_csv_new(iw_smt_csv_row_fn on_row, void *ctx)
 		goto fail;
 	p->on_row = on_row;
 	p->ctx = ctx;
+	iw_smt_fall_init(&p->fall, place_held, p);
 	for (int c = 0; c < COL__MAX; c++)
 		p->col[c] = -1;
 	return p;
@@ -704,11 +566,8 @@ int iw_smt_csv_finish(struct iw_smt_csv *p)
 		if (rc)
 			return p->err = rc;
 	}
-	/* The file ended inside the hour, no transition or repeat after the
-	 * held rows: the part began after the transition (CST). */
-	for (int i = 0; i < FALL_SLOTS && p->fall_held; i++)
-		if (p->fall[i].nheld && (rc = place_held(p, &p->fall[i], CST_OFFSET_MIN)) != 0)
-			return p->err = rc;
+	if ((rc = iw_smt_fall_finish(&p->fall)) != 0)
+		return p->err = rc;
 	if (!p->st.header_found)
 		return p->err = IW_SMT_CSV_ENOHEADER;
 	return 0;
