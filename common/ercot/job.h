@@ -36,6 +36,7 @@ struct job {
 	char posted[32];
 	long long rows, bad;
 	int columns;
+	int ascending;                  /* ESIIDs strictly ascending: none twice */
 	long long csv_bytes, csv_next;
 	char err[512];
 	PGconn *conn;
