@@ -17,6 +17,8 @@ static struct iw_http_opts ercot_opts(long timeout_ms)
 		.low_speed_s = ERCOT_LOW_SPEED_S,
 		.user_agent = "iw-admin/1 (ERCOT daily ingest)",
 		.ca_pem = iw_env("ERCOT_CA"),
+		/* Large downloads: fewer, larger writes into storage. */
+		.buffer_bytes = 512L * 1024,
 	};
 }
 

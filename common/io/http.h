@@ -60,6 +60,7 @@ struct iw_http_opts {
 	long low_speed_bytes, low_speed_s;  /* abort below this rate for this long (0: off) */
 	const char *user_agent;             /* NULL: libcurl's */
 	const char *ca_pem;                 /* literal "\n" escapes allowed; NULL: the system store */
+	long buffer_bytes;                  /* receive buffer (CURLOPT_BUFFERSIZE); 0: libcurl's 16 KiB */
 };
 
 struct iw_http_got {
