@@ -116,6 +116,12 @@ try {
     ` = ${(curlS / transfer * 100).toFixed(0)}% of the curl ceiling's speed`);
   const ceiling = Math.max(curlS, ddS);
   console.log(`dd 200 MiB conv=fsync (ceiling): ${ddS.toFixed(2)} s; transfer / max(curl, dd) = ${(transfer / ceiling).toFixed(2)} (goal <= 1.2)`);
+  // The store phase also holds the ErcotIngest insert and the COMMIT of the
+  // index load: the object is in place when its directory last changed (the
+  // rename), which gives the transfer without the database's part.
+  const renamed = fs.statSync(path.join(storage, path.dirname(res.key))).mtimeMs;
+  const own = span('start', 'download') + (renamed - at('indexed')) / 1000;
+  console.log(`  transfer up to the rename (without the COMMIT): ${own.toFixed(2)} s = ${(own / ceiling).toFixed(2)} x max(curl, dd)`);
   console.log(`worker peak RSS (VmHWM): ${(peak / 1024).toFixed(1)} MiB (before the run ${(Math.max(...before) / 1024).toFixed(1)} MiB; goal < 32 MiB)`);
   console.log(`first load into the empty index: ${Math.round(res.rows / runS)} rows/s (route run)`);
 
