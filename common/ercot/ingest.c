@@ -313,7 +313,7 @@ static int tx_settings(struct job *j)
 	return tx_exec(j, "SELECT set_config('lock_timeout', $1, true),"
 		       " set_config('statement_timeout', $2, true),"
 		       " set_config('work_mem', '" ERCOT_SORT_MEM "', true),"
-		       /* The steady-state diff hashes a TDSP's index rows (~300 MB for
+		       /* The steady-state diff hashes a TDSP's index rows (~600 MB for
 			* 2M): in memory, in one batch; JIT only adds compile time. */
 		       " set_config('hash_mem_multiplier', '4', true), set_config('jit', 'off', true)",
 		       2, p) < 0 ? -1 : 0;
