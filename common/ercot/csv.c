@@ -36,6 +36,9 @@ struct iw_ercot_csv {
 	long long rows, bad;
 	int columns;
 	int failed;
+	int descending;     /* an ESIID not above the one before it was seen */
+	char prev[64];      /* the last ESIID as stored (trimmed) */
+	size_t prev_len;
 	char *out;
 	size_t olen;
 };
@@ -65,6 +68,33 @@ void iw_ercot_csv_free(struct iw_ercot_csv *p)
 long long iw_ercot_csv_rows(const struct iw_ercot_csv *p) { return p->rows; }
 long long iw_ercot_csv_bad_rows(const struct iw_ercot_csv *p) { return p->bad; }
 int iw_ercot_csv_columns(const struct iw_ercot_csv *p) { return p->columns; }
+int iw_ercot_csv_ascending(const struct iw_ercot_csv *p) { return !p->descending; }
+
+/* Keeps track of whether the ESIIDs, as they will be stored (trimmed like
+ * copy_text does), come in strictly ascending byte order: then the file
+ * lists no ESIID twice and the load needs no dedupe sort. */
+static void note_order(struct iw_ercot_csv *p, const char *s, size_t n)
+{
+	int c;
+
+	while (n && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (p->descending)
+		return;
+	if (!n || n > sizeof p->prev) {
+		p->descending = 1;
+		return;
+	}
+	c = memcmp(p->prev, s, p->prev_len < n ? p->prev_len : n);
+	if (p->rows && (c > 0 || (c == 0 && p->prev_len >= n))) {
+		p->descending = 1;
+		return;
+	}
+	memcpy(p->prev, s, n);
+	p->prev_len = n;
+}
 
 static int csv_flush(struct iw_ercot_csv *p)
 {
@@ -155,6 +185,7 @@ static int record_end(struct iw_ercot_csv *p)
 	}
 	if (p->olen > ERCOT_COPY_FLUSH && csv_flush(p) != 0)
 		return -1;
+	note_order(p, esiid, esiid_len);
 	if (nf > p->columns)
 		p->columns = nf > IW_ERCOT_COLUMNS ? IW_ERCOT_COLUMNS : nf;
 	for (int i = 0; i < IW_ERCOT_COLUMNS; i++) {

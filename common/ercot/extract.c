@@ -116,6 +116,7 @@ static int load_members(struct job *j, zip_t *za)
 	j->rows = iw_ercot_csv_rows(csv);
 	j->bad = iw_ercot_csv_bad_rows(csv);
 	j->columns = iw_ercot_csv_columns(csv);
+	j->ascending = iw_ercot_csv_ascending(csv);
 	rc = 0;
 out:
 	iw_ercot_csv_free(csv);
@@ -160,40 +161,12 @@ int iw_ercot_extract_copy_in(struct job *j, zip_t *za)
 
 int iw_ercot_extract_upload(struct job *j)
 {
-	char err[512] = "";
 	struct iw_storage_result res;
-	struct iw_storage_put *w;
-	unsigned char *buf = malloc(ERCOT_UPLOAD_CHUNK);
-	off_t off = 0;
+	struct iw_storage_put *w = j->w;
 
-	if (!buf) {
-		snprintf(j->err, sizeof j->err, "out of memory");
-		return -1;
-	}
-	if (!(w = iw_storage_put_begin(j->key, "application/zip", err, sizeof err))) {
-		snprintf(j->err, sizeof j->err, "storage: %s", err);
-		free(buf);
-		return -1;
-	}
-	for (;;) {
-		ssize_t n = pread(j->fd, buf, ERCOT_UPLOAD_CHUNK, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(j->err, sizeof j->err, "spool read: %s", strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		if (iw_storage_put_write(w, buf, (size_t)n) != 0) {
-			snprintf(j->err, sizeof j->err, "storage: %s", err[0] ? err : "write failed");
-			goto fail;
-		}
-		off += n;
-	}
-	free(buf);
+	j->w = NULL;
 	if (iw_storage_put_commit(w, &res) != 0) {
-		snprintf(j->err, sizeof j->err, "storage: %s", err[0] ? err : "commit failed");
+		snprintf(j->err, sizeof j->err, "storage: %.480s", j->werr[0] ? j->werr : "commit failed");
 		return -1;
 	}
 	if ((long long)res.bytes != j->bytes || strcmp(res.sha256, j->sha) != 0) {
@@ -201,10 +174,6 @@ int iw_ercot_extract_upload(struct job *j)
 		return -1;
 	}
 	return 0;
-fail:
-	free(buf);
-	iw_storage_put_abort(w);
-	return -1;
 }
 
 /* Opens the spooled download with libzip (its own FILE*): NULL with j->err. */

@@ -18,6 +18,8 @@ static struct iw_http_opts ercot_opts(const struct iw_ercot_http_limits *l, long
 		.max_bytes = max_bytes,
 		.user_agent = "iw-admin/1 (ERCOT daily ingest)",
 		.ca_pem = iw_env("ERCOT_CA"),
+		/* Large downloads: fewer, larger writes into storage. */
+		.buffer_bytes = 512L * 1024,
 	};
 }
 

@@ -71,9 +71,13 @@ size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 
 	if (j->bytes + (long long)len > ERCOT_FILE_MAX)
 		return 0;
-	if (EVP_DigestUpdate(j->md, buf, len) != 1)
+	/* One copy: the bytes go straight into the object's writer (hashed
+	 * there), which is published only after the zip check and the load. */
+	if (iw_storage_put_write(j->w, buf, len) != 0) {
+		j->store_failed = 1;
 		return 0;
-	while (left) {
+	}
+	while (j->own_spool && left) {
 		ssize_t w = write(j->fd, p, left);
 		if (w < 0) {
 			if (errno == EINTR)
@@ -162,12 +166,6 @@ static const char SQL_TEMP[] =
 	" ord bigint)"
 	" ON COMMIT DROP";
 
-/* Within one file the last row of an ESIID wins: one row per ESIID, in ESIID
- * order (new index entries then arrive in key order). */
-static const char SQL_DEDUP[] =
-	"CREATE TEMP TABLE ercot_rows ON COMMIT DROP AS"
-	" SELECT DISTINCT ON (c0) * FROM ercot_load ORDER BY c0, ord DESC";
-
 #define ERCOT_SET_COLUMNS \
 	" \"tdspCode\" = $1, \"tdspDuns\" = r.c7, \"serviceAddress1\" = r.c1," \
 	" \"serviceAddress2\" = r.c2, \"serviceCity\" = r.c3, \"serviceState\" = r.c4," \
@@ -181,11 +179,15 @@ static const char SQL_DEDUP[] =
 	" \"postedAtUtc\" = $2::timestamp(3), \"sourceFileSha256\" = $3," \
 	" \"updatedAt\" = (now() AT TIME ZONE 'UTC')"
 
-/* Latest post wins: a row is replaced only by a post at least as recent. */
+/* Latest post wins: a row is replaced only by a post at least as recent,
+ * and only when a value differs. So "postedAtUtc" / "sourceFileSha256" name
+ * the post the row's values came from (its "ErcotIngest" row by fileSha256),
+ * not the latest post that listed the ESIID (see "ErcotEsiidGone"). */
 static const char SQL_UPDATE[] =
 	"UPDATE \"ErcotEsiidIndex\" t SET" ERCOT_SET_COLUMNS
 	" FROM ercot_rows r WHERE t.\"esiid\" = r.c0"
-	" AND (t.\"postedAtUtc\" IS NULL OR t.\"postedAtUtc\" <= $2::timestamp(3))";
+	" AND (t.\"postedAtUtc\" IS NULL OR t.\"postedAtUtc\" <= $2::timestamp(3))"
+	" AND" IW_ERCOT_STORED_VALUES " IS DISTINCT FROM" IW_ERCOT_FILE_VALUES;
 
 /* New ESIIDs. A plain INSERT (no ON CONFLICT: 2-3x faster for millions of
  * rows); the run lock makes this the only writer. The id is the ESIID itself:
@@ -297,6 +299,11 @@ static long long tx_exec(struct job *j, const char *sql, int n, const char *cons
 	return rows;
 }
 
+long long iw_ercot_job_exec(struct job *j, const char *sql, int n, const char *const *p)
+{
+	return tx_exec(j, sql, n, p);
+}
+
 /* Timeouts of this transaction (the route's nginx read timeout is 900 s; an
  * index load takes ~20 s per 2M rows) and the memory of its dedupe sort. */
 static int tx_settings(struct job *j)
@@ -309,7 +316,11 @@ static int tx_settings(struct job *j)
 		 iw_env_int("ERCOT_STATEMENT_TIMEOUT_MS", ERCOT_STATEMENT_MS, 100, ERCOT_STATEMENT_MS));
 	return tx_exec(j, "SELECT set_config('lock_timeout', $1, true),"
 		       " set_config('statement_timeout', $2, true),"
-		       " set_config('work_mem', '" ERCOT_SORT_MEM "', true)", 2, p) < 0 ? -1 : 0;
+		       " set_config('work_mem', '" ERCOT_SORT_MEM "', true),"
+		       /* The steady-state diff hashes a TDSP's index rows (~600 MB for
+			* 2M): in memory, in one batch; JIT only adds compile time. */
+		       " set_config('hash_mem_multiplier', '4', true), set_config('jit', 'off', true)",
+		       2, p) < 0 ? -1 : 0;
 }
 
 /* Dedupe, then update the ESIIDs already indexed and insert the new ones;
@@ -318,7 +329,7 @@ static int index_rows(struct job *j, const char *const *p)
 {
 	long long n, m;
 
-	if (tx_exec(j, SQL_DEDUP, 0, NULL) < 0 || tx_exec(j, "ANALYZE ercot_rows", 0, NULL) < 0 ||
+	if (iw_ercot_steady_rows(j, p) != 0 || tx_exec(j, "ANALYZE ercot_rows", 0, NULL) < 0 ||
 	    (n = tx_exec(j, SQL_UPDATE, 3, p)) < 0 || (m = tx_exec(j, SQL_INSERT, 3, p)) < 0)
 		return -1;
 	json_object_object_add(j->result, "indexed", json_object_new_int64(n + m));
@@ -347,10 +358,8 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 {
 	struct job j = { .doc = doc, .day = day, .method = fetcher->method, .fd = -1,
 			 .progress = fetcher->progress };
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int dlen = 0;
 	char derr[512] = "", posted_ts[40];
-	const char *p[3];
+	const char *p[4];
 	zip_t *za = NULL;
 	PGresult *r;
 	int in_tx = 0;
@@ -376,13 +385,22 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 		iw_ercot_job_fail(&j, 0, "invalid storage key", doc->filename);
 		goto out;
 	}
-	if ((j.fd = open_spool()) < 0) {
-		snprintf(j.err, sizeof j.err, "no temp file: %s", strerror(errno));
-		iw_ercot_job_fail(&j, 0, "download failed", j.err);
+	/* Local storage: the download goes into the object's temp file beside it
+	 * and is read back from there (one copy, renamed into place at the end).
+	 * S3: parts are sent while downloading, and an unlinked spool keeps the
+	 * bytes for the zip check. */
+	if (!(j.w = iw_storage_put_begin(j.key, "application/zip", j.werr, sizeof j.werr))) {
+		snprintf(j.err, sizeof j.err, "storage: %.480s", j.werr);
+		iw_ercot_job_fail(&j, 0, "upload failed", j.err);
 		goto out;
 	}
-	if (!(j.md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(j.md, EVP_sha256(), NULL) != 1) {
-		iw_ercot_job_fail(&j, 0, "internal error", "sha256 unavailable");
+	if (iw_storage_put_local_fd(j.w) >= 0)
+		j.fd = dup(iw_storage_put_local_fd(j.w));
+	else
+		j.own_spool = (j.fd = open_spool()) >= 0;
+	if (j.fd < 0) {
+		snprintf(j.err, sizeof j.err, "no temp file: %s", strerror(errno));
+		iw_ercot_job_fail(&j, 0, "download failed", j.err);
 		goto out;
 	}
 	iw_ercot_job_progress(&j, "start", 0);
@@ -395,12 +413,19 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 			     " ran out and another run took it");
 			goto out;
 		}
+		if (j.store_failed) {
+			snprintf(e, sizeof e, "storage: %.480s", j.werr);
+			iw_ercot_job_fail(&j, 0, "upload failed", e);
+			goto out;
+		}
 		snprintf(e, sizeof e, "download failed: %s", derr);
 		iw_ercot_job_fail(&j, 0, e, derr);
 		goto out;
 	}
-	EVP_DigestFinal_ex(j.md, digest, &dlen);
-	iw_hex_encode(digest, dlen, j.sha);
+	if (iw_storage_put_sha256(j.w, j.sha) != 0) {
+		iw_ercot_job_fail(&j, 0, "internal error", "sha256 unavailable");
+		goto out;
+	}
 	iw_ercot_job_progress(&j, "download", 1);
 	/* Downloads take minutes: extend the run's lease before the load. */
 	if (fetcher->lock && iw_run_lock_renew(fetcher->lock) == 0) {
@@ -455,6 +480,7 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 	p[0] = doc->tdsp;
 	p[1] = posted_ts;
 	p[2] = j.sha;
+	p[3] = iw_ercot_extract_full(doc->filename) ? "true" : "false";
 	if (index_rows(&j, p) != 0) {
 		iw_db_rollback(IW_DB_MASTER);
 		in_tx = 0;
@@ -487,8 +513,7 @@ out:
 		iw_db_rollback(IW_DB_MASTER);
 	if (za)
 		zip_discard(za);
-	if (j.md)
-		EVP_MD_CTX_free(j.md);
+	iw_storage_put_abort(j.w); /* nothing visible unless published above */
 	if (j.fd >= 0)
 		close(j.fd);
 	return j.result;

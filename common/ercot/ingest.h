@@ -144,6 +144,8 @@ int iw_ercot_csv_finish(struct iw_ercot_csv *p);
 long long iw_ercot_csv_rows(const struct iw_ercot_csv *p);     /* rows emitted */
 long long iw_ercot_csv_bad_rows(const struct iw_ercot_csv *p); /* fewer than 19 fields / no ESIID */
 int iw_ercot_csv_columns(const struct iw_ercot_csv *p);        /* widest row seen, capped at 22 */
+/* 1 when the rows' ESIIDs (as stored) were strictly ascending: none twice. */
+int iw_ercot_csv_ascending(const struct iw_ercot_csv *p);
 void iw_ercot_csv_free(struct iw_ercot_csv *p);
 /* The extract's column names (IW_ERCOT_COLUMNS of them). */
 extern const char *const iw_ercot_column_names[IW_ERCOT_COLUMNS];

@@ -25,14 +25,18 @@ struct job {
 	const char *day;
 	const char *method;
 	json_object *result;
-	int fd;                         /* the spooled download */
-	EVP_MD_CTX *md;
+	int fd;                         /* the download, read back for the zip */
+	int own_spool;                  /* fd is a spool of ours to write (S3) */
+	struct iw_storage_put *w;       /* the object, written while downloading */
+	char werr[512];                 /* the storage writer's failure */
+	int store_failed;
 	long long bytes, next_progress;
 	char sha[65];
 	char key[IW_STORAGE_KEY_MAX + 1];
 	char posted[32];
 	long long rows, bad;
 	int columns;
+	int ascending;                  /* ESIIDs strictly ascending: none twice */
 	long long csv_bytes, csv_next;
 	char err[512];
 	PGconn *conn;
@@ -61,8 +65,39 @@ void iw_ercot_job_fail(struct job *j, int with_sha, const char *error, const cha
 
 /* extract.c: the zip's CSV members COPYed into the load's temporary table. */
 int iw_ercot_extract_copy_in(struct job *j, zip_t *za);
-/* Stores the spooled download (atomic put) at j->key. */
+/* Publishes the object written while downloading (rename into place, or
+ * the multipart upload completed) and checks its size and sha256. */
 int iw_ercot_extract_upload(struct job *j);
 /* Opens the spooled download with libzip: NULL with j->err. */
 zip_t *iw_ercot_extract_open_zip(struct job *j);
+/* The extract's values of a row as stored, and as the file has them: a row
+ * whose values are all equal is left alone (steady state: a re-post of a
+ * full extract writes only the rows that changed). */
+#define IW_ERCOT_STORED_VALUES \
+	" (t.\"tdspCode\", t.\"tdspDuns\", t.\"serviceAddress1\", t.\"serviceAddress2\"," \
+	" t.\"serviceCity\", t.\"serviceState\", t.\"serviceZip\", t.\"county\", t.\"meterReadCycle\"," \
+	" t.\"status\", t.\"premiseType\", t.\"powerRegion\", t.\"stationCode\", t.\"stationName\"," \
+	" t.\"metered\", t.\"openServiceOrders\", t.\"polrCustomerClass\"," \
+	" t.\"settlementAmsIndicator\", t.\"tdspAmsIndicator\", t.\"switchHoldIndicator\"," \
+	" t.\"premiseSubType1\", t.\"premiseSubType2\")"
+#define IW_ERCOT_FILE_VALUES \
+	" ($1, r.c7, r.c1, r.c2, r.c3, r.c4, r.c5, r.c6, r.c8, r.c9, r.c10, r.c11, r.c12, r.c13," \
+	" r.c14, r.c15, r.c16, r.c17, r.c18, r.c19, r.c20, r.c21)"
+
+/* Within one file the last row of an ESIID wins: one row per ESIID, in ESIID
+ * order (new index entries then arrive in key order). */
+#define IW_ERCOT_SQL_DEDUP \
+	"CREATE TEMP TABLE ercot_rows ON COMMIT DROP AS" \
+	" SELECT DISTINCT ON (c0) * FROM ercot_load ORDER BY c0, ord DESC"
+
+/* One statement of the load transaction on J's raw connection: the rows it
+ * touched (or returned), or -1 with j->err and j->sqlstate set. */
+long long iw_ercot_job_exec(struct job *j, const char *sql, int n, const char *const *p);
+/* steady.c: fills the temp table ercot_rows with the rows to write (all of
+ * them on a first load; else only the new and changed ESIIDs) and records
+ * the ESIIDs a full file no longer lists. P: tdsp, posted, sha256,
+ * "true"/"false" (a full extract). 0 or -1. */
+int iw_ercot_steady_rows(struct job *j, const char *const *p);
+/* 1 when FILENAME is a full extract (…_FUL…), 0 for a daily change file. */
+int iw_ercot_extract_full(const char *filename);
 #endif

@@ -315,6 +315,8 @@ static CURL *prepare(const char *url, const struct curl_slist *headers, struct h
 	}
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, o->https_only ? "https" : "http,https");
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	if (o->buffer_bytes > 0)
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, o->buffer_bytes);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);

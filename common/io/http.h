@@ -71,6 +71,7 @@ struct iw_http_opts {
 	const char *cert_type;
 	const char *key_pem;
 	const char *key_pass;
+	long buffer_bytes;                  /* receive buffer (CURLOPT_BUFFERSIZE); 0: libcurl's 16 KiB */
 };
 
 struct iw_http_got {

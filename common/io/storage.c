@@ -208,6 +208,28 @@ void iw_storage_put_abort(struct iw_storage_put *w)
 	put_free(w);
 }
 
+int iw_storage_put_sha256(struct iw_storage_put *w, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *copy;
+	int ok;
+
+	if (!w || !(copy = EVP_MD_CTX_new()))
+		return -1;
+	ok = EVP_MD_CTX_copy_ex(copy, w->sha) && EVP_DigestFinal_ex(copy, md, &mdlen) && mdlen == 32;
+	EVP_MD_CTX_free(copy);
+	if (!ok)
+		return -1;
+	iw_hex_encode(md, mdlen, out);
+	return 0;
+}
+
+int iw_storage_put_local_fd(const struct iw_storage_put *w)
+{
+	return w && w->backend == BACKEND_LOCAL ? w->fd : -1;
+}
+
 int iw_storage_put_buffer(const char *key, const char *content_type, const void *buf,
 			  size_t len, struct iw_storage_result *out, char *err, size_t errlen)
 {

@@ -49,6 +49,12 @@ int iw_storage_put_write(struct iw_storage_put *w, const void *buf, size_t len);
 int iw_storage_put_commit(struct iw_storage_put *w, struct iw_storage_result *out);
 /* Discards everything written and frees W (NULL is fine). */
 void iw_storage_put_abort(struct iw_storage_put *w);
+/* The sha256 (hex) of the bytes written so far; the writer goes on. 0 or -1. */
+int iw_storage_put_sha256(struct iw_storage_put *w, char out[65]);
+/* A local writer's temp file (beside the object, not yet visible), open
+ * for reading and writing, so a caller can read back what it wrote without
+ * a second copy; -1 for the S3 backend. The writer keeps owning it. */
+int iw_storage_put_local_fd(const struct iw_storage_put *w);
 
 /* One-call put of a buffer. Returns 0 or -1 (ERR says why). */
 int iw_storage_put_buffer(const char *key, const char *content_type, const void *buf,

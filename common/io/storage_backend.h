@@ -40,6 +40,7 @@ struct iw_storage_put {
 	int fd;
 	char *path;
 	char *tmp;
+	uint64_t kicked;          /* bytes whose write-back was started */
 	/* s3 */
 	struct s3_conf s3;
 	char *content_type;

@@ -15,6 +15,7 @@
 
 #define LOCAL_DIR_MODE       0750
 #define LOCAL_FILE_MODE      0640
+#define LOCAL_KICK_BYTES     (8u * 1024 * 1024)
 
 /* Creates the directories above PATH, from byte FROM on (mkdir -p). */
 static int mkdir_parents(char *path, size_t from)
@@ -82,8 +83,29 @@ nomem:
 	return -1;
 }
 
+/* Starts the write-back of what was written since the last call, every
+ * LOCAL_KICK_BYTES: the disk works while the caller produces more (a
+ * download), and the fsync at commit waits only for the tail. */
+static void kick_writeback(struct iw_storage_put *w, size_t len)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	uint64_t end = w->bytes + len;
+
+	if (end - w->kicked < LOCAL_KICK_BYTES)
+		return;
+	(void)sync_file_range(w->fd, (off_t)w->kicked, (off_t)(end - w->kicked),
+			      SYNC_FILE_RANGE_WRITE);
+	w->kicked = end;
+#else
+	(void)w;
+	(void)len;
+#endif
+}
+
 int iw_storage_local_write(struct iw_storage_put *w, const unsigned char *p, size_t len)
 {
+	size_t total = len;
+
 	while (len > 0) {
 		ssize_t n = write(w->fd, p, len);
 
@@ -96,6 +118,7 @@ int iw_storage_local_write(struct iw_storage_put *w, const unsigned char *p, siz
 		p += n;
 		len -= (size_t)n;
 	}
+	kick_writeback(w, total);
 	return 0;
 }
 

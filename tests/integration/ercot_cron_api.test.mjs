@@ -133,3 +133,21 @@ test('no password, key, token or S3 secret in the log', async () => {
   for (const s of [PASSWORD, SUBSCRIPTION_KEY, S3_SECRET, stack.env.CRON_SECRET, ...api.tokens])
     assert.ok(!log.includes(s), 'a secret reached the log');
 });
+
+test('a large corrupt zip: its parts went up while downloading, then the upload is aborted, no object', async () => {
+  const D2 = '2026-11-27';
+  const big = archive(9005, 'AEP_NORTH____FUL', `${D2}T06:10:00`, [], { store: true, pad: 17 * MiB });
+  const cut = { ...big, body: big.body.subarray(0, big.body.length - 200) }; // no central directory
+  api.archives = [...archives, cut];
+  const before = s3.requests.length;
+  const r = await run(`&date=${D2}`);
+  assert.equal(r.status, 200, r.text);
+  const x = r.json.results.find((y) => y.filename === `${cut.friendlyName}_${cut.docId}.zip`);
+  assert.match(x.error, /not a valid zip/);
+  const key = `ercot/${D2}/${cut.friendlyName}_${cut.docId}.zip`;
+  const mine = s3.requests.slice(before).filter((q) => q.path.endsWith(key));
+  assert.ok(mine.some((q) => q.method === 'PUT' && q.query?.partNumber === '1'), 'a part was sent while downloading');
+  assert.ok(mine.some((q) => q.method === 'DELETE' && q.query?.uploadId), 'the multipart upload was aborted');
+  assert.ok(!mine.some((q) => q.method === 'POST' && q.query?.uploadId), 'never completed');
+  assert.equal((await s3.getObject(key)).status, 404, 'nothing visible under the key');
+});

@@ -511,8 +511,55 @@ static void test_page_parse(void)
 	iw_ercot_docs_free(&d);
 }
 
+static int null_sink(const char *buf, size_t len, void *ctx)
+{
+	(void)buf;
+	(void)len;
+	(void)ctx;
+	return 0;
+}
+
+/* iw_ercot_csv_ascending of ESIIDS (one 19-field record each). */
+static int ascending_of(const char *const *esiids, int n)
+{
+	struct iw_ercot_csv *p = iw_ercot_csv_new(null_sink, NULL);
+	char line[128];
+	int r;
+
+	if (!p)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		snprintf(line, sizeof line, "%s,,,,,,,,,,,,,,,,,,\r\n", esiids[i]);
+		iw_ercot_csv_feed(p, line, strlen(line));
+	}
+	iw_ercot_csv_finish(p);
+	r = iw_ercot_csv_ascending(p);
+	iw_ercot_csv_free(p);
+	return r;
+}
+
+/* The load skips its dedupe sort only when no ESIID can repeat: strictly
+ * ascending as stored (trimmed), so a padded repeat is caught. */
+static void test_csv_ascending(void)
+{
+	const char *up[] = { "1008901000000000000001", "10443720000000001", "10443720000000002" };
+	const char *same[] = { "10443720000000001", "10443720000000001" };
+	const char *padded[] = { "10443720000000001", " 10443720000000001\t" };
+	const char *quoted[] = { "'10443720000000001", "10443720000000001" };
+	const char *down[] = { "10443720000000002", "10443720000000001" };
+	const char *prefix[] = { "104437200000000011", "10443720000000001" };
+
+	CHECK_INT(ascending_of(up, 3), 1);
+	CHECK_INT(ascending_of(same, 2), 0);
+	CHECK_INT(ascending_of(padded, 2), 0);
+	CHECK_INT(ascending_of(quoted, 2), 0);
+	CHECK_INT(ascending_of(down, 2), 0);
+	CHECK_INT(ascending_of(prefix, 2), 0);
+}
+
 int main(void)
 {
+	test_csv_ascending();
 	test_tdsp_code();
 	test_parse_time();
 	test_safe_filename();

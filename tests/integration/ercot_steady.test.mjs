@@ -1,0 +1,121 @@
+// ERCOT steady state through nginx (MIS stand-in, local storage): a full
+// extract re-posted with a few rows changed, a few new and one gone writes
+// exactly those rows of "ErcotEsiidIndex" (pg_stat_user_tables n_tup_upd /
+// n_tup_ins deltas), the unchanged rows keep the post their values came
+// from, and the ESIID the new full file lacks is recorded in "ErcotEsiidGone".
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { startStack } from '../lib/stack.mjs';
+import { startErcotMis } from '../fakes/ercot_mis.mjs';
+import { constructedName, csvLine, extractRow, makeZip } from '../fakes/ercot_zip.mjs';
+
+const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
+const FRIENDLY = 'ONCOR_ELEC___FUL';
+const N = 400;
+const esiid = (i) => `1044372${String(i).padStart(10, '0')}`;
+let stack, mis, seq = 7000;
+
+function doc(day, rows) {
+  const body = makeZip([{ name: `${FRIENDLY}.csv`, data: rows.map(csvLine).join('') }]);
+  return { docId: String(++seq), friendlyName: FRIENDLY, constructedName: constructedName(FRIENDLY, day),
+    publishDate: `${day}T05:52:19-06:00`, body };
+}
+
+const run = (day) => stack.get(`/api/admin/ercot/cron?date=${day}`, { admin: true });
+
+// The table's counters as the statistics system has them (flushed by the
+// worker's backend some time after its transaction: poll).
+async function counters() {
+  const [r] = await stack.sql('master', `SELECT pg_stat_clear_snapshot(),
+    n_tup_ins::int AS ins, n_tup_upd::int AS upd, n_tup_del::int AS del
+    FROM pg_stat_user_tables WHERE relname = 'ErcotEsiidIndex'`);
+  return { ins: r.ins, upd: r.upd, del: r.del };
+}
+// A backend flushes its counters after a transaction once a second has
+// passed since its last flush, else within 10 s of idling: a later run (of
+// a day without files: only the run lock's statements) hurries it.
+async function countersWhen(ok) {
+  for (let i = 0; i < 150; i++) {
+    const c = await counters();
+    if (ok(c)) return c;
+    if (i % 20 === 0) {
+      await new Promise((r) => setTimeout(r, 1100));
+      await run('2026-11-01');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return counters();
+}
+
+const D1 = '2026-11-20';
+const D2 = '2026-11-21';
+const rows1 = Array.from({ length: N }, (_, i) => extractRow(esiid(i), { n: i }));
+// The re-post: rows 10, 20, 30 changed; 2 new ESIIDs; the last one gone;
+// row 40 listed twice, an earlier changed row then its unchanged last row
+// (the last row of a file wins: nothing to write).
+const changed = [10, 20, 30];
+const rows2 = rows1.slice(0, N - 1).map((r, i) => (changed.includes(i) ? extractRow(esiid(i), { n: i, city: 'PLANO' }) : r));
+rows2.splice(40, 0, extractRow(esiid(40), { n: 40, city: 'GARLAND' }));
+rows2.push(extractRow(esiid(N + 1), { n: N + 1 }), extractRow(esiid(N + 2), { n: N + 2 }));
+// A third post in strict ESIID order (no repeat: the load's shortcut path):
+// rows 50 and 60 changed, one more new ESIID.
+const D3 = '2026-11-22';
+const rows3 = [...rows2.filter((_, i) => i !== 40), extractRow(esiid(N + 3), { n: N + 3 })]
+  .map((r) => ([50, 60].includes(Number(r[0].slice(7))) ? extractRow(r[0], { n: Number(r[0].slice(7)), city: 'FRISCO' }) : r));
+const first = doc(D1, rows1);
+const second = doc(D2, rows2);
+const third = doc(D3, rows3);
+
+before(async () => {
+  mis = await startErcotMis({ docs: [first, second, third] });
+  stack = await startStack({ name: 'ercot_steady', env: { ERCOT_MIS_BASE: mis.base } });
+});
+after(async () => {
+  await stack?.stop();
+  await mis?.close();
+});
+
+
+test('a re-posted full extract writes only the changed and new rows', async () => {
+  const r1 = await run(D1);
+  assert.equal(r1.status, 200, r1.text);
+  assert.equal(r1.json.results[0].indexed, N);
+  const base = await countersWhen((c) => c.ins >= N);
+  assert.deepEqual(base, { ins: N, upd: 0, del: 0 });
+
+  const r2 = await run(D2);
+  assert.equal(r2.status, 200, r2.text);
+  const res = r2.json.results[0];
+  assert.equal(res.rows, N + 2, 'rows read: 399 kept, 1 repeated, 2 new');
+  assert.equal(res.indexed, changed.length + 2, 'indexed = changed + new');
+  const after2 = await countersWhen((c) => c.ins > base.ins || c.upd > base.upd);
+  assert.deepEqual({ ins: after2.ins - base.ins, upd: after2.upd - base.upd, del: after2.del - base.del },
+    { ins: 2, upd: changed.length, del: 0 }, 'n_tup_ins / n_tup_upd deltas equal the new and changed rows');
+
+  // Each row names the post its values came from; a reader joins ErcotIngest.
+  const src = await stack.sql('master', `SELECT e."esiid", e."serviceCity", i."fileSha256", i."filename"
+    FROM "ErcotEsiidIndex" e JOIN "ErcotIngest" i ON i."fileSha256" = e."sourceFileSha256"
+    WHERE e."esiid" = ANY($1) ORDER BY 1`, [[esiid(0), esiid(10), esiid(40), esiid(N + 1)]]);
+  assert.deepEqual(src.map((x) => [x.serviceCity, x.fileSha256]), [
+    ['DALLAS', sha(first.body)], ['PLANO', sha(second.body)], ['DALLAS', sha(first.body)], ['DALLAS', sha(second.body)]]);
+  // Still listed by the latest full post: no "ErcotEsiidGone" row for it.
+  const gone = await stack.sql('master', `SELECT "fileSha256", "esiid", "tdspCode" FROM "ErcotEsiidGone"`);
+  assert.deepEqual(gone, [{ fileSha256: sha(second.body), esiid: esiid(N - 1), tdspCode: 'ONCOR' }]);
+  const total = await stack.sql('master', 'SELECT count(*)::int AS n FROM "ErcotEsiidIndex"');
+  assert.equal(total[0].n, N + 2, 'a gone ESIID keeps its row');
+});
+
+test('a re-post in ESIID order (no repeated ESIID) writes only its changed and new rows', async () => {
+  const base = await counters();
+  const r = await run(D3);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.results[0].indexed, 3);
+  const c = await countersWhen((x) => x.ins > base.ins || x.upd > base.upd);
+  assert.deepEqual({ ins: c.ins - base.ins, upd: c.upd - base.upd }, { ins: 1, upd: 2 });
+  const rows = await stack.sql('master', `SELECT "serviceCity" FROM "ErcotEsiidIndex" WHERE "esiid" = ANY($1) ORDER BY 1`,
+    [[esiid(50), esiid(60), esiid(N + 3)]]);
+  assert.deepEqual(rows.map((x) => x.serviceCity), ['DALLAS', 'FRISCO', 'FRISCO']);
+  const gone = await stack.sql('master', `SELECT "esiid" FROM "ErcotEsiidGone" WHERE "fileSha256" = $1`, [sha(third.body)]);
+  assert.deepEqual(gone.map((x) => x.esiid), [esiid(N - 1)], 'still absent: recorded for this post too');
+});
