@@ -118,4 +118,14 @@ test('a re-post in ESIID order (no repeated ESIID) writes only its changed and n
   assert.deepEqual(rows.map((x) => x.serviceCity), ['DALLAS', 'FRISCO', 'FRISCO']);
   const gone = await stack.sql('master', `SELECT "esiid" FROM "ErcotEsiidGone" WHERE "fileSha256" = $1`, [sha(third.body)]);
   assert.deepEqual(gone.map((x) => x.esiid), [esiid(N - 1)], 'still absent: recorded for this post too');
+  // The rows this path wrote carry the lookup's address columns: each is
+  // found by its own address through the lookup route.
+  for (const id of [esiid(50), esiid(N + 3)]) {
+    const [row] = await stack.sql('master', `SELECT "serviceAddress1", "serviceZip" FROM "ErcotEsiidIndex" WHERE "esiid" = $1`, [id]);
+    const q = new URLSearchParams({ line1: row.serviceAddress1, zip: row.serviceZip.slice(0, 5) });
+    const l = await stack.get(`/api/admin/ercot/lookup-esiid?${q}`, { headers: { 'x-admin-token': stack.env.ADMIN_TOKEN } });
+    assert.equal(l.status, 200, l.text);
+    assert.equal(l.json.match, true, `${id}: ${l.text}`);
+    assert.equal(l.json.matches[0].esiid, id);
+  }
 });
