@@ -115,8 +115,19 @@ static int run(struct iw_request *req, struct iw_response *resp)
 		json_object_object_add(body, "tdsp", json_object_new_string(tdsp));
 	json_object_object_add(body, "results", results);
 	results = NULL;
-	iw_ok(resp, body);
-	body = NULL;
+	if (counts.no_space > 0) {
+		/* No file can land until space is made: an operator must act. */
+		iw_error(resp, 507, "insufficient_storage",
+			 "%lld of %zu files failed: a local disk is full (STORAGE_DIR, or ERCOT_TMP_DIR "
+			 "with S3 storage); each is recorded as an error and the next run retries it",
+			 counts.no_space, listing.docs.n);
+		json_object_object_foreach(body, k, v)
+			if (resp->body)
+				json_object_object_add(resp->body, k, json_object_get(v));
+	} else {
+		iw_ok(resp, body);
+		body = NULL;
+	}
 	iw_log_count(req, "stored", counts.ok);
 	iw_log_count(req, "skipped", counts.skipped);
 	iw_log_count(req, "failed", counts.failed);

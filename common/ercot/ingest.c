@@ -75,6 +75,7 @@ size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 	 * there), which is published only after the zip check and the load. */
 	if (iw_storage_put_write(j->w, buf, len) != 0) {
 		j->store_failed = 1;
+		j->no_space = errno == ENOSPC || errno == EDQUOT;
 		return 0;
 	}
 	while (j->own_spool && left) {
@@ -82,6 +83,7 @@ size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			j->no_space = errno == ENOSPC || errno == EDQUOT;
 			return 0;
 		}
 		p += w;
@@ -271,6 +273,9 @@ int iw_ercot_job_record(struct job *j, const char *status, int with_sha, const c
 void iw_ercot_job_fail(struct job *j, int with_sha, const char *error, const char *detail)
 {
 	json_object_object_add(j->result, "error", json_object_new_string(error));
+	/* The run answers 507 for it (fcgi/ercot_cron.c): no file can land. */
+	if (j->no_space)
+		json_object_object_add(j->result, "code", json_object_new_string("no_space"));
 	if (iw_ercot_job_record(j, "error", with_sha, error, detail) != 0)
 		iw_logf("error", "ercot: could not record the error row of %s", j->doc->filename);
 	iw_ercot_job_progress(j, "error", 1);

@@ -30,6 +30,7 @@ struct job {
 	struct iw_storage_put *w;       /* the object, written while downloading */
 	char werr[512];                 /* the storage writer's failure */
 	int store_failed;
+	int no_space;                   /* a local disk filled up (ENOSPC, EDQUOT) */
 	long long bytes, next_progress;
 	char sha[65];
 	char key[IW_STORAGE_KEY_MAX + 1];

@@ -183,6 +183,9 @@ json_object *iw_ercot_run_files(struct iw_ercot_listing *l, const char *day,
 			continue;
 		if (json_object_object_get_ex(r, "error", &v))
 			counts->failed++;
+		if (json_object_object_get_ex(r, "code", &v) &&
+		    !strcmp(json_object_get_string(v), "no_space"))
+			counts->no_space++;
 		else if (json_object_object_get_ex(r, "skipped", &v))
 			counts->skipped++;
 		else

@@ -35,6 +35,7 @@ void iw_ercot_run_listing_free(struct iw_ercot_listing *l);
 
 struct iw_ercot_run_counts {
 	long long ok, skipped, failed;
+	long long no_space; /* of the failed: a local disk was full */
 };
 
 /* Ingests every listed file of DAY, renewing LOCK's lease before each; a

@@ -112,7 +112,10 @@ int iw_storage_local_write(struct iw_storage_put *w, const unsigned char *p, siz
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			iw_errf(w->err, w->errlen, "write %s: %s", w->key, strerror(errno));
+			int saved = errno;
+
+			iw_errf(w->err, w->errlen, "write %s: %s", w->key, strerror(saved));
+			errno = saved; /* the caller tells a full disk apart */
 			return -1;
 		}
 		p += n;

@@ -431,9 +431,10 @@ test('idle backends terminated: the next normalise (usage and SMT) of each worke
 
 const ERCOT = '/api/admin/ercot/cron';
 const ERCOT_CAP = 32 * MiB;       // ERCOT_DOWNLOAD_MAX_BYTES
-const ERCOT_TMP_SIZE = 40 * MiB;  // the ERCOT_TMP_DIR tmpfs
+const ERCOT_DISK_SIZE = 64 * MiB; // the tmpfs of the ERCOT stack's STORAGE_DIR and ERCOT_TMP_DIR
 let ercot, mis, ercotSeq = 7000;
-const ercotTmp = path.join(FSDIR, 'ercot_tmp');
+const ercotDisk = path.join(FSDIR, 'ercot_disk');
+const ercotTmp = path.join(ercotDisk, 'tmp');
 
 function ercotDoc(friendly, day, rows, { time = '055219164' } = {}) {
   const body = makeZip([{ name: `${friendly}.csv`, data: rows.map(csvLine).join('') }]);
@@ -452,12 +453,16 @@ async function ercotStack() {
     ERCOT_LOW_SPEED_BYTES: '1024', ERCOT_LOW_SPEED_SECONDS: '2', ERCOT_DOWNLOAD_MAX_BYTES: String(ERCOT_CAP),
   };
   if (isRoot) {
-    spawnSync('umount', [ercotTmp]);
-    fs.mkdirSync(ercotTmp, { recursive: true });
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${ERCOT_TMP_SIZE},mode=0700`, 'tmpfs', ercotTmp], { encoding: 'utf8' });
+    spawnSync('umount', [ercotDisk]);
+    fs.mkdirSync(ercotDisk, { recursive: true });
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${ERCOT_DISK_SIZE},mode=0700`, 'tmpfs', ercotDisk], { encoding: 'utf8' });
     assert.equal(m.status, 0, m.stderr);
-    mounts.push(ercotTmp);
+    mounts.push(ercotDisk);
+    fs.mkdirSync(ercotTmp);
     env.ERCOT_TMP_DIR = ercotTmp;
+    // Local storage: the download is written once, into the object's temp
+    // file beside it in STORAGE_DIR (ERCOT_TMP_DIR spools only for S3).
+    env.STORAGE_DIR = path.join(ercotDisk, 'storage');
   }
   ercot = await startStack({ name: 'faults_ercot', pgHost, env });
   return ercot;
@@ -535,7 +540,7 @@ test('ERCOT download that never answers, trickles, or sends 10 GiB: each file fa
   }
 });
 
-test('ERCOT_TMP_DIR full: the file fails saying the spool disk is full, nothing stored or indexed; with space the next run loads it', { skip: !isRoot && 'needs root (mount -t tmpfs)' }, async (t) => {
+test('ERCOT storage disk full: the run answers 507, the file is an error naming the full disk, nothing stored or indexed; with space the next run loads it', { skip: !isRoot && 'needs root (mount -t tmpfs)' }, async (t) => {
   const s = await ercotStack();
   const D = '2026-11-04';
   const rows = [];
@@ -545,8 +550,9 @@ test('ERCOT_TMP_DIR full: the file fails saying the spool disk is full, nothing 
   doc.body = makeZip([{ name: 'TNMP_FULL.csv', data: rows.map(csvLine).join('') },
     { name: 'padding.bin', data: crypto.randomBytes(3 * MiB), store: true }]);
   mis.docs = [doc];
-  const filler = path.join(ercotTmp, 'filler');
-  fs.writeFileSync(filler, Buffer.alloc(ERCOT_TMP_SIZE - 2 * MiB));
+  const filler = path.join(ercotDisk, 'filler');
+  const st = fs.statfsSync(ercotDisk);
+  fs.writeFileSync(filler, Buffer.alloc(st.bavail * st.bsize - 2 * MiB));
   let r;
   try {
     r = await ercotRun(s, D);
@@ -554,15 +560,19 @@ test('ERCOT_TMP_DIR full: the file fails saying the spool disk is full, nothing 
     fs.rmSync(filler);
   }
   t.diagnostic(`${r.status}: ${r.text}`);
-  assert.equal(r.status, 200, r.text);
-  assert.match(r.json.results[0].error, /download failed: download stopped: the spool disk is full \(No space left on device\)/);
+  assert.equal(r.status, 507, r.text);
+  assert.equal(r.json.ok, false);
+  assert.equal(r.json.error, 'insufficient_storage');
+  assert.match(r.json.message, /1 of 1 files failed: a local disk is full/);
+  assert.equal(r.json.results[0].code, 'no_space', JSON.stringify(r.json.results[0]));
+  assert.match(r.json.results[0].error, /upload failed/);
   const storage = s.env.STORAGE_DIR;
   assert.deepEqual(filesUnder(path.join(storage, 'ercot', D)), [], 'no object');
   assert.deepEqual(filesUnder(ercotTmp), [], 'no spool file left');
   assert.equal(await ercotIndexed(s, '1040000000073'), 0);
   const rec = await ercotRows(s, doc.constructedName);
   assert.deepEqual(rec.map((x) => x.status), ['error']);
-  assert.match(rec[0].error, /spool disk is full/);
+  assert.match(rec[0].errorDetail ?? rec[0].error, /No space left on device/);
   // Space again: the same file loads whole.
   const ok = await ercotRun(s, D);
   assert.equal(ok.status, 200, ok.text);
