@@ -277,9 +277,12 @@ static int cancelled(const PGresult *res, struct iw_error *error)
 
 /* An autocommit statement with the request's bounds, in one round trip: a
  * libpq pipeline of BEGIN, the bounds, SQL and COMMIT. Returns SQL's result,
- * or the first error; NULL when the connection broke (the caller drops it). */
+ * or the first error; NULL when the connection broke (the caller drops it).
+ * *UNTOUCHED: it broke before the server ran anything of the pipeline (the
+ * pipeline could not be sent, or its BEGIN met the server's FATAL, as a
+ * backend terminated between two requests answers), so a retry is safe. */
 static PGresult *exec_in_bounded_transaction(PGconn *conn, const char *sql, int nparams,
-					     const char *const *params)
+					     const char *const *params, int *untouched)
 {
 	static const char set_bounds[] =
 		"SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)";
@@ -297,14 +300,20 @@ static PGresult *exec_in_bounded_transaction(PGconn *conn, const char *sql, int 
 	    !PQsendQueryParams(conn, set_bounds, 2, NULL, bounds, NULL, NULL, 0) ||
 	    !PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0) ||
 	    !PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQpipelineSync(conn))
+	    !PQpipelineSync(conn)) {
+		*untouched = 1; /* a write to a closed socket: the server is gone */
 		goto broken;
+	}
 	for (int q = 0; q < QUERIES; q++) {
 		ExecStatusType st;
 
-		if (!(r = PQgetResult(conn)))
+		if (!(r = PQgetResult(conn))) {
+			*untouched = q == 0;
 			goto broken;
+		}
 		st = PQresultStatus(r);
+		if (q == 0 && st == PGRES_FATAL_ERROR && PQstatus(conn) == CONNECTION_BAD)
+			*untouched = 1;
 		if (st == PGRES_FATAL_ERROR && !failed) {
 			PQclear(keep); /* SQL's result, when COMMIT is what failed */
 			keep = r;
@@ -338,7 +347,7 @@ broken:
  * the request's bounds; a statement that opens a transaction gets the bounds
  * right after it; anything else as it is. */
 static PGresult *exec_bounded(PGconn *conn, const char *sql, int nparams,
-			      const char *const *params)
+			      const char *const *params, int *untouched)
 {
 	char bounds[128];
 	PGresult *res, *r;
@@ -359,7 +368,7 @@ static PGresult *exec_bounded(PGconn *conn, const char *sql, int nparams,
 		return res;
 	}
 	if (PQtransactionStatus(conn) == PQTRANS_IDLE && !controls_transaction(sql))
-		return exec_in_bounded_transaction(conn, sql, nparams, params);
+		return exec_in_bounded_transaction(conn, sql, nparams, params, untouched);
 	return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 }
 
@@ -371,11 +380,12 @@ PGresult *iw_db_exec(enum iw_db db, struct iw_error *error, const char *sql,
 		PGTransactionStatusType before;
 		PGresult *res;
 		ExecStatusType st;
+		int untouched = 0;
 
 		if (!conn)
 			return NULL;
 		before = PQtransactionStatus(conn);
-		res = exec_bounded(conn, sql, nparams, params);
+		res = exec_bounded(conn, sql, nparams, params, &untouched);
 		st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 			return res;
@@ -384,12 +394,13 @@ PGresult *iw_db_exec(enum iw_db db, struct iw_error *error, const char *sql,
 			PQclear(res);
 			PQfinish(conn);
 			conns[db] = NULL;
-			/* Retry only a BEGIN that ran outside a transaction: it
-			 * changed nothing. Any other statement may have run (and
-			 * committed) before the connection broke; a connection
-			 * found dead before sending was replaced by iw_db_conn(). */
+			/* Retry only what changed nothing: a BEGIN outside a
+			 * transaction, or an autocommit pipeline the server ran
+			 * none of (a backend terminated after iw_db_conn()'s
+			 * check). Any other statement may have run and committed
+			 * before the connection broke. */
 			if (before == PQTRANS_IDLE && attempt == 0 &&
-			    (starts_with_word(sql, "BEGIN") || starts_with_word(sql, "START")))
+			    (untouched || starts_with_word(sql, "BEGIN") || starts_with_word(sql, "START")))
 				continue;
 			set_unavailable(error, db, iw_db_setting(db), "server closed the connection unexpectedly");
 			return NULL;
