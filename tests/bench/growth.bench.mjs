@@ -107,6 +107,7 @@ async function fill(target) {
   }
   for (const [db, table] of [['usage', 'UsageIntervalModule'], ['master', 'SmtInterval']]) {
     await stack.sql(db, `VACUUM (ANALYZE) "${table}"`);
+    await stack.sql(db, 'CHECKPOINT'); // measure from clean buffers, not the fill's dirty ones
   }
 }
 
@@ -115,16 +116,23 @@ const ok = (r, what) => { if (r.status !== 200) throw new Error(`${what}: ${r.st
 
 async function explain(label) {
   const plans = [
-    ['master', 'explorer', `EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM "SmtInterval" WHERE esiid::text = $1 ORDER BY "createdAt" DESC, id DESC LIMIT 51 OFFSET 0`, [MEASURED]],
+    // the page's SQL as explorer/browse.c iw_xbrowse_rows_sql() writes it (exact search of an indexed text column)
+    ['master', 'explorer', `EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM (SELECT * FROM "SmtInterval" WHERE esiid::text = $1 OFFSET 0) AS m ORDER BY "createdAt" DESC, id DESC LIMIT 51 OFFSET 0`, [MEASURED]],
     ['master', 'coverage', `EXPLAIN (ANALYZE, BUFFERS) SELECT (ts AT TIME ZONE 'UTC' AT TIME ZONE 'America/Chicago')::date, count(DISTINCT ts)
        FROM "SmtInterval" WHERE esiid = $1 AND ts >= $2::timestamp AND ts < $3::timestamp GROUP BY 1`, [MEASURED, '2025-01-01 06:00', '2026-01-01 06:00']],
     ['usage', 'normalize read', `EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM "UsageIntervalModule" WHERE esiid IN ($1) AND ts >= $2 AND ts <= $3`, [MEASURED, '2025-01-01 06:00', '2026-01-01 05:45']],
   ];
   for (const [db, name, sql, p] of plans) {
     const r = await stack.sql(db, sql, p);
-    console.log(`--- EXPLAIN ${name} @ ${label}\n${r.map((x) => x['QUERY PLAN']).join('\n')}`);
+    const text = r.map((x) => x['QUERY PLAN']).join('\n');
+    console.log(`--- EXPLAIN ${name} @ ${label}\n${text}`);
+    // pages the query touched (the top node's buffers): free of the machine's load
+    const m = /Buffers: shared((?: \w+=\d+)+)/.exec(text);
+    const pages = m ? [...m[1].matchAll(/(hit|read)=(\d+)/g)].reduce((a, x) => a + Number(x[2]), 0) : NaN;
+    (bufs[label] ||= {})[name] = pages;
   }
 }
+const bufs = {};
 
 const results = []; // { size, rows, fillS, fig: {name: [ms...]}, master, usage }
 try {
@@ -164,6 +172,7 @@ try {
     if (EXPLAIN) await explain(fmt(size));
 
     const fig = { pull: [], repost: [], normalize: [], explorer: [], coverage: [] };
+    const parts = {}; // the pull's own timingsMs (load, normalize, storeAndCommit)
     // A new meter-year per round (never seen at any size), same calendar year.
     const files = [];
     for (let i = 0; i <= ROUNDS; i++) files.push(intervalFile({ esiid: `1044372009${String(si).padStart(2, '0')}${String(i).padStart(5, '0')}`, days }));
@@ -172,6 +181,7 @@ try {
       let r;
       const tPull = await timed(async () => { r = ok(await stack.post('/api/admin/smt/pull', body, { admin: true }), 'pull'); });
       if (r.json.duplicate || r.json.intervalNormalized?.insertedCount !== 35040) throw new Error(`pull: ${r.text.slice(0, 400)}`);
+      if (i > 0) for (const [k, v] of Object.entries(r.json.timingsMs || {})) (parts[k] ||= []).push(v);
       const tDup = await timed(async () => { r = ok(await stack.post('/api/admin/smt/pull', body, { admin: true }), 'repost'); });
       if (!r.json.duplicate) throw new Error(`repost not a duplicate: ${r.text.slice(0, 400)}`);
       const tNorm = await timed(async () => { r = ok(await stack.post('/api/admin/usage/normalize', normBody, { admin: true }), 'normalize'); });
@@ -186,6 +196,7 @@ try {
     rows += (ROUNDS + 1) * 35040; // the pulls' rows, in both tables
     results.push({ size, rows, sized, added: rows - before, fillS, fig, master, usage });
     log(`  ${Object.entries(fig).map(([k, v]) => `${k} ${q(v, 0.5).toFixed(0)} ms`).join(', ')}`);
+    log(`  pull timingsMs medians: ${Object.entries(parts).map(([k, v]) => `${k} ${q(v, 0.5)}`).join(', ')}`);
   }
 
   const names = ['pull', 'repost', 'normalize', 'explorer', 'coverage'];
@@ -203,6 +214,10 @@ try {
     // bytes per row = MB per million rows
     const per = (s) => `${(s.heap / r.sized).toFixed(0)} + ${(s.idx / r.sized).toFixed(0)} = ${((s.heap + s.idx) / r.sized).toFixed(0)} MB`;
     console.log(`  ${fmt(r.sized).padStart(12)} rows: SmtInterval ${per(r.master)} (${r.master.parts} rel)   UsageIntervalModule ${per(r.usage)} (${r.usage.parts} rel)   fill ${r.fillS.toFixed(0)} s (${fmt(r.added / r.fillS)} rows/s per table pair)`);
+  }
+  if (EXPLAIN) {
+    console.log('\nshared buffers (8 kB pages) each query touched, from EXPLAIN (ANALYZE, BUFFERS), before the pulls:');
+    for (const [label, b] of Object.entries(bufs)) console.log(`  ${label.padStart(12)} rows: ${Object.entries(b).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
   const last = results[results.length - 1];
   if (results.length > 1) {
