@@ -221,6 +221,14 @@ char *iw_xbrowse_rows_sql(PGconn *conn, const struct iw_xview *v, const struct i
 {
 	struct iw_buf b = { 0 };
 	size_t len;
+	/* An exact search of an indexed text column (SmtInterval by esiid):
+	 * the matches are read through that index first (OFFSET 0 keeps the
+	 * planner from merging the filter into the sort), then sorted. Else it
+	 * may walk the sort column's index (createdAt) backwards, filtering,
+	 * through every row loaded after the ESIID's newest one: a cost that
+	 * grows with the history of all other meters (docs/ingest.md, Growth). */
+	int fence = v->q[0] && v->exact && search_col >= 0 && search_col != sort &&
+		    cols[search_col].text_index;
 
 	iw_buf_puts(&b, "SELECT ");
 	for (int i = 0; i < n; i++) {
@@ -236,6 +244,8 @@ char *iw_xbrowse_rows_sql(PGconn *conn, const struct iw_xview *v, const struct i
 		}
 	}
 	iw_buf_puts(&b, " FROM (SELECT * FROM ");
+	if (fence)
+		iw_buf_puts(&b, "(SELECT * FROM ");
 	put_ident(&b, conn, v->table);
 	if (v->q[0]) {
 		int first = 1;
@@ -250,6 +260,8 @@ char *iw_xbrowse_rows_sql(PGconn *conn, const struct iw_xview *v, const struct i
 		}
 		iw_buf_puts(&b, first ? "false)" : ")");
 	}
+	if (fence)
+		iw_buf_puts(&b, " OFFSET 0) AS m");
 	put_order(&b, conn, cols, n, sort, v->desc);
 	iw_buf_puts(&b, " LIMIT $1 OFFSET $2) AS r");
 	put_order(&b, conn, cols, n, sort, v->desc);

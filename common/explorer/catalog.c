@@ -31,7 +31,9 @@ static const char sql_tables[] =
 static const char sql_columns[] =
 	"SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, "
 	"EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary "
-	"        AND a.attnum = ANY (i.indkey)), a.attnotnull "
+	"        AND a.attnum = ANY (i.indkey)), a.attnotnull, "
+	"a.atttypid IN (25, 1043) AND EXISTS (SELECT 1 FROM pg_index i "
+	"        WHERE i.indrelid = c.oid AND i.indkey[0] = a.attnum) "
 	"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
 	"JOIN pg_attribute a ON a.attrelid = c.oid "
 	"WHERE n.nspname = 'public' AND c.relname = $1 AND c.relkind IN ('r','p','v','m') "
@@ -155,6 +157,7 @@ int iw_catalog_columns(PGconn *conn, const char *table, struct iw_column **out,
 		c[i].kind = iw_col_kind_of((Oid)strtoul(PQgetvalue(res, i, 2), NULL, 10));
 		c[i].primary_key = PQgetvalue(res, i, 3)[0] == 't';
 		c[i].not_null = PQgetvalue(res, i, 4)[0] == 't';
+		c[i].text_index = PQgetvalue(res, i, 5)[0] == 't';
 	}
 	PQclear(res);
 	*out = c;

@@ -28,6 +28,7 @@ struct iw_column {
 	enum iw_col_kind kind;
 	int primary_key;
 	int not_null;
+	int text_index;  /* a text/varchar column that leads an index: col::text = $n can use it */
 };
 
 /* How a value of type OID is shown and exported. */
