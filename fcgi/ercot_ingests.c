@@ -12,12 +12,6 @@ static const struct iw_field query_fields[] = {
 	{ 0 }
 };
 
-static const char *query_str(json_object *args, const char *name)
-{
-	json_object *v;
-	return json_object_object_get_ex(args, name, &v) ? json_object_get_string(v) : NULL;
-}
-
 static int ingests(struct iw_request *req, struct iw_response *resp)
 {
 	json_object *args = NULL, *rows = NULL, *body, *v;
@@ -28,8 +22,8 @@ static int ingests(struct iw_request *req, struct iw_response *resp)
 		return iw_error(resp, 400, "invalid_request", "%s", msg);
 	if (json_object_object_get_ex(args, "limit", &v))
 		limit = (int)json_object_get_int64(v);
-	if ((rc = iw_failed(resp, iw_ercot_ingests_list(limit, query_str(args, "status"),
-							 query_str(args, "tdsp"), &rows, &resp->err))) != 0)
+	if ((rc = iw_failed(resp, iw_ercot_ingests_list(limit, iw_args_str(args, "status"),
+							 iw_args_str(args, "tdsp"), &rows, &resp->err))) != 0)
 		goto out;
 	if (!(body = json_object_new_object())) {
 		json_object_put(rows);

@@ -15,12 +15,6 @@ static const struct iw_field fields[] = {
 	{ 0 }
 };
 
-static const char *arg(json_object *args, const char *name)
-{
-	json_object *v;
-	return json_object_object_get_ex(args, name, &v) ? json_object_get_string(v) : NULL;
-}
-
 static int lookup(struct iw_request *req, struct iw_response *resp)
 {
 	json_object *args = NULL, *body = NULL, *v;
@@ -29,8 +23,8 @@ static int lookup(struct iw_request *req, struct iw_response *resp)
 
 	if (iw_query_args(req, fields, &args, msg, sizeof msg) != 0)
 		return iw_error(resp, 400, "invalid_request", "%s", msg);
-	if ((rc = iw_failed(resp, iw_ercot_lookup(arg(args, "line1"), arg(args, "line2"),
-						  arg(args, "zip"), &body, &resp->err))) != 0)
+	if ((rc = iw_failed(resp, iw_ercot_lookup(iw_args_str(args, "line1"), iw_args_str(args, "line2"),
+						  iw_args_str(args, "zip"), &body, &resp->err))) != 0)
 		goto out;
 	if (json_object_object_get_ex(body, "matches", &v))
 		iw_log_count(req, "candidates", (long long)json_object_array_length(v));

@@ -25,16 +25,10 @@ static const struct iw_field query_fields[] = {
 	{ 0 }
 };
 
-static const char *query_str(json_object *args, const char *name)
-{
-	json_object *v;
-	return json_object_object_get_ex(args, name, &v) ? json_object_get_string(v) : NULL;
-}
-
 /* "1"/"true" -> 1, "0"/"false" -> 0, absent -> 0, else -1. */
 static int flag(json_object *args, const char *name)
 {
-	const char *v = query_str(args, name);
+	const char *v = iw_args_str(args, name);
 	if (!v || strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
 		return 0;
 	return strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ? 1 : -1;
@@ -57,8 +51,8 @@ static int normalize(struct iw_request *req, struct iw_response *resp)
 
 	if (iw_query_args(req, query_fields, &args, msg, sizeof msg) != 0)
 		return iw_error(resp, 400, "invalid_request", "%s", msg);
-	q.esiid = query_str(args, "esiid");
-	q.source = query_str(args, "source");
+	q.esiid = iw_args_str(args, "esiid");
+	q.source = iw_args_str(args, "source");
 	if (json_object_object_get_ex(args, "limit", &v))
 		q.limit = (int)json_object_get_int64(v);
 	if ((q.dry_run = flag(args, "dryRun")) < 0 || flag(args, "purge") < 0 ||

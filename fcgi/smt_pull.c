@@ -98,13 +98,6 @@ static const struct iw_field query_fields[] = {
 	{ 0 }
 };
 
-/* The validated query argument NAME, or NULL. */
-static const char *query_str(json_object *args, const char *name)
-{
-	json_object *v;
-	return json_object_object_get_ex(args, name, &v) ? json_object_get_string(v) : NULL;
-}
-
 static long body_reader(void *req, char *buf, size_t len)
 {
 	return iw_body_read(req, buf, len);
@@ -128,11 +121,11 @@ static int pull_upload(struct iw_request *req, struct iw_response *resp)
 				IW_SMT_UPLOAD_MAX);
 	if (iw_query_args(req, query_fields, &args, err, sizeof err) != 0)
 		return iw_error(resp, 400, "invalid_request", "%s", err);
-	file.filename = query_str(args, "filename");
-	file.esiid = query_str(args, "esiid");
-	file.meter = query_str(args, "meter");
-	file.source = query_str(args, "source");
-	file.captured_at = query_str(args, "captured_at");
+	file.filename = iw_args_str(args, "filename");
+	file.esiid = iw_args_str(args, "esiid");
+	file.meter = iw_args_str(args, "meter");
+	file.source = iw_args_str(args, "source");
+	file.captured_at = iw_args_str(args, "captured_at");
 	if (json_object_object_get_ex(args, "sizeBytes", &v))
 		file.size_expected = json_object_get_int64(v);
 	if (iw_smt_pull_check(&file, &resp->err) != 0) {

@@ -341,6 +341,13 @@ static int check_field(const struct iw_field *f, json_object *v, json_object *ar
 	return -1;
 }
 
+const char *iw_args_str(json_object *args, const char *name)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(args, name, &v) ? json_object_get_string(v) : NULL;
+}
+
 int iw_validate(json_object *body, const struct iw_field *fields, json_object **args,
 		char *msg, size_t msglen)
 {

@@ -35,6 +35,8 @@ struct iw_field {
  * absent). On failure returns -1 with a message naming the field in MSG. */
 int iw_validate(json_object *body, const struct iw_field *fields, json_object **args,
 		char *msg, size_t msglen);
+/* The text of a validated value NAME of ARGS, NULL when absent. */
+const char *iw_args_str(json_object *args, const char *name);
 
 /* Individual validators, also used outside JSON bodies (query strings, CSV). */
 int iw_esiid_normalize(const char *in, char out[IW_ESIID_MAX + 1]);
