@@ -33,6 +33,7 @@
 // (print EXPLAIN ANALYZE of the queries behind the figures at each size).
 import { statfsSync } from 'node:fs';
 import { startStack } from '../lib/stack.mjs';
+import { migrate } from '../lib/partition_convert.mjs';
 import { intervalFile, yearDays } from '../fakes/smt_files.mjs';
 
 const SIZES = (process.env.GROWTH_SIZES || '1000000,10000000,50000000').split(',').map(Number);
@@ -134,8 +135,28 @@ async function explain(label) {
 }
 const bufs = {};
 
+// The history's months, made the way an installation that has run for
+// three years has them: one marker row per month from 2023-01 in the DEFAULT
+// partition, then `iw-migrate partitions` (the monthly timer's step) creates
+// each month and moves its row in; the markers are then deleted. Without
+// this every history row would land in the DEFAULT partition.
+async function historyMonths() {
+  for (const [db, table] of [['usage', 'UsageIntervalModule'], ['master', 'SmtInterval']]) {
+    const [{ part }] = await stack.sql(db, `SELECT count(*) > 0 AS part FROM pg_partitioned_table
+      WHERE partrelid = '"${table}"'::regclass`);
+    if (!part) continue; // the unpartitioned layout: nothing to do
+    await stack.sql(db, `INSERT INTO "${table}" (esiid, meter, ts, kwh, estimated, flow, source, filled, "createdAt", "updatedAt")
+      SELECT 'growth-month-marker', 'unknown', m, 0, false, 'C', 'smt', false, now(), now()
+      FROM generate_series(timestamp '2023-01-01', date_trunc('month', now()), interval '1 month') m`);
+    const r = await migrate(process.env.IW_TEST_PGHOST, db, stack.dbs[db], ['partitions']);
+    if (r.code !== 0) throw new Error(`iw-migrate partitions (${db}): ${r.out}`);
+    await stack.sql(db, `DELETE FROM "${table}" WHERE esiid = 'growth-month-marker'`);
+  }
+}
+
 const results = []; // { size, rows, fillS, fig: {name: [ms...]}, master, usage }
 try {
+  await historyMonths();
   const days = yearDays(2025);
   await stack.sql('usage', MEASURED_SQL('UsageIntervalModule'));
   await stack.sql('master', MEASURED_SQL('SmtInterval'));
