@@ -4,12 +4,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -23,6 +21,7 @@
 #include "io/storage.h"
 #include "core/time.h"
 #include "core/codec.h"
+#include "core/tmpfile.h"
 #define ERCOT_SORT_MEM      "256MB"  /* server-side, per run */
 /* The load transaction: waits for a lock at most this long (then the file
  * fails naming the lock), and no statement runs longer than ERCOT_STATEMENT_MS
@@ -118,25 +117,6 @@ size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 		}
 	}
 	return len;
-}
-
-static int open_spool(void)
-{
-	const char *dir = iw_env_or("ERCOT_TMP_DIR", "/tmp");
-	char path[4096];
-	int fd;
-
-#ifdef O_TMPFILE
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-#endif
-	if (snprintf(path, sizeof path, "%s/iw-ercot-XXXXXX", dir) >= (int)sizeof path)
-		return -1;
-	fd = mkstemp(path);
-	if (fd >= 0)
-		unlink(path); /* nothing left behind, whatever happens to the process */
-	return fd;
 }
 
 static long long ercot_lock_timeout_ms(void)
@@ -406,7 +386,7 @@ static int job_spool(struct job *j, const struct iw_ercot_fetcher *fetcher)
 	if (iw_storage_put_local_fd(j->w) >= 0)
 		j->fd = dup(iw_storage_put_local_fd(j->w));
 	else
-		j->own_spool = (j->fd = open_spool()) >= 0;
+		j->own_spool = (j->fd = iw_tmpfile(iw_env("ERCOT_TMP_DIR"), "iw-ercot")) >= 0;
 	if (j->fd < 0) {
 		snprintf(j->err, sizeof j->err, "no temp file: %s", strerror(errno));
 		iw_ercot_job_fail(j, 0, "download failed", j->err);
