@@ -136,12 +136,11 @@ static int parse_view(struct iw_request *req, struct iw_response *resp, const ch
 static int browse(struct iw_request *req, struct iw_response *resp)
 {
 	struct iw_xview v;
-	struct iw_xnav nav = { 0 };
 	struct iw_xanswer a;
 	struct iw_xauth who;
 	char *form = NULL, buf[16];
 	enum iw_xfmt fmt = IW_XFMT_HTML;
-	int rc, post = strcmp(req->method, "POST") == 0;
+	int rc, sql, post = strcmp(req->method, "POST") == 0;
 
 	if (iw_query_get(req, "format", buf, sizeof buf) == 1 && strcmp(buf, "html") != 0)
 		fmt = IW_XFMT_JSON; /* json, csv (and junk): unauthenticated answers are JSON */
@@ -166,22 +165,15 @@ static int browse(struct iw_request *req, struct iw_response *resp)
 		return answer_error(resp, v.fmt, 405, "method_not_allowed",
 				    "sql: the SELECT box runs only with POST (form fields sql, db, format)");
 	}
-	if (v.fmt == IW_XFMT_HTML || (!v.has_table && !v.sql))
-		iw_xbrowse_nav_load(&nav);
 	iw_xanswer_init(&a);
-	if (post || v.sql_asked) {
+	sql = post || v.sql_asked; /* the SELECT box */
+	if (sql)
 		iw_log_count(req, "sql_bytes", v.sql ? (long long)strlen(v.sql) : 0);
-		if (v.fmt == IW_XFMT_HTML)
-			iw_page_head(&a.body, "SELECT box", v.csrf);
-		iw_xview_sql(&v, &nav, &a);
-	} else {
-		if (v.fmt == IW_XFMT_HTML)
-			iw_page_head(&a.body, v.has_table ? v.table : "Tables", v.csrf);
-		(v.has_table ? iw_xview_table : iw_xview_index)(&v, &nav, &a);
-	}
+	if (v.fmt == IW_XFMT_HTML)
+		iw_page_head(&a.body, sql ? "SELECT box" : v.has_table ? v.table : "Tables", v.csrf);
+	iw_xview_run(&v, sql, &a);
 	rc = answer(req, resp, &v, &a);
 	iw_xanswer_free(&a);
-	iw_xbrowse_nav_free(&nav);
 	free(v.sql);
 	return rc;
 }
