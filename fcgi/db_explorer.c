@@ -67,8 +67,6 @@ static int answer(struct iw_request *req, struct iw_response *resp, const struct
 		  struct iw_xanswer *a)
 {
 	int status = stops[a->stop].status;
-	char *data, disp[sizeof a->filename + 32];
-	size_t len;
 
 	iw_log_str(req, "view", a->view);
 	if (a->table_found)
@@ -86,18 +84,8 @@ static int answer(struct iw_request *req, struct iw_response *resp, const struct
 		a->json = NULL;
 		return body ? iw_ok(resp, body) : iw_error(resp, 500, "internal_error", "out of memory");
 	}
-	if (a->kind == IW_XANS_CSV) {
-		if (!(data = iw_buf_take(&a->body, &len)))
-			return iw_error(resp, 500, "internal_error", "the export did not fit in memory");
-		if (a->cut_header) {
-			char at[24];
-			snprintf(at, sizeof at, "%zu", a->cut_at);
-			iw_header(resp, "X-Truncated-At-Bytes", at);
-		}
-		snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", a->filename);
-		iw_header(resp, "Content-Disposition", disp);
-		return iw_raw(resp, 200, "text/csv; charset=utf-8", data, len);
-	}
+	if (a->kind == IW_XANS_CSV)
+		return iw_page_send_csv(resp, &a->body, a->filename, a->cut_header ? &a->cut_at : NULL);
 	iw_page_foot(&a->body); /* the route wrote the head (dispatch) */
 	if (a->stop != IW_XSTOP_NONE)
 		resp->error_code = stops[a->stop].code;
@@ -138,39 +126,29 @@ static int parse_view(struct iw_request *req, struct iw_response *resp, const ch
 		v->sql_asked = iw_query_get(req, "sql", probe, sizeof probe) != 0;
 		return 0;
 	}
-	if (!(v->sql = malloc(IW_SQLGUARD_MAX + 1)))
+	if ((r = iw_form_dup(form, "sql", IW_SQLGUARD_MAX, &v->sql)) == -2)
 		return iw_error(resp, 500, "internal_error", "out of memory");
-	if ((r = iw_form_get(form, "sql", v->sql, IW_SQLGUARD_MAX + 1)) <= 0) {
-		free(v->sql);
-		v->sql = NULL;
-		if (r < 0)
-			return answer_error(resp, v->fmt, 400, "invalid_request", "sql: at most 16384 bytes");
-	}
+	if (r < 0)
+		return answer_error(resp, v->fmt, 400, "invalid_request", "sql: at most 16384 bytes");
 	return 0;
 }
 
 static int browse(struct iw_request *req, struct iw_response *resp)
 {
 	struct iw_xview v;
-	struct iw_xnav nav = { 0 };
 	struct iw_xanswer a;
 	struct iw_xauth who;
 	char *form = NULL, buf[16];
 	enum iw_xfmt fmt = IW_XFMT_HTML;
-	const char *missing;
-	int rc, post = strcmp(req->method, "POST") == 0;
+	int rc, sql, post = strcmp(req->method, "POST") == 0;
 
 	if (iw_query_get(req, "format", buf, sizeof buf) == 1 && strcmp(buf, "html") != 0)
 		fmt = IW_XFMT_JSON; /* json, csv (and junk): unauthenticated answers are JSON */
 	if ((rc = iw_xauth_require(req, resp, fmt == IW_XFMT_HTML, &who)) != 0)
 		return rc;
 	/* Never DATABASE_URL: that role can write. */
-	if ((missing = iw_xconn_missing())) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "%s is not set: the explorer reads only through its own "
-			 "read-only role (see docs/explorer.md)", missing);
-		return answer_error(resp, fmt, 503, "server_misconfigured", msg);
-	}
+	if (iw_xconn_check(&resp->err) != 0)
+		return iw_page_fail_err(resp, fmt == IW_XFMT_HTML, &resp->err);
 	if (post) {
 		int html = fmt == IW_XFMT_HTML;
 		if ((rc = iw_xauth_form(req, resp, &who, SQL_FORM_MAX, &html, &form)) != 0)
@@ -187,22 +165,15 @@ static int browse(struct iw_request *req, struct iw_response *resp)
 		return answer_error(resp, v.fmt, 405, "method_not_allowed",
 				    "sql: the SELECT box runs only with POST (form fields sql, db, format)");
 	}
-	if (v.fmt == IW_XFMT_HTML || (!v.has_table && !v.sql))
-		iw_xbrowse_nav_load(&nav);
 	iw_xanswer_init(&a);
-	if (post || v.sql_asked) {
+	sql = post || v.sql_asked; /* the SELECT box */
+	if (sql)
 		iw_log_count(req, "sql_bytes", v.sql ? (long long)strlen(v.sql) : 0);
-		if (v.fmt == IW_XFMT_HTML)
-			iw_page_head(&a.body, "SELECT box", v.csrf);
-		iw_xview_sql(&v, &nav, &a);
-	} else {
-		if (v.fmt == IW_XFMT_HTML)
-			iw_page_head(&a.body, v.has_table ? v.table : "Tables", v.csrf);
-		(v.has_table ? iw_xview_table : iw_xview_index)(&v, &nav, &a);
-	}
+	if (v.fmt == IW_XFMT_HTML)
+		iw_page_head(&a.body, sql ? "SELECT box" : v.has_table ? v.table : "Tables", v.csrf);
+	iw_xview_run(&v, sql, &a);
 	rc = answer(req, resp, &v, &a);
 	iw_xanswer_free(&a);
-	iw_xbrowse_nav_free(&nav);
 	free(v.sql);
 	return rc;
 }
@@ -211,16 +182,9 @@ static int browse(struct iw_request *req, struct iw_response *resp)
 
 static int explorer(struct iw_request *req, struct iw_response *resp)
 {
-	const char *uri = iw_param(req, "DOCUMENT_URI");
 	char path[128];
-	size_t len;
 
-	if (!uri || !*uri)
-		uri = iw_param(req, "SCRIPT_NAME");
-	snprintf(path, sizeof path, "%s", uri ? uri : "");
-	len = strlen(path);
-	while (len > 1 && path[len - 1] == '/')
-		path[--len] = '\0';
+	iw_page_path(req, path, sizeof path);
 	iw_page_security_headers(resp);
 	if (strcmp(path, IW_PAGE_BASE) == 0)
 		return browse(req, resp);

@@ -51,31 +51,19 @@ static int pull_inline(struct iw_request *req, struct iw_response *resp)
 {
 	const char *enc = iw_arg_str(req, "encoding");
 	json_object *b64;
-	struct iw_smt_file file = {
-		.mode = "inline",
-		.filename = iw_arg_str(req, "filename"),
-		.esiid = iw_arg_str(req, "esiid"),
-		.meter = iw_arg_str(req, "meter"),
-		.source = iw_arg_str(req, "source"),
-		.captured_at = iw_arg_str(req, "captured_at"),
-		/* Only a type of the allow-list is stored (iw_smt_content_type). */
-		.content_type = iw_arg_str(req, "mime"),
-		.size_expected = -1,
-	};
+	/* Only a type of the allow-list is stored (iw_smt_content_type). */
+	struct iw_smt_file file = { .mode = "inline", .content_type = iw_arg_str(req, "mime") };
 	struct iw_smt_spool *s = NULL;
 	json_object *body = NULL;
 	char err[512] = "";
-	long long size;
 	int rc;
 
-	if (!file.filename)
+	if (!iw_arg_str(req, "filename"))
 		return iw_error(resp, 400, "invalid_request", "filename: is required");
 	if (!json_object_object_get_ex(req->body, "content_b64", &b64) ||
 	    !json_object_is_type(b64, json_type_string) || json_object_get_string_len(b64) == 0)
 		return iw_error(resp, 400, "invalid_request", "content_b64: is required (a base64 string)");
-	if (iw_arg_int(req, "sizeBytes", &size))
-		file.size_expected = size;
-	if ((rc = iw_smt_pull_check(&file, &resp->err)) == 0 &&
+	if ((rc = iw_smt_pull_file(&file, req->args, &resp->err)) == 0 &&
 	    (rc = iw_smt_pull_inline(json_object_get_string(b64), (size_t)json_object_get_string_len(b64),
 				     enc && strcmp(enc, "base64+gzip") == 0, err, sizeof err, &s,
 				     &resp->err)) == 0 &&
@@ -105,9 +93,9 @@ static long body_reader(void *req, char *buf, size_t len)
 
 static int pull_upload(struct iw_request *req, struct iw_response *resp)
 {
-	struct iw_smt_file file = { .mode = "upload", .size_expected = -1 };
+	struct iw_smt_file file = { .mode = "upload" };
 	struct iw_smt_spool *s = NULL;
-	json_object *body = NULL, *args = NULL, *v;
+	json_object *body = NULL, *args = NULL;
 	char err[512] = "";
 	unsigned long long total = 0;
 	struct iw_stream stream;
@@ -121,14 +109,7 @@ static int pull_upload(struct iw_request *req, struct iw_response *resp)
 				IW_SMT_UPLOAD_MAX);
 	if (iw_query_args(req, query_fields, &args, err, sizeof err) != 0)
 		return iw_error(resp, 400, "invalid_request", "%s", err);
-	file.filename = iw_args_str(args, "filename");
-	file.esiid = iw_args_str(args, "esiid");
-	file.meter = iw_args_str(args, "meter");
-	file.source = iw_args_str(args, "source");
-	file.captured_at = iw_args_str(args, "captured_at");
-	if (json_object_object_get_ex(args, "sizeBytes", &v))
-		file.size_expected = json_object_get_int64(v);
-	if (iw_smt_pull_check(&file, &resp->err) != 0) {
+	if (iw_smt_pull_file(&file, args, &resp->err) != 0) {
 		rc = iw_fail(resp, &resp->err);
 		goto out;
 	}
@@ -195,10 +176,6 @@ static int pull(struct iw_request *req, struct iw_response *resp)
 	return pull_trigger(req, resp, mode);
 }
 
-/* statement_timeout of the route's own transactions: room for 256 MiB of
- * rows, yet below nginx's fastcgi_read_timeout (300 s), so the route answers
- * before nginx gives up on it. */
-
 int main(void)
 {
 	static const struct iw_route route = {
@@ -210,7 +187,9 @@ int main(void)
 		.fields = fields,
 		.handler = pull,
 		.lock_timeout_ms = 10000,
-		.statement_timeout_ms = 240000, /* nginx waits 300 s */
+		/* Room for 256 MiB of rows, yet below nginx's fastcgi_read_timeout
+		 * (300 s), so the route answers before nginx gives up on it. */
+		.statement_timeout_ms = 240000,
 	};
 	return iw_serve(&route);
 }

@@ -79,23 +79,7 @@ static int load_members(struct job *j, zip_t *za)
 			}
 			j->csv_bytes += got;
 			j->rows = iw_ercot_csv_rows(csv);
-			if (j->csv_bytes >= j->csv_next) {
-				iw_ercot_job_progress(j, "load", 0);
-				j->csv_next += IW_ERCOT_PROGRESS_BYTES;
-			} else if (iw_progress_on(j->progress) && j->csv_bytes >= j->csv_stream_next) {
-				json_object *ev = json_object_new_object();
-				if (ev) {
-					json_object_object_add(ev, "event", json_object_new_string("file"));
-					json_object_object_add(ev, "tdsp", json_object_new_string(j->doc->tdsp));
-					json_object_object_add(ev, "file", json_object_new_string(j->doc->filename));
-					json_object_object_add(ev, "phase", json_object_new_string("load"));
-					json_object_object_add(ev, "bytes", json_object_new_int64(j->bytes));
-					json_object_object_add(ev, "rows", json_object_new_int64(j->rows));
-				}
-				iw_progress_emit(j->progress, ev);
-			}
-			while (j->csv_stream_next <= j->csv_bytes)
-				j->csv_stream_next += IW_ERCOT_CSV_STREAM_STEP;
+			iw_ercot_job_advance(j, "load");
 		}
 		if (got < 0) {
 			snprintf(j->err, sizeof j->err, "zip member %.100s: %s", name,

@@ -4,12 +4,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -23,6 +21,7 @@
 #include "io/storage.h"
 #include "core/time.h"
 #include "core/codec.h"
+#include "core/tmpfile.h"
 #define ERCOT_SORT_MEM      "256MB"  /* server-side, per run */
 /* The load transaction: waits for a lock at most this long (then the file
  * fails naming the lock), and no statement runs longer than ERCOT_STATEMENT_MS
@@ -55,12 +54,52 @@ void iw_ercot_job_progress(const struct job *j, const char *phase, int done)
 	json_object_put(f);
 }
 
+/* A streamed "file" event between two logged ones: a download event
+ * carries the announced size ("total"), a load event the CSV rows so far. */
+static void stream_event(const struct job *j, const char *phase)
+{
+	json_object *ev;
+
+	if (!iw_progress_on(j->progress))
+		return;
+	if ((ev = json_object_new_object())) {
+		json_object_object_add(ev, "event", json_object_new_string("file"));
+		json_object_object_add(ev, "tdsp", json_object_new_string(j->doc->tdsp));
+		json_object_object_add(ev, "file", json_object_new_string(j->doc->filename));
+		json_object_object_add(ev, "phase", json_object_new_string(phase));
+		json_object_object_add(ev, "bytes", json_object_new_int64(j->bytes));
+		if (!strcmp(phase, "load"))
+			json_object_object_add(ev, "rows", json_object_new_int64(j->rows));
+		else if (j->doc->size > 0)
+			json_object_object_add(ev, "total", json_object_new_int64(j->doc->size));
+	}
+	iw_progress_emit(j->progress, ev);
+}
+
 /* Bytes between two streamed events of one file: 2 % of its announced size
  * (so a client sees every 10 % several times), else every 1 MiB. */
 long long iw_ercot_job_stream_step(const struct job *j)
 {
 	long long step = j->doc->size > 0 ? j->doc->size / 50 : 1024 * 1024;
 	return step < 16 * 1024 ? 16 * 1024 : step;
+}
+
+void iw_ercot_job_advance(struct job *j, const char *phase)
+{
+	int load = !strcmp(phase, "load");
+	long long at = load ? j->csv_bytes : j->bytes;
+	long long *next = load ? &j->csv_next : &j->next_progress;
+	long long *stream_next = load ? &j->csv_stream_next : &j->stream_next;
+	long long step = load ? IW_ERCOT_CSV_STREAM_STEP : iw_ercot_job_stream_step(j);
+
+	if (at >= *next) {
+		iw_ercot_job_progress(j, phase, 0);
+		*next += IW_ERCOT_PROGRESS_BYTES;
+	} else if (at >= *stream_next) {
+		stream_event(j, phase);
+	}
+	while (*stream_next <= at)
+		*stream_next += step;
 }
 
 size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
@@ -90,24 +129,7 @@ size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 		left -= (size_t)w;
 	}
 	j->bytes += (long long)len;
-	if (j->bytes >= j->next_progress) {
-		iw_ercot_job_progress(j, "download", 0);
-		j->next_progress += IW_ERCOT_PROGRESS_BYTES;
-	} else if (iw_progress_on(j->progress) && j->bytes >= j->stream_next) {
-		json_object *ev = json_object_new_object();
-		if (ev) {
-			json_object_object_add(ev, "event", json_object_new_string("file"));
-			json_object_object_add(ev, "tdsp", json_object_new_string(j->doc->tdsp));
-			json_object_object_add(ev, "file", json_object_new_string(j->doc->filename));
-			json_object_object_add(ev, "phase", json_object_new_string("download"));
-			json_object_object_add(ev, "bytes", json_object_new_int64(j->bytes));
-			if (j->doc->size > 0)
-				json_object_object_add(ev, "total", json_object_new_int64(j->doc->size));
-		}
-		iw_progress_emit(j->progress, ev);
-	}
-	while (j->stream_next <= j->bytes)
-		j->stream_next += iw_ercot_job_stream_step(j);
+	iw_ercot_job_advance(j, "download");
 	/* A download may outlast the lease (30 min allowed): renew it on the way
 	 * (no transaction is open while downloading). */
 	if (j->lock && time(NULL) - j->renewed >= ERCOT_RENEW_S) {
@@ -118,25 +140,6 @@ size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 		}
 	}
 	return len;
-}
-
-static int open_spool(void)
-{
-	const char *dir = iw_env_or("ERCOT_TMP_DIR", "/tmp");
-	char path[4096];
-	int fd;
-
-#ifdef O_TMPFILE
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-#endif
-	if (snprintf(path, sizeof path, "%s/iw-ercot-XXXXXX", dir) >= (int)sizeof path)
-		return -1;
-	fd = mkstemp(path);
-	if (fd >= 0)
-		unlink(path); /* nothing left behind, whatever happens to the process */
-	return fd;
 }
 
 static long long ercot_lock_timeout_ms(void)
@@ -358,164 +361,192 @@ static void fail_load(struct job *j, const char *what)
 	}
 }
 
+/* The job's result object, "posted" time and storage key. 0, or -1 (the
+ * error recorded, or no memory: j->result NULL). */
+static int job_start(struct job *j)
+{
+	const struct iw_ercot_doc *doc = j->doc;
+
+	if (!(j->result = json_object_new_object()))
+		return -1;
+	json_object_object_add(j->result, "tdsp", json_object_new_string(doc->tdsp));
+	json_object_object_add(j->result, "filename", json_object_new_string(doc->filename));
+	j->next_progress = IW_ERCOT_PROGRESS_BYTES;
+	j->csv_next = IW_ERCOT_PROGRESS_BYTES;
+	j->stream_next = iw_ercot_job_stream_step(j);
+	j->csv_stream_next = IW_ERCOT_CSV_STREAM_STEP;
+	if (doc->posted) {
+		snprintf(j->posted, sizeof j->posted, "%s", doc->posted);
+	} else {
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(j->posted, sizeof j->posted, "%Y-%m-%d %H:%M:%S", &tm);
+	}
+	if (snprintf(j->key, sizeof j->key, "ercot/%s/%s", j->day, doc->filename) >= (int)sizeof j->key ||
+	    !iw_storage_key_valid(j->key)) {
+		iw_ercot_job_fail(j, 0, "invalid storage key", doc->filename);
+		return -1;
+	}
+	return 0;
+}
+
+/* Spool: downloads the file into the object's writer (and a spool to read
+ * it back), hashes it and renews the run's lease. 0, or -1 (recorded). */
+static int job_spool(struct job *j, const struct iw_ercot_fetcher *fetcher)
+{
+	char derr[512] = "", e[600];
+
+	/* Local storage: the download goes into the object's temp file beside it
+	 * and is read back from there (one copy, renamed into place at the end).
+	 * S3: parts are sent while downloading, and an unlinked spool keeps the
+	 * bytes for the zip check. */
+	if (!(j->w = iw_storage_put_begin(j->key, "application/zip", j->werr, sizeof j->werr))) {
+		snprintf(j->err, sizeof j->err, "storage: %.480s", j->werr);
+		iw_ercot_job_fail(j, 0, "upload failed", j->err);
+		return -1;
+	}
+	if (iw_storage_put_local_fd(j->w) >= 0)
+		j->fd = dup(iw_storage_put_local_fd(j->w));
+	else
+		j->own_spool = (j->fd = iw_tmpfile(iw_env("ERCOT_TMP_DIR"), "iw-ercot")) >= 0;
+	if (j->fd < 0) {
+		snprintf(j->err, sizeof j->err, "no temp file: %s", strerror(errno));
+		iw_ercot_job_fail(j, 0, "download failed", j->err);
+		return -1;
+	}
+	iw_ercot_job_progress(j, "start", 0);
+	j->lock = fetcher->lock;
+	j->renewed = time(NULL);
+	if (fetcher->download(fetcher->self, j->doc->url, iw_ercot_job_spool, j, derr, sizeof derr) != 0) {
+		if (j->lock_lost) {
+			iw_ercot_job_fail(j, 0, "run lock lost", "the lease of " IW_ERCOT_LOCK_NAME
+			     " ran out and another run took it");
+		} else if (j->store_failed) {
+			snprintf(e, sizeof e, "storage: %.480s", j->werr);
+			iw_ercot_job_fail(j, 0, "upload failed", e);
+		} else {
+			snprintf(e, sizeof e, "download failed: %s", derr);
+			iw_ercot_job_fail(j, 0, e, derr);
+		}
+		return -1;
+	}
+	if (iw_storage_put_sha256(j->w, j->sha) != 0) {
+		iw_ercot_job_fail(j, 0, "internal error", "sha256 unavailable");
+		return -1;
+	}
+	iw_ercot_job_progress(j, "download", 1);
+	/* Downloads take minutes: extend the run's lease before the load. */
+	if (fetcher->lock && iw_run_lock_renew(fetcher->lock) == 0) {
+		iw_ercot_job_fail(j, 1, "run lock lost", "the lease of " IW_ERCOT_LOCK_NAME " ran out and another run took it");
+		return -1;
+	}
+	json_object_object_add(j->result, "sha256", json_object_new_string(j->sha));
+	return 0;
+}
+
+/* Check: a file already ingested (same sha256) is skipped; else the spool
+ * must open as a zip. The zip, or NULL (skipped or failed, recorded). */
+static zip_t *job_check(struct job *j)
+{
+	const char *p[1] = { j->sha };
+	PGresult *r;
+	zip_t *za;
+
+	if (!(r = iw_db_exec(IW_DB_MASTER, NULL, SQL_KNOWN, 1, p))) {
+		iw_ercot_job_fail(j, 1, "database unavailable", "could not look the file up");
+		return NULL;
+	}
+	if (PQntuples(r) > 0) {
+		PQclear(r);
+		json_object_object_add(j->result, "skipped", json_object_new_boolean(1));
+		json_object_object_add(j->result, "reason",
+				       json_object_new_string("already ingested (same sha256)"));
+		if (iw_ercot_job_record(j, "skipped", 0, NULL, NULL) != 0)
+			iw_logf("error", "ercot: could not record the skip of %s", j->doc->filename);
+		iw_ercot_job_progress(j, "skipped", 1);
+		return NULL;
+	}
+	PQclear(r);
+	if (!(za = iw_ercot_extract_open_zip(j)))
+		iw_ercot_job_fail(j, 1, j->err, "the download is not a readable zip; nothing was stored");
+	return za;
+}
+
+/* Load: in a transaction of its own (left open on success), COPY the zip's
+ * rows into the temp table and write them into the ESIID index. 0, or -1
+ * (rolled back, recorded). */
+static int job_load(struct job *j, zip_t *za)
+{
+	char posted_ts[40];
+	const char *p[4];
+
+	if (iw_db_begin(IW_DB_MASTER, NULL) != 0) {
+		iw_ercot_job_fail(j, 1, "database unavailable", "BEGIN failed");
+		return -1;
+	}
+	if (tx_settings(j) != 0 || tx_exec(j, SQL_TEMP, 0, NULL) < 0) {
+		iw_db_rollback(IW_DB_MASTER);
+		fail_load(j, "could not create the load table");
+		return -1;
+	}
+	if (iw_ercot_extract_copy_in(j, za) != 0) {
+		iw_db_rollback(IW_DB_MASTER);
+		if (j->sqlstate[0])
+			fail_load(j, "COPY failed");
+		else
+			iw_ercot_job_fail(j, 1, j->err, "the extract could not be loaded; nothing was stored");
+		return -1;
+	}
+	iw_ercot_job_progress(j, "load", 1);
+	snprintf(posted_ts, sizeof posted_ts, "%s", j->posted);
+	p[0] = j->doc->tdsp;
+	p[1] = posted_ts;
+	p[2] = j->sha;
+	p[3] = iw_ercot_extract_full(j->doc->filename) ? "true" : "false";
+	if (index_rows(j, p) != 0) {
+		iw_db_rollback(IW_DB_MASTER);
+		fail_load(j, "the ESIID index update failed");
+		return -1;
+	}
+	iw_ercot_job_progress(j, "indexed", 1);
+	return 0;
+}
+
+/* Publish: the object made visible, the "ok" row written, the load's
+ * transaction committed. 0, or -1 (rolled back, recorded). */
+static int job_publish(struct job *j)
+{
+	if (iw_ercot_extract_upload(j) != 0) {
+		iw_db_rollback(IW_DB_MASTER);
+		iw_ercot_job_fail(j, 1, "upload failed", j->err);
+		return -1;
+	}
+	if (iw_ercot_job_record(j, "ok", 1, NULL, NULL) != 0 || iw_db_commit(IW_DB_MASTER, NULL) != 0) {
+		iw_db_rollback(IW_DB_MASTER);
+		/* The object is stored; the next run will ingest it again. */
+		iw_ercot_job_fail(j, 1, "database error", "the ingest could not be committed");
+		return -1;
+	}
+	json_object_object_add(j->result, "key", json_object_new_string(j->key));
+	json_object_object_add(j->result, "bytes", json_object_new_int64(j->bytes));
+	json_object_object_add(j->result, "rows", json_object_new_int64(j->rows));
+	if (j->bad)
+		json_object_object_add(j->result, "badRows", json_object_new_int64(j->bad));
+	iw_ercot_job_progress(j, "stored", 1);
+	return 0;
+}
+
 json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 			     const struct iw_ercot_fetcher *fetcher)
 {
 	struct job j = { .doc = doc, .day = day, .method = fetcher->method, .fd = -1,
 			 .progress = fetcher->progress };
-	char derr[512] = "", posted_ts[40];
-	const char *p[4];
 	zip_t *za = NULL;
-	PGresult *r;
-	int in_tx = 0;
 
-	if (!(j.result = json_object_new_object()))
-		return NULL;
-	json_object_object_add(j.result, "tdsp", json_object_new_string(doc->tdsp));
-	json_object_object_add(j.result, "filename", json_object_new_string(doc->filename));
-	j.next_progress = IW_ERCOT_PROGRESS_BYTES;
-	j.csv_next = IW_ERCOT_PROGRESS_BYTES;
-	j.stream_next = iw_ercot_job_stream_step(&j);
-	j.csv_stream_next = IW_ERCOT_CSV_STREAM_STEP;
-	if (doc->posted) {
-		snprintf(j.posted, sizeof j.posted, "%s", doc->posted);
-	} else {
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(j.posted, sizeof j.posted, "%Y-%m-%d %H:%M:%S", &tm);
-	}
-	if (snprintf(j.key, sizeof j.key, "ercot/%s/%s", day, doc->filename) >= (int)sizeof j.key ||
-	    !iw_storage_key_valid(j.key)) {
-		iw_ercot_job_fail(&j, 0, "invalid storage key", doc->filename);
-		goto out;
-	}
-	/* Local storage: the download goes into the object's temp file beside it
-	 * and is read back from there (one copy, renamed into place at the end).
-	 * S3: parts are sent while downloading, and an unlinked spool keeps the
-	 * bytes for the zip check. */
-	if (!(j.w = iw_storage_put_begin(j.key, "application/zip", j.werr, sizeof j.werr))) {
-		snprintf(j.err, sizeof j.err, "storage: %.480s", j.werr);
-		iw_ercot_job_fail(&j, 0, "upload failed", j.err);
-		goto out;
-	}
-	if (iw_storage_put_local_fd(j.w) >= 0)
-		j.fd = dup(iw_storage_put_local_fd(j.w));
-	else
-		j.own_spool = (j.fd = open_spool()) >= 0;
-	if (j.fd < 0) {
-		snprintf(j.err, sizeof j.err, "no temp file: %s", strerror(errno));
-		iw_ercot_job_fail(&j, 0, "download failed", j.err);
-		goto out;
-	}
-	iw_ercot_job_progress(&j, "start", 0);
-	j.lock = fetcher->lock;
-	j.renewed = time(NULL);
-	if (fetcher->download(fetcher->self, doc->url, iw_ercot_job_spool, &j, derr, sizeof derr) != 0) {
-		char e[600];
-		if (j.lock_lost) {
-			iw_ercot_job_fail(&j, 0, "run lock lost", "the lease of " IW_ERCOT_LOCK_NAME
-			     " ran out and another run took it");
-			goto out;
-		}
-		if (j.store_failed) {
-			snprintf(e, sizeof e, "storage: %.480s", j.werr);
-			iw_ercot_job_fail(&j, 0, "upload failed", e);
-			goto out;
-		}
-		snprintf(e, sizeof e, "download failed: %s", derr);
-		iw_ercot_job_fail(&j, 0, e, derr);
-		goto out;
-	}
-	if (iw_storage_put_sha256(j.w, j.sha) != 0) {
-		iw_ercot_job_fail(&j, 0, "internal error", "sha256 unavailable");
-		goto out;
-	}
-	iw_ercot_job_progress(&j, "download", 1);
-	/* Downloads take minutes: extend the run's lease before the load. */
-	if (fetcher->lock && iw_run_lock_renew(fetcher->lock) == 0) {
-		iw_ercot_job_fail(&j, 1, "run lock lost", "the lease of " IW_ERCOT_LOCK_NAME " ran out and another run took it");
-		goto out;
-	}
-	json_object_object_add(j.result, "sha256", json_object_new_string(j.sha));
-
-	p[0] = j.sha;
-	if (!(r = iw_db_exec(IW_DB_MASTER, NULL, SQL_KNOWN, 1, p))) {
-		iw_ercot_job_fail(&j, 1, "database unavailable", "could not look the file up");
-		goto out;
-	}
-	if (PQntuples(r) > 0) {
-		PQclear(r);
-		json_object_object_add(j.result, "skipped", json_object_new_boolean(1));
-		json_object_object_add(j.result, "reason",
-				       json_object_new_string("already ingested (same sha256)"));
-		if (iw_ercot_job_record(&j, "skipped", 0, NULL, NULL) != 0)
-			iw_logf("error", "ercot: could not record the skip of %s", doc->filename);
-		iw_ercot_job_progress(&j, "skipped", 1);
-		goto out;
-	}
-	PQclear(r);
-
-	if (!(za = iw_ercot_extract_open_zip(&j))) {
-		iw_ercot_job_fail(&j, 1, j.err, "the download is not a readable zip; nothing was stored");
-		goto out;
-	}
-	if (iw_db_begin(IW_DB_MASTER, NULL) != 0) {
-		iw_ercot_job_fail(&j, 1, "database unavailable", "BEGIN failed");
-		goto out;
-	}
-	in_tx = 1;
-	if (tx_settings(&j) != 0 || tx_exec(&j, SQL_TEMP, 0, NULL) < 0) {
-		iw_db_rollback(IW_DB_MASTER);
-		in_tx = 0;
-		fail_load(&j, "could not create the load table");
-		goto out;
-	}
-	if (iw_ercot_extract_copy_in(&j, za) != 0) {
-		iw_db_rollback(IW_DB_MASTER);
-		in_tx = 0;
-		if (j.sqlstate[0])
-			fail_load(&j, "COPY failed");
-		else
-			iw_ercot_job_fail(&j, 1, j.err, "the extract could not be loaded; nothing was stored");
-		goto out;
-	}
-	iw_ercot_job_progress(&j, "load", 1);
-	snprintf(posted_ts, sizeof posted_ts, "%s", j.posted);
-	p[0] = doc->tdsp;
-	p[1] = posted_ts;
-	p[2] = j.sha;
-	p[3] = iw_ercot_extract_full(doc->filename) ? "true" : "false";
-	if (index_rows(&j, p) != 0) {
-		iw_db_rollback(IW_DB_MASTER);
-		in_tx = 0;
-		fail_load(&j, "the ESIID index update failed");
-		goto out;
-	}
-	iw_ercot_job_progress(&j, "indexed", 1);
-	if (iw_ercot_extract_upload(&j) != 0) {
-		iw_db_rollback(IW_DB_MASTER);
-		in_tx = 0;
-		iw_ercot_job_fail(&j, 1, "upload failed", j.err);
-		goto out;
-	}
-	if (iw_ercot_job_record(&j, "ok", 1, NULL, NULL) != 0 || iw_db_commit(IW_DB_MASTER, NULL) != 0) {
-		iw_db_rollback(IW_DB_MASTER);
-		in_tx = 0;
-		/* The object is stored; the next run will ingest it again. */
-		iw_ercot_job_fail(&j, 1, "database error", "the ingest could not be committed");
-		goto out;
-	}
-	in_tx = 0;
-	json_object_object_add(j.result, "key", json_object_new_string(j.key));
-	json_object_object_add(j.result, "bytes", json_object_new_int64(j.bytes));
-	json_object_object_add(j.result, "rows", json_object_new_int64(j.rows));
-	if (j.bad)
-		json_object_object_add(j.result, "badRows", json_object_new_int64(j.bad));
-	iw_ercot_job_progress(&j, "stored", 1);
-out:
-	if (in_tx)
-		iw_db_rollback(IW_DB_MASTER);
+	if (job_start(&j) == 0 && job_spool(&j, fetcher) == 0 && (za = job_check(&j)) &&
+	    job_load(&j, za) == 0)
+		job_publish(&j);
 	if (za)
 		zip_discard(za);
 	iw_storage_put_abort(j.w); /* nothing visible unless published above */

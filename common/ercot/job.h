@@ -53,6 +53,10 @@ struct job {
 /* Logs a progress event of J (PHASE; DONE marks the last) and hands it to
  * J's progress callback. */
 void iw_ercot_job_progress(const struct job *j, const char *phase, int done);
+/* After J's bytes of PHASE ("download": j->bytes, "load": j->csv_bytes)
+ * grew: a logged progress event every IW_ERCOT_PROGRESS_BYTES, and between
+ * them a streamed one (to the progress callback only) every stream step. */
+void iw_ercot_job_advance(struct job *j, const char *phase);
 /* Streamed download events of J come this many bytes apart. */
 long long iw_ercot_job_stream_step(const struct job *j);
 #define IW_ERCOT_CSV_STREAM_STEP (1024LL * 1024) /* a load event per MiB of CSV */

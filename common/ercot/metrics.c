@@ -5,6 +5,8 @@
 
 #include "ercot/metrics.h"
 #include "io/db.h"
+#include "core/log.h"
+#include "core/prom.h"
 
 /* "createdAt" is timestamp(3) in the session zone: ::timestamptz reads it
  * back in that zone. */
@@ -32,4 +34,32 @@ int iw_ercot_metrics_read(struct iw_ercot_last_ok *out, struct iw_error *error)
 	}
 	PQclear(res);
 	return n;
+}
+
+void iw_ercot_metrics_prom(struct iw_buf *b, struct iw_buf *up)
+{
+	struct iw_ercot_last_ok last[IW_ERCOT_METRICS_TDSP_MAX];
+	struct iw_error err = { 0 };
+	int n = iw_ercot_metrics_read(last, &err);
+
+	iw_prom_source_up(up, "ercot", n >= 0);
+	if (n < 0) {
+		iw_logf("error", "metrics: ErcotIngest: %s", err.msg);
+		iw_err_clear(&err);
+		return;
+	}
+	if (n == 0) /* no family without samples */
+		return;
+	iw_prom_family(b, "iw_ercot_last_success_timestamp_seconds", "gauge",
+		       "Time of the newest ErcotIngest row with status ok, per TDSP.");
+	for (int i = 0; i < n; i++)
+		iw_prom_sample(b, "iw_ercot_last_success_timestamp_seconds", "tdsp", last[i].tdsp, last[i].at);
+	iw_prom_family(b, "iw_ercot_last_success_bytes", "gauge",
+		       "Size of the newest successful ERCOT file, per TDSP.");
+	for (int i = 0; i < n; i++)
+		iw_prom_sample(b, "iw_ercot_last_success_bytes", "tdsp", last[i].tdsp, (double)last[i].bytes);
+	iw_prom_family(b, "iw_ercot_last_success_rows", "gauge",
+		       "Rows of the newest successful ERCOT file, per TDSP.");
+	for (int i = 0; i < n; i++)
+		iw_prom_sample(b, "iw_ercot_last_success_rows", "tdsp", last[i].tdsp, (double)last[i].rows);
 }

@@ -3,6 +3,8 @@
 #ifndef IW_ERCOT_METRICS_H
 #define IW_ERCOT_METRICS_H
 
+#include "core/buf.h"
+
 #include "core/err.h"
 
 #define IW_ERCOT_METRICS_TDSP_MAX 32
@@ -17,4 +19,7 @@ struct iw_ercot_last_ok {
 /* Up to IW_ERCOT_METRICS_TDSP_MAX TDSPs into OUT; the count, or -1 with
  * ERROR set. */
 int iw_ercot_metrics_read(struct iw_ercot_last_ok *out, struct iw_error *error);
+/* The ERCOT families into B, its source_up sample into UP (a failure is
+ * logged, never fatal to the scrape). */
+void iw_ercot_metrics_prom(struct iw_buf *b, struct iw_buf *up);
 #endif

@@ -48,6 +48,16 @@ const char *iw_xconn_missing(void)
 	return NULL;
 }
 
+int iw_xconn_check(struct iw_error *err)
+{
+	const char *missing = iw_xconn_missing();
+
+	if (!missing)
+		return 0;
+	return iw_err_set(err, IW_ERR_MISCONFIG, "%s is not set: the explorer reads only through"
+			  " its own read-only role (see docs/explorer.md)", missing);
+}
+
 static void drop(enum iw_db db)
 {
 	PQfinish(conns[db]);

@@ -20,6 +20,8 @@ struct iw_error;
 const char *iw_xconn_setting(enum iw_db db);
 /* NULL when both settings are set, else the name of the first one missing. */
 const char *iw_xconn_missing(void);
+/* 0, or IW_ERR_MISCONFIG with ERR naming the setting that is missing. */
+int iw_xconn_check(struct iw_error *err);
 /* Opens the read-only transaction on DB's explorer connection (connecting
  * when needed). NULL with ERROR (may be NULL) set: IW_ERR_MISCONFIG
  * when the setting is unset or names a privileged role, IW_ERR_DB_DOWN when the database cannot be reached. */

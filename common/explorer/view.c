@@ -351,3 +351,13 @@ out:
 	free(kinds);
 	free(cols);
 }
+
+void iw_xview_run(const struct iw_xview *v, int sql, struct iw_xanswer *a)
+{
+	struct iw_xnav nav = { 0 };
+
+	if (v->fmt == IW_XFMT_HTML || (!v->has_table && !v->sql))
+		iw_xbrowse_nav_load(&nav);
+	(sql ? iw_xview_sql : v->has_table ? iw_xview_table : iw_xview_index)(v, &nav, a);
+	iw_xbrowse_nav_free(&nav);
+}

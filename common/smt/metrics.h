@@ -3,6 +3,8 @@
 #ifndef IW_SMT_METRICS_H
 #define IW_SMT_METRICS_H
 
+#include "core/buf.h"
+
 #include "core/err.h"
 
 struct iw_smt_metrics {
@@ -14,4 +16,7 @@ struct iw_smt_metrics {
 
 /* 0, or -1 with ERROR set. */
 int iw_smt_metrics_read(struct iw_smt_metrics *out, struct iw_error *error);
+/* The SMT and SMT-cron families into B, their source_up samples ("smt",
+ * "smt_cron") into UP. */
+void iw_smt_metrics_prom(struct iw_buf *b, struct iw_buf *up);
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/mime.h"
+#include "core/validate.h"
 
 #define UPLOAD_CHUNK (64 * 1024)
 
@@ -39,6 +40,22 @@ int iw_smt_pull_check(const struct iw_smt_file *file, struct iw_error *e)
 		return iw_err_set(e, IW_ERR_INPUT, "meter/source: at most %d printable ASCII characters",
 				  IW_SMT_METER_MAX);
 	return 0;
+}
+
+int iw_smt_pull_file(struct iw_smt_file *file, json_object *args, struct iw_error *e)
+{
+	json_object *v;
+
+	file->filename = iw_args_str(args, "filename");
+	file->esiid = iw_args_str(args, "esiid");
+	file->meter = iw_args_str(args, "meter");
+	file->source = iw_args_str(args, "source");
+	file->captured_at = iw_args_str(args, "captured_at");
+	file->size_expected = -1;
+	if (args && json_object_object_get_ex(args, "sizeBytes", &v) &&
+	    json_object_is_type(v, json_type_int))
+		file->size_expected = json_object_get_int64(v);
+	return iw_smt_pull_check(file, e);
 }
 
 /* A spool failure RC (its text in ERR) as an enum iw_err; WHAT names the

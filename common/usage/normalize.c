@@ -159,24 +159,10 @@ static void drain_copy_out(PGconn *conn)
 static int copy_in_end(PGconn *conn, const char *abort_msg, char sqlstate[6], char *err,
 		       size_t errlen)
 {
-	PGresult *r;
-	int rc = 0;
+	int rc = iw_db_copy_end(conn, abort_msg, err, errlen, sqlstate);
 
-	sqlstate[0] = '\0';
-	if (PQputCopyEnd(conn, abort_msg) != 1) {
-		snprintf(err, errlen, "%s", PQerrorMessage(conn));
-		rc = -1;
-	}
-	while ((r = PQgetResult(conn))) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
-			iw_pg_sqlstate(r, sqlstate);
-			if (!abort_msg) /* an aborted COPY fails as 57014 too */
-				memcpy(last_state, sqlstate, sizeof last_state);
-			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-			rc = -1;
-		}
-		PQclear(r);
-	}
+	if (rc && !abort_msg && sqlstate[0]) /* an aborted COPY fails as 57014 too */
+		memcpy(last_state, sqlstate, sizeof last_state);
 	return abort_msg ? -1 : rc;
 }
 

@@ -7,6 +7,8 @@
 #ifndef IW_USAGE_PARTITIONS_H
 #define IW_USAGE_PARTITIONS_H
 
+#include "core/buf.h"
+
 #include "core/err.h"
 #include "io/db.h"
 
@@ -16,4 +18,7 @@ const char *iw_interval_table(enum iw_db db);
 /* Rows in DB's interval table's DEFAULT partition into *ROWS. 0, or -1 with
  * ERROR set (also when the table is not partitioned yet). */
 int iw_interval_default_rows(enum iw_db db, long long *rows, struct iw_error *error);
+/* iw_interval_default_partition_rows of each database into B, the
+ * "partitions" source_up sample into UP. */
+void iw_interval_partitions_prom(struct iw_buf *b, struct iw_buf *up);
 #endif

@@ -12,7 +12,8 @@
 #include <json-c/json.h>
 
 #include "web/access_log.h"
-#include "web/prom.h"
+#include "core/prom.h"
+#include "core/log.h"
 
 #define STATE_MAGIC "iw-access-state 2"
 #define STATE_LINE_MAX 2048
@@ -514,4 +515,32 @@ int iw_access_prom(struct iw_buf *b, const struct iw_access_stats *st, const cha
 	snprintf(v, sizeof v, "%llu", st->skipped);
 	return iw_prom_line(b, "iw_http_access_log_lines_skipped_total", 1, keys,
 			    (const char *const[]){ host }, v);
+}
+
+void iw_access_log_prom(struct iw_buf *b, struct iw_buf *up, const char *host)
+{
+	const char *logs = getenv("IW_ACCESS_LOG"), *state = getenv("IW_ACCESS_STATE");
+	struct iw_access_stats *st;
+	struct iw_error err = { 0 };
+	int ok;
+
+	if (!logs || !*logs) {
+		iw_prom_source_up(up, "access_log", 0);
+		iw_logf("warn", "metrics: IW_ACCESS_LOG is not set: no per-route figures");
+		return;
+	}
+	if (!state || !*state)
+		state = "/var/lib/iw-admin/access-log.state";
+	if (!(st = malloc(sizeof *st))) {
+		iw_prom_source_up(up, "access_log", 0);
+		return;
+	}
+	ok = iw_access_update(logs, state, st, &err) == 0;
+	iw_prom_source_up(up, "access_log", ok);
+	if (ok)
+		iw_access_prom(b, st, host);
+	else
+		iw_logf("error", "metrics: access log: %s", err.msg);
+	iw_err_clear(&err);
+	free(st);
 }

@@ -72,4 +72,9 @@ int iw_access_count_line(struct iw_access_stats *st, const char *line, size_t le
 /* iw_http_requests_total and iw_http_request_duration_seconds of ST, each
  * series labelled host=HOST. */
 int iw_access_prom(struct iw_buf *b, const struct iw_access_stats *st, const char *host);
+/* Reads the logs of IW_ACCESS_LOG since the last scrape (counters kept in
+ * IW_ACCESS_STATE, default /var/lib/iw-admin/access-log.state) and writes
+ * the per-route families of HOST into B, the "access_log" source_up sample
+ * into UP. */
+void iw_access_log_prom(struct iw_buf *b, struct iw_buf *up, const char *host);
 #endif

@@ -27,3 +27,17 @@ int iw_form_read(struct iw_request *req, struct iw_response *resp, size_t max, c
 	*out = buf;
 	return 0;
 }
+
+int iw_form_dup(const char *form, const char *key, size_t max, char **out)
+{
+	int r;
+
+	if (!(*out = malloc(max + 1)))
+		return -2;
+	if ((r = iw_form_get(form, key, *out, max + 1)) <= 0) {
+		free(*out);
+		*out = NULL;
+		return r < 0 ? -1 : 0;
+	}
+	return 0;
+}

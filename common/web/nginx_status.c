@@ -8,6 +8,8 @@
 
 #include "io/http.h"
 #include "web/nginx_status.h"
+#include "core/log.h"
+#include "core/prom.h"
 
 #define STATUS_MAX 4096
 
@@ -39,4 +41,36 @@ int iw_nginx_status_fetch(const char *url, struct iw_nginx_status *s, char *err,
 		rc = 0;
 	iw_http_got_free(&got);
 	return rc;
+}
+
+void iw_nginx_status_prom(struct iw_buf *b, struct iw_buf *up, const char *port)
+{
+	struct iw_nginx_status s;
+	const char *url = getenv("NGINX_STATUS_URL");
+	char buf[256], err[256];
+	int ok;
+
+	if (!url || !*url) {
+		snprintf(buf, sizeof buf, "http://127.0.0.1:%s/nginx_status",
+			 port && strspn(port, "0123456789") == strlen(port) && *port ? port : "80");
+		url = buf;
+	}
+	ok = iw_nginx_status_fetch(url, &s, err, sizeof err) == 0;
+	iw_prom_source_up(up, "nginx", ok);
+	if (!ok) {
+		iw_logf("warn", "metrics: nginx stub_status: %s", err);
+		return;
+	}
+	iw_prom_family(b, "iw_nginx_connections_active", "gauge", "nginx: open client connections.");
+	iw_prom_sample(b, "iw_nginx_connections_active", NULL, NULL, (double)s.active);
+	iw_prom_family(b, "iw_nginx_connections", "gauge", "nginx: connections by state.");
+	iw_prom_sample(b, "iw_nginx_connections", "state", "reading", (double)s.reading);
+	iw_prom_sample(b, "iw_nginx_connections", "state", "writing", (double)s.writing);
+	iw_prom_sample(b, "iw_nginx_connections", "state", "waiting", (double)s.waiting);
+	iw_prom_family(b, "iw_nginx_connections_accepted_total", "counter", "nginx: accepted connections.");
+	iw_prom_sample(b, "iw_nginx_connections_accepted_total", NULL, NULL, (double)s.accepts);
+	iw_prom_family(b, "iw_nginx_connections_handled_total", "counter", "nginx: handled connections.");
+	iw_prom_sample(b, "iw_nginx_connections_handled_total", NULL, NULL, (double)s.handled);
+	iw_prom_family(b, "iw_nginx_http_requests_total", "counter", "nginx: client requests.");
+	iw_prom_sample(b, "iw_nginx_http_requests_total", NULL, NULL, (double)s.requests);
 }

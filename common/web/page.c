@@ -143,3 +143,33 @@ int iw_page_css_send(struct iw_response *resp)
 		return iw_error(resp, 500, "internal_error", "out of memory");
 	return iw_raw(resp, 200, "text/css; charset=utf-8", css, strlen(css));
 }
+
+int iw_page_send_csv(struct iw_response *resp, struct iw_buf *b, const char *filename,
+		     const size_t *cut_at)
+{
+	char disp[512], at[24], *data;
+	size_t len;
+
+	if (!(data = iw_buf_take(b, &len)))
+		return iw_error(resp, 500, "internal_error", "the export did not fit in memory");
+	if (cut_at) {
+		snprintf(at, sizeof at, "%zu", *cut_at);
+		iw_header(resp, "X-Truncated-At-Bytes", at);
+	}
+	snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", filename);
+	iw_header(resp, "Content-Disposition", disp);
+	return iw_raw(resp, 200, "text/csv; charset=utf-8", data, len);
+}
+
+void iw_page_path(struct iw_request *req, char *path, size_t size)
+{
+	const char *uri = iw_param(req, "DOCUMENT_URI");
+	size_t len;
+
+	if (!uri || !*uri)
+		uri = iw_param(req, "SCRIPT_NAME");
+	snprintf(path, size, "%s", uri ? uri : "");
+	len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+}

@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 
+struct iw_request;
 struct iw_response;
 
 #define IW_PAGE_BASE "/admin/database"
@@ -33,4 +34,12 @@ int iw_page_css_send(struct iw_response *resp);
 int iw_page_foot(struct iw_buf *b);
 /* A whole login page; MESSAGE (may be NULL) is escaped. */
 int iw_page_login(struct iw_buf *b, const char *message);
+/* A CSV download: B's text as FILENAME (attachment), with
+ * X-Truncated-At-Bytes: *CUT_AT when the export was cut (CUT_AT NULL: not). */
+int iw_page_send_csv(struct iw_response *resp, struct iw_buf *b, const char *filename,
+		     const size_t *cut_at);
+/* The path asked for (DOCUMENT_URI, else SCRIPT_NAME) into PATH, trailing
+ * slashes dropped: what a program serving several pages dispatches on. */
+void iw_page_path(struct iw_request *req, char *path, size_t size);
+
 #endif

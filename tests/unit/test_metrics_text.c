@@ -5,7 +5,7 @@
 #include "core/buf.h"
 #include "usage/coverage.h"
 #include "web/nginx_status.h"
-#include "web/prom.h"
+#include "core/prom.h"
 #include "unit.h"
 
 int main(void)

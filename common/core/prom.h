@@ -1,7 +1,7 @@
 /* Prometheus text exposition (format 0.0.4): HELP/TYPE once per family,
  * then samples; label values escaped. */
-#ifndef IW_WEB_PROM_H
-#define IW_WEB_PROM_H
+#ifndef IW_CORE_PROM_H
+#define IW_CORE_PROM_H
 
 #include "core/buf.h"
 
@@ -14,4 +14,7 @@ int iw_prom_sample(struct iw_buf *b, const char *name, const char *label, const 
  * value as the caller formatted it (a histogram's buckets, several labels). */
 int iw_prom_line(struct iw_buf *b, const char *name, int n, const char *const keys[],
 		 const char *const values[], const char *text);
+/* A sample of "iw_metrics_source_up{source=SOURCE}": 1 when OK, else 0 (a
+ * /metrics source that failed; the others still answer). */
+void iw_prom_source_up(struct iw_buf *up, const char *source, int ok);
 #endif

@@ -1,7 +1,7 @@
-/* Prometheus text exposition (web/prom.h). */
+/* Prometheus text exposition (core/prom.h). */
 #include <math.h>
 
-#include "web/prom.h"
+#include "core/prom.h"
 
 int iw_prom_family(struct iw_buf *b, const char *name, const char *type, const char *help)
 {
@@ -49,4 +49,9 @@ int iw_prom_line(struct iw_buf *b, const char *name, int n, const char *const ke
 		iw_buf_puts(b, i == n - 1 ? "\"}" : "\"");
 	}
 	return iw_buf_printf(b, " %s\n", text);
+}
+
+void iw_prom_source_up(struct iw_buf *up, const char *source, int ok)
+{
+	iw_prom_sample(up, "iw_metrics_source_up", "source", source, ok);
 }
