@@ -24,15 +24,21 @@ before(async () => {
 });
 after(async () => { await stack?.stop(); });
 
-const idxStats = async () => Object.fromEntries((await stack.sql('master',
-  `SELECT indexrelname AS name, idx_tup_read::bigint AS n FROM pg_stat_user_indexes WHERE relname = 'SmtInterval'`))
-  .map((r) => [r.name, Number(r.n)]));
+// Index reads by kind, summed over the table's partitions (each month, and
+// the DEFAULT partition these rows of 2024 land in, has its own copy of
+// each index: "SmtInterval_default_createdAt_idx", ...).
+const idxStats = async () => {
+  const rows = await stack.sql('master', `SELECT i.indexrelname AS name, i.idx_tup_read::bigint AS n
+    FROM pg_stat_user_indexes i WHERE i.relid IN (SELECT relid FROM pg_partition_tree('"SmtInterval"'))`);
+  const sum = (kind) => rows.filter((r) => r.name.includes(kind)).reduce((a, r) => a + Number(r.n), 0);
+  return { esiid: sum('esiid_meter_ts_flow_'), createdAt: sum('createdAt_idx') };
+};
 
 test('an exact ESIID search reads its rows by the esiid key, newest first', async () => {
   // The data does trip the planner: without the fence, the page walks createdAt.
   const plain = await stack.sql('master', `EXPLAIN SELECT * FROM "SmtInterval" WHERE esiid::text = $1
     ORDER BY "createdAt" DESC, id DESC LIMIT 51`, [OLD]);
-  assert.match(plain.map((r) => r['QUERY PLAN']).join('\n'), /Index Scan Backward using "SmtInterval_createdAt_idx"/);
+  assert.match(plain.map((r) => r['QUERY PLAN']).join('\n'), /Index Scan Backward using "SmtInterval_\w*createdAt_idx"/);
 
   const before = await idxStats();
   const r = await stack.get(`/admin/database?db=master&table=SmtInterval&col=esiid&q=${OLD}&exact=1&format=json`,
@@ -50,8 +56,8 @@ test('an exact ESIID search reads its rows by the esiid key, newest first', asyn
     await new Promise((res) => setTimeout(res, 250));
   }
   const read = (name) => after[name] - before[name];
-  assert.equal(read('SmtInterval_esiid_meter_ts_flow_key'), 2000);
-  assert.equal(read('SmtInterval_createdAt_idx'), 0); // was ~100,000 (every newer row)
+  assert.equal(read('esiid'), 2000);
+  assert.equal(read('createdAt'), 0); // was ~100,000 (every newer row)
 });
 
 test('an exact search of a column that leads no index keeps the plain plan', async () => {
