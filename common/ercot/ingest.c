@@ -411,7 +411,7 @@ json_object *iw_ercot_ingest(const struct iw_ercot_doc *doc, const char *day,
 	iw_ercot_job_progress(&j, "start", 0);
 	j.lock = fetcher->lock;
 	j.renewed = time(NULL);
-	if (fetcher->download(fetcher->self, doc->url, iw_ercot_job_spool, &j, derr, sizeof derr) != 0) {
+	if (fetcher->download(fetcher->self, doc->url, iw_ercot_job_spool, &j, derr, sizeof derr) != 0 || (iw_storage_put_flush(j.w) != 0 && (j.store_failed = 1, j.no_space = errno == ENOSPC || errno == EDQUOT, 1))) {
 		char e[600];
 		if (j.lock_lost) {
 			iw_ercot_job_fail(&j, 0, "run lock lost", "the lease of " IW_ERCOT_LOCK_NAME
