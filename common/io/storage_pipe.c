@@ -4,7 +4,10 @@
  * S3 part buffer). A download then receives while the previous buffers are
  * hashed and written, as a `curl | curl -T -` pipe does in two processes.
  *
- * Memory: PIPE_SLOTS buffers of PIPE_SLOT bytes, allocated when first used.
+ * Memory: up to PIPE_SLOTS buffers of PIPE_SLOT bytes (4 MiB), allocated
+ * when first used; 4 of them (2 MiB) for S3, whose 16 MiB part buffer is
+ * already a deep queue and must stay with it under the worker's 32 MiB.
+ * The depth absorbs the thread being descheduled on a busy machine.
  * An object smaller than one buffer never starts the thread: it is consumed
  * on the caller's thread at the first sync point (drain or commit).
  *
@@ -21,7 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PIPE_SLOTS 4
+#define PIPE_SLOTS 8
+#define PIPE_SLOTS_S3 4
 #define PIPE_SLOT  (512u * 1024)     /* libcurl's largest receive buffer */
 
 struct iw_storage_pipe {
@@ -30,6 +34,7 @@ struct iw_storage_pipe {
 	pthread_cond_t room;             /* a slot was consumed */
 	pthread_t thread;
 	int started;
+	unsigned slots;                  /* in use: PIPE_SLOTS, or PIPE_SLOTS_S3 */
 	unsigned char *slot[PIPE_SLOTS];
 	size_t len[PIPE_SLOTS];
 	unsigned head;                   /* the slot the caller fills */
@@ -66,7 +71,7 @@ static void *pipe_main(void *arg)
 			pp->failed = 1;
 			pp->failed_errno = saved;
 		}
-		pp->tail = (i + 1) % PIPE_SLOTS;
+		pp->tail = (i + 1) % pp->slots;
 		pp->count--;
 		pthread_cond_signal(&pp->room);
 	}
@@ -86,6 +91,7 @@ static int pipe_new(struct iw_storage_put *w)
 	pthread_mutex_init(&pp->mu, NULL);
 	pthread_cond_init(&pp->more, NULL);
 	pthread_cond_init(&pp->room, NULL);
+	pp->slots = w->backend == BACKEND_S3 ? PIPE_SLOTS_S3 : PIPE_SLOTS;
 	w->pipe = pp;
 	return 0;
 }
@@ -126,7 +132,7 @@ static int pipe_submit(struct iw_storage_put *w)
 	}
 	pthread_mutex_lock(&pp->mu);
 	pp->len[pp->head] = pp->fill;
-	pp->head = (pp->head + 1) % PIPE_SLOTS;
+	pp->head = (pp->head + 1) % pp->slots;
 	pp->count++;
 	pp->fill = 0;
 	pthread_cond_signal(&pp->more);
@@ -149,7 +155,7 @@ int iw_storage_pipe_write(struct iw_storage_put *w, const unsigned char *p, size
 		if (pp->fill == 0) {
 			/* slot[head] is free once fewer than all slots are queued. */
 			pthread_mutex_lock(&pp->mu);
-			while (pp->count == PIPE_SLOTS && !pp->failed)
+			while (pp->count == pp->slots && !pp->failed)
 				pthread_cond_wait(&pp->room, &pp->mu);
 			rc = pipe_status(pp);
 			pthread_mutex_unlock(&pp->mu);

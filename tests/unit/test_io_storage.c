@@ -131,7 +131,7 @@ static void test_error_at_end(void)
 	free(b);
 }
 
-/* 8 MiB against the same limit: the queue holds at most four buffers, so
+/* 8 MiB against the same limit: the queue holds at most eight buffers, so
  * a later write call reports the failure (errno kept), and the abort
  * leaves no temp file. */
 static void test_error_at_write(void)
