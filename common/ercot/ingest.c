@@ -391,6 +391,16 @@ static int job_start(struct job *j)
 	return 0;
 }
 
+/* Waits for the storage writer's thread; a failure marks the job. */
+static int store_flushed(struct job *j)
+{
+	if (iw_storage_put_flush(j->w) == 0)
+		return 0;
+	j->store_failed = 1;
+	j->no_space = errno == ENOSPC || errno == EDQUOT;
+	return -1;
+}
+
 /* Spool: downloads the file into the object's writer (and a spool to read
  * it back), hashes it and renews the run's lease. 0, or -1 (recorded). */
 static int job_spool(struct job *j, const struct iw_ercot_fetcher *fetcher)
@@ -418,7 +428,10 @@ static int job_spool(struct job *j, const struct iw_ercot_fetcher *fetcher)
 	iw_ercot_job_progress(j, "start", 0);
 	j->lock = fetcher->lock;
 	j->renewed = time(NULL);
-	if (fetcher->download(fetcher->self, j->doc->url, iw_ercot_job_spool, j, derr, sizeof derr) != 0) {
+	/* The storage writer hashes and writes on its own thread: its error on
+	 * the last buffers comes out at the flush (with errno: a full disk). */
+	if (fetcher->download(fetcher->self, j->doc->url, iw_ercot_job_spool, j, derr, sizeof derr) != 0 ||
+	    store_flushed(j) != 0) {
 		if (j->lock_lost) {
 			iw_ercot_job_fail(j, 0, "run lock lost", "the lease of " IW_ERCOT_LOCK_NAME
 			     " ran out and another run took it");

@@ -1,8 +1,10 @@
 /* Object storage: the front every caller uses (see storage.h): settings,
  * key rules, and the writer that hashes what it is given and hands it to a
- * backend, storage_local.c (a directory) or storage_s3.c (a bucket). */
+ * backend, storage_local.c (a directory) or storage_s3.c (a bucket), on a
+ * helper thread (storage_pipe.c). */
 #include "io/storage.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,8 +92,12 @@ int iw_storage_key_valid(const char *key)
 
 /* ---- the writer ---- */
 
+/* Keeps errno: a caller tells a full disk apart after the writer is gone. */
 static void put_free(struct iw_storage_put *w)
 {
+	int saved = errno;
+
+	iw_storage_pipe_free(w);
 	if (w->fd != -1)
 		close(w->fd);
 	if (w->tmp)
@@ -102,6 +108,7 @@ static void put_free(struct iw_storage_put *w)
 	free(w->content_type);
 	EVP_MD_CTX_free(w->sha);
 	free(w);
+	errno = saved;
 }
 
 struct iw_storage_put *iw_storage_put_begin(const char *key, const char *content_type,
@@ -146,25 +153,45 @@ struct iw_storage_put *iw_storage_put_begin(const char *key, const char *content
 	return w;
 }
 
-int iw_storage_put_write(struct iw_storage_put *w, const void *buf, size_t len)
+int iw_storage_put_consume(struct iw_storage_put *w, const unsigned char *p, size_t len)
 {
 	int rc;
 
+	if (!EVP_DigestUpdate(w->sha, p, len)) {
+		iw_errf(w->err, w->errlen, "sha256 failed");
+		errno = EIO;
+		return -1;
+	}
+	rc = w->backend == BACKEND_S3 ? iw_storage_s3_write(w, p, len) : iw_storage_local_write(w, p, len);
+	if (rc == 0)
+		w->bytes += len;
+	return rc;
+}
+
+int iw_storage_put_write(struct iw_storage_put *w, const void *buf, size_t len)
+{
 	if (!w || w->failed)
 		return -1;
 	if (len == 0)
 		return 0;
-	if (!EVP_DigestUpdate(w->sha, buf, len)) {
-		iw_errf(w->err, w->errlen, "sha256 failed");
+	/* Copied and queued: hashed and stored on the writer's thread. */
+	if (iw_storage_pipe_write(w, buf, len) == -1) {
 		w->failed = 1;
+		w->failed_errno = errno;
 		return -1;
 	}
-	rc = w->backend == BACKEND_S3 ? iw_storage_s3_write(w, buf, len) : iw_storage_local_write(w, buf, len);
-	if (rc == -1) {
+	return 0;
+}
+
+int iw_storage_put_flush(struct iw_storage_put *w)
+{
+	if (!w || w->failed)
+		return -1;
+	if (iw_storage_pipe_drain(w) == -1) {
 		w->failed = 1;
+		w->failed_errno = errno;
 		return -1;
 	}
-	w->bytes += len;
 	return 0;
 }
 
@@ -176,8 +203,9 @@ int iw_storage_put_commit(struct iw_storage_put *w, struct iw_storage_result *ou
 
 	if (!w)
 		return -1;
-	if (w->failed) {
-		iw_storage_put_abort(w);
+	if (w->failed || iw_storage_put_flush(w) == -1) {
+		errno = w->failed_errno;
+		iw_storage_put_abort(w); /* keeps errno (ENOSPC...) */
 		return -1;
 	}
 	if (!EVP_DigestFinal_ex(w->sha, md, &mdlen) || mdlen != 32) {
@@ -199,13 +227,17 @@ int iw_storage_put_commit(struct iw_storage_put *w, struct iw_storage_result *ou
 
 void iw_storage_put_abort(struct iw_storage_put *w)
 {
+	int saved = errno;
+
 	if (!w)
 		return;
+	iw_storage_pipe_free(w); /* the thread is done before the backend goes */
 	if (w->backend == BACKEND_S3)
 		iw_storage_s3_abort(w);
 	else
 		iw_storage_local_discard(w);
 	put_free(w);
+	errno = saved;
 }
 
 int iw_storage_put_sha256(struct iw_storage_put *w, char out[65])
@@ -215,7 +247,7 @@ int iw_storage_put_sha256(struct iw_storage_put *w, char out[65])
 	EVP_MD_CTX *copy;
 	int ok;
 
-	if (!w || !(copy = EVP_MD_CTX_new()))
+	if (iw_storage_put_flush(w) == -1 || !(copy = EVP_MD_CTX_new()))
 		return -1;
 	ok = EVP_MD_CTX_copy_ex(copy, w->sha) && EVP_DigestFinal_ex(copy, md, &mdlen) && mdlen == 32;
 	EVP_MD_CTX_free(copy);

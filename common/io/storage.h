@@ -42,18 +42,26 @@ int iw_storage_key_valid(const char *key);
  * secret), so it must outlive the writer. Returns NULL on failure. */
 struct iw_storage_put *iw_storage_put_begin(const char *key, const char *content_type,
 					    char *err, size_t errlen);
-/* Appends LEN bytes. Returns 0, or -1 (the writer is then failed: abort it). */
+/* Appends LEN bytes: copied and queued to the writer's thread, which hashes
+ * and stores them while the caller goes on. Returns 0, or -1 (the writer is
+ * then failed: abort it) with errno kept (ENOSPC/EDQUOT: a full disk). A
+ * store error of earlier bytes is reported here, or by flush/commit. */
 int iw_storage_put_write(struct iw_storage_put *w, const void *buf, size_t len);
+/* Waits until everything written is hashed and stored (a local writer's temp
+ * file then holds it all). 0, or -1 as iw_storage_put_write. */
+int iw_storage_put_flush(struct iw_storage_put *w);
 /* Publishes the object and frees W whatever the outcome. OUT may be NULL.
- * Returns 0, or -1 with nothing published. */
+ * Returns 0, or -1 with nothing published (errno kept, as for a write). */
 int iw_storage_put_commit(struct iw_storage_put *w, struct iw_storage_result *out);
 /* Discards everything written and frees W (NULL is fine). */
 void iw_storage_put_abort(struct iw_storage_put *w);
-/* The sha256 (hex) of the bytes written so far; the writer goes on. 0 or -1. */
+/* The sha256 (hex) of the bytes written so far (flushes first); the writer
+ * goes on. 0 or -1. */
 int iw_storage_put_sha256(struct iw_storage_put *w, char out[65]);
 /* A local writer's temp file (beside the object, not yet visible), open
  * for reading and writing, so a caller can read back what it wrote without
- * a second copy; -1 for the S3 backend. The writer keeps owning it. */
+ * a second copy (after iw_storage_put_flush or _sha256); -1 for the S3
+ * backend. The writer keeps owning it. */
 int iw_storage_put_local_fd(const struct iw_storage_put *w);
 
 /* One-call put of a buffer. Returns 0 or -1 (ERR says why). */

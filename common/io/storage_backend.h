@@ -34,8 +34,10 @@ struct iw_storage_put {
 	char *err;
 	size_t errlen;
 	int failed;
+	int failed_errno;         /* errno of the failure, given again by commit */
 	EVP_MD_CTX *sha;
 	uint64_t bytes;
+	struct iw_storage_pipe *pipe; /* the helper thread (storage_pipe.c); NULL until a write */
 	/* local */
 	int fd;
 	char *path;
@@ -55,6 +57,18 @@ struct iw_storage_put {
 
 /* A setting under its S3_ name or its DigitalOcean Spaces alias. */
 const char *iw_storage_setting(const char *name, const char *alias);
+
+/* Hashes LEN bytes and hands them to the backend; on the pipe's thread
+ * (storage.c). 0, or -1 with errno kept (ENOSPC...) and ERR set. */
+int iw_storage_put_consume(struct iw_storage_put *w, const unsigned char *p, size_t len);
+
+/* The helper thread (storage_pipe.c). write: copies and queues, 0 or -1
+ * (a failure of the thread, errno kept). drain: waits until everything
+ * written was consumed, 0 or -1 likewise. free: stops and joins the thread,
+ * dropping what is still queued; keeps errno. */
+int iw_storage_pipe_write(struct iw_storage_put *w, const unsigned char *p, size_t len);
+int iw_storage_pipe_drain(struct iw_storage_put *w);
+void iw_storage_pipe_free(struct iw_storage_put *w);
 
 /* Local directory backend (storage_local.c). */
 int iw_storage_local_begin(struct iw_storage_put *w);
