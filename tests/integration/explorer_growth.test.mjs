@@ -67,3 +67,10 @@ test('an exact search of a column that leads no index keeps the plain plan', asy
   assert.equal(r.json.rows.length, 50);
   assert.ok(r.json.rows.every((x) => x.esiid !== OLD)); // newest first: the later meters
 });
+
+test('sessions of both databases run without JIT (a growing table would start paying its compile time)', async () => {
+  for (const db of ['master', 'usage']) {
+    const [r] = await stack.sql(db, 'SELECT current_setting(\'jit\') AS jit');
+    assert.equal(r.jit, 'off', db);
+  }
+});
