@@ -279,8 +279,8 @@ static int cancelled(const PGresult *res, struct iw_error *error)
  * libpq pipeline of BEGIN, the bounds, SQL and COMMIT. Returns SQL's result,
  * or the first error; NULL when the connection broke (the caller drops it).
  * *UNTOUCHED: it broke before the server ran anything of the pipeline (the
- * pipeline could not be sent, or its BEGIN met the server's FATAL, as a
- * backend terminated between two requests answers), so a retry is safe. */
+ * pipeline could not be sent, or its BEGIN failed: as a backend terminated
+ * between two requests answers), so a retry is safe. */
 static PGresult *exec_in_bounded_transaction(PGconn *conn, const char *sql, int nparams,
 					     const char *const *params, int *untouched)
 {
@@ -312,7 +312,10 @@ static PGresult *exec_in_bounded_transaction(PGconn *conn, const char *sql, int 
 			goto broken;
 		}
 		st = PQresultStatus(r);
-		if (q == 0 && st == PGRES_FATAL_ERROR && PQstatus(conn) == CONNECTION_BAD)
+		/* A failed BEGIN aborts the pipeline: the server skips the rest
+		 * until the Sync, so nothing ran (a terminated backend's FATAL
+		 * arrives here, before libpq has read the EOF). */
+		if (q == 0 && st == PGRES_FATAL_ERROR)
 			*untouched = 1;
 		if (st == PGRES_FATAL_ERROR && !failed) {
 			PQclear(keep); /* SQL's result, when COMMIT is what failed */
