@@ -31,9 +31,9 @@ static const char SQL_PROBE[] =
 /* No ESIID twice in the file: the candidates' rows are the rows to write. */
 static const char SQL_ROWS_TABLE[] =
 	"CREATE TEMP TABLE ercot_rows (LIKE ercot_load) ON COMMIT DROP";
-static const char SQL_DIFF_ROWS[] = DIFF_SQL("r.*",
-	"ercot_rows SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14,"
-	" c15, c16, c17, c18, c19, c20, c21, c22, c23, ord");
+/* The file's row travels whole (a composite), so no column list here can
+ * fall behind ercot_load's. */
+static const char SQL_DIFF_ROWS[] = DIFF_SQL("r.c0, r AS fr", "ercot_rows SELECT (fr).*");
 
 /* Else the candidate ESIIDs first, then the last row of each (last row of a
  * file wins): the update re-checks it, so an ESIID whose earlier row
