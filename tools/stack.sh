@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local stack: a throwaway Postgres cluster, the FastCGI programs (via
-# spawn-fcgi + the iw-workers supervisor, 2 workers each, stderr to DIR/log/<program>.log) and nginx, all under one directory.
+# spawn-fcgi + the iw-workers supervisor, 2 workers each (4 behind pgbouncer), stderr to DIR/log/<program>.log) and nginx, all under one directory.
 #
 #   stack.sh run                 make run: var/, port ${PORT:-8080}; returns once /healthz answers
 #   stack.sh stop                make stop: everything under var/
@@ -21,7 +21,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 BUILD=${IW_BUILD:-build}
 BIN="$ROOT/$BUILD/bin"
-WORKERS=${IW_WORKERS:-2}
+# Workers a program: 2, or 4 behind pgbouncer. A worker is single-threaded and
+# waits out each statement's round trip, which the pooler lengthens by a hop;
+# behind it a worker costs no server connection, so more of them hide the hop
+# (docs/scale.md, tests/bench/pgbouncer.bench.sh).
+if [ "${IW_PGBOUNCER:-0}" = 1 ]; then WORKERS=${IW_WORKERS:-4}; else WORKERS=${IW_WORKERS:-2}; fi
 
 # Settings of the contract that the caller's environment may override.
 SETTING_RE='^(ADMIN_TOKEN|CRON_SECRET|INTELLIWATT_[A-Z_]+|DROPLET_[A-Z_]+|DATABASE_URL|USAGE_DATABASE_URL|EXPLORER_DATABASE_URL|EXPLORER_USAGE_DATABASE_URL|STORAGE_DIR|S3_[A-Z_]+|DO_SPACES_[A-Z_]+|SMT_[A-Z_]+|ERCOT_[A-Z_]+|IW_SESSION_[A-Z_]+|IW_DB_[A-Z_]+|IW_NORMALIZE_[A-Z_]+|LOG_[A-Z_]+|TMPDIR)$'

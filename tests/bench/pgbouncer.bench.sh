@@ -5,8 +5,11 @@
 #   its largest share), and GET /api/admin/ercot/ingests?limit=50 (the
 #   operators' ingests list over 200 seeded ErcotIngest rows).
 # Goal: through pgbouncer >= 0.8x direct. Prints numbers; never fails on them.
+# Each pair runs at the same worker count a program, once for each count in
+# BENCH_WORKERS: 2 (the direct default, bound by server connections) and 4
+# (the default behind pgbouncer, where workers cost no server connection).
 #   IW_BUILD (build), IW_TEST_PGHOST (started if unset), BENCH_DURATION (10s),
-#   BENCH_CONNECTIONS (50), IW_PGBOUNCER_POOL (10)
+#   BENCH_CONNECTIONS (50), IW_PGBOUNCER_POOL (10), BENCH_WORKERS ("2 4")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -22,11 +25,6 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 DIRECT="$ROOT/tests/out/$IW_BUILD/bench_direct" POOLED="$ROOT/tests/out/$IW_BUILD/bench_pooled"
 cleanup() { tools/stack.sh app-stop "$DIRECT" >/dev/null 2>&1 || true; tools/stack.sh app-stop "$POOLED" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-rm -rf "$DIRECT" "$POOLED"
-P1=$(free_port); P2=$(free_port)
-IW_PGHOST="$IW_TEST_PGHOST" IW_DB_PREFIX=bench_direct IW_DB_SUFFIX=test tools/stack.sh app-start "$DIRECT" "$P1" >/dev/null
-IW_PGBOUNCER=1 IW_PGHOST="$IW_TEST_PGHOST" IW_DB_PREFIX=bench_pooled IW_DB_SUFFIX=test tools/stack.sh app-start "$POOLED" "$P2" >/dev/null
-
 seed() { # database: 200 ErcotIngest rows, as a month of daily runs leaves them
 	psql -h "$IW_TEST_PGHOST" -U postgres -d "$1" -qc "INSERT INTO \"ErcotIngest\"
 	  (status, tdsp, \"rowCount\", filename, \"fileSha256\", \"sizeBytes\", \"createdAt\")
@@ -58,9 +56,24 @@ report() { # label path [auth]: direct, then pooled, then the ratio
 	printf '  via pgbouncer   %10s req/s  p99 %7s ms  errors %s\n' "$p_rps" "$p_p99" "$p_err"
 	printf '  ratio pgbouncer/direct %s (goal >= 0.8)\n' "$ratio"
 }
-printf 'pgbouncer (wrk -t2 -c%s -d%s, %s, pool %s a database):\n' "$CONNS" "$DURATION" "$IW_BUILD" "${IW_PGBOUNCER_POOL:-10}"
-report "GET /healthz (one trivial statement on each database)" /healthz
-report "GET /api/admin/ercot/ingests?limit=50 (200 rows seeded)" '/api/admin/ercot/ingests?limit=50' auth
-servers=$(psql -h "$IW_TEST_PGHOST" -U postgres -d postgres -tAc \
-	"SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'bench_pooled%' AND backend_type = 'client backend'")
-printf 'server connections through pgbouncer after the runs: %s\n' "$servers"
+start_pair() { # workers: both stacks afresh, seeded alike
+	cleanup
+	rm -rf "$DIRECT" "$POOLED"
+	P1=$(free_port); P2=$(free_port)
+	IW_WORKERS=$1 IW_PGHOST="$IW_TEST_PGHOST" IW_DB_PREFIX=bench_direct IW_DB_SUFFIX=test \
+		tools/stack.sh app-start "$DIRECT" "$P1" >/dev/null
+	IW_WORKERS=$1 IW_PGBOUNCER=1 IW_PGHOST="$IW_TEST_PGHOST" IW_DB_PREFIX=bench_pooled IW_DB_SUFFIX=test \
+		tools/stack.sh app-start "$POOLED" "$P2" >/dev/null
+	seed bench_direct_master_test
+	seed bench_pooled_master_test
+}
+for w in ${BENCH_WORKERS:-2 4}; do
+	start_pair "$w"
+	printf 'pgbouncer (wrk -t2 -c%s -d%s, %s, %s workers a program on both sides, pool %s a database):\n' \
+		"$CONNS" "$DURATION" "$IW_BUILD" "$w" "${IW_PGBOUNCER_POOL:-10}"
+	report "GET /healthz (one trivial statement on each database)" /healthz
+	report "GET /api/admin/ercot/ingests?limit=50 (200 rows seeded)" '/api/admin/ercot/ingests?limit=50' auth
+	servers=$(psql -h "$IW_TEST_PGHOST" -U postgres -d postgres -tAc \
+		"SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'bench_pooled%' AND backend_type = 'client backend'")
+	printf 'server connections through pgbouncer after the runs: %s\n' "$servers"
+done
