@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #define ERCOT_COPY_FLUSH    (128u * 1024)
 #define ERCOT_COPY_CAP      (ERCOT_COPY_FLUSH + 2 * IW_ERCOT_ROW_MAX + 512 + \
 			     IW_ADDR_NUMBER_MAX + IW_ADDR_NORM_MAX)
@@ -41,6 +43,13 @@ struct iw_ercot_csv {
 	size_t prev_len;
 	char *out;
 	size_t olen;
+	EVP_MD *sha256;     /* fetched once: an implicit fetch a row takes a lock */
+	/* The steady-state filter (ercot/stored.h): NULL, or asked about each
+	 * row; a row it declines is not COPYed. */
+	int (*keep)(void *ctx, const char *esiid, size_t n, const char *hash);
+	void *keep_ctx;
+	int keep_failed;    /* the filter gave up, or the file is not in order */
+	EVP_MD_CTX *md;     /* the row's values hash (values_hash) */
 };
 
 struct iw_ercot_csv *iw_ercot_csv_new(int (*emit)(const char *, size_t, void *), void *ctx)
@@ -48,7 +57,10 @@ struct iw_ercot_csv *iw_ercot_csv_new(int (*emit)(const char *, size_t, void *),
 	struct iw_ercot_csv *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
-	if (!(p->out = malloc(ERCOT_COPY_CAP))) {
+	if (!(p->out = malloc(ERCOT_COPY_CAP)) || !(p->md = EVP_MD_CTX_new()) ||
+	    !(p->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL))) {
+		EVP_MD_CTX_free(p->md);
+		free(p->out);
 		free(p);
 		return NULL;
 	}
@@ -61,6 +73,8 @@ void iw_ercot_csv_free(struct iw_ercot_csv *p)
 {
 	if (!p)
 		return;
+	EVP_MD_free(p->sha256);
+	EVP_MD_CTX_free(p->md);
 	free(p->out);
 	free(p);
 }
@@ -70,6 +84,25 @@ long long iw_ercot_csv_bad_rows(const struct iw_ercot_csv *p) { return p->bad; }
 int iw_ercot_csv_columns(const struct iw_ercot_csv *p) { return p->columns; }
 int iw_ercot_csv_ascending(const struct iw_ercot_csv *p) { return !p->descending; }
 
+void iw_ercot_csv_set_filter(struct iw_ercot_csv *p,
+			     int (*keep)(void *ctx, const char *esiid, size_t n, const char *hash),
+			     void *ctx)
+{
+	p->keep = keep;
+	p->keep_ctx = ctx;
+}
+
+int iw_ercot_csv_filter_failed(const struct iw_ercot_csv *p) { return p->keep_failed; }
+
+/* S, N trimmed of the padding copy_text trims: the value as stored. */
+static void trim(const char **s, size_t *n)
+{
+	while (*n && (**s == ' ' || **s == '\t'))
+		(*s)++, (*n)--;
+	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+		(*n)--;
+}
+
 /* Keeps track of whether the ESIIDs, as they will be stored (trimmed like
  * copy_text does), come in strictly ascending byte order: then the file
  * lists no ESIID twice and the load needs no dedupe sort. */
@@ -77,10 +110,7 @@ static void note_order(struct iw_ercot_csv *p, const char *s, size_t n)
 {
 	int c;
 
-	while (n && (*s == ' ' || *s == '\t'))
-		s++, n--;
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
+	trim(&s, &n);
 	if (p->descending)
 		return;
 	if (!n || n > sizeof p->prev) {
@@ -125,16 +155,21 @@ static void copy_text(struct iw_ercot_csv *p, const char *s, size_t n)
 		p->olen += 2;
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		switch (c) {
-		case '\\': p->out[p->olen++] = '\\'; p->out[p->olen++] = '\\'; break;
-		case '\t': p->out[p->olen++] = '\\'; p->out[p->olen++] = 't'; break;
-		case '\n': p->out[p->olen++] = '\\'; p->out[p->olen++] = 'n'; break;
-		case '\r': p->out[p->olen++] = '\\'; p->out[p->olen++] = 'r'; break;
-		default: p->out[p->olen++] = c;
-		}
+	/* Runs without a byte to escape go in one copy; a local cursor, since
+	 * stores through p->out (char) would make the compiler reload p->olen
+	 * at every byte. */
+	char *o = p->out + p->olen;
+	for (size_t i = 0, k; i < n; i = k + 1) {
+		for (k = i; k < n && s[k] != '\\' && s[k] != '\t' && s[k] != '\n' && s[k] != '\r'; k++)
+			;
+		memcpy(o, s + i, k - i);
+		o += k - i;
+		if (k == n)
+			break;
+		*o++ = '\\';
+		*o++ = s[k] == '\\' ? '\\' : s[k] == '\t' ? 't' : s[k] == '\n' ? 'n' : 'r';
 	}
+	p->olen = (size_t)(o - p->out);
 }
 
 /* Field I of the record (empty when absent) into OUT, NUL-terminated and
@@ -164,11 +199,56 @@ static void copy_address(struct iw_ercot_csv *p, int nf)
 	copy_text(p, a.norm, strlen(a.norm));
 }
 
+/* V (>= 0) in decimal at OUT: its length. printf cost a tenth of the
+ * parse, twice a row. */
+static size_t put_decimal(char *out, unsigned long long v)
+{
+	char d[20];
+	size_t n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = d[n - 1 - i];
+	return n;
+}
+
+/* The first 64 bits of the SHA-256 of the row's values as COPYed (the
+ * fields after the ESIID, escaped and tab-separated: equal bytes are equal
+ * values, different values different bytes), as COPY text into OUT: stored
+ * beside the row as "valuesHash", so that a re-post finds its changed rows by
+ * comparing one number instead of every column (ercot/steady.c). \N (NULL)
+ * when hashing failed: the row then counts as changed, never as unchanged. */
+static void values_hash(struct iw_ercot_csv *p, size_t from, size_t to, char out[24])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	unsigned long long h = 0;
+
+	if (EVP_DigestInit_ex2(p->md, p->sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(p->md, p->out + from, to - from) != 1 ||
+	    EVP_DigestFinal_ex(p->md, d, &n) != 1 || n < 8) {
+		strcpy(out, "\\N");
+		return;
+	}
+	for (int i = 0; i < 8; i++)
+		h = h << 8 | d[i];
+	/* As a signed bigint: two's complement, written by hand. */
+	if (h >> 63) {
+		out[0] = '-';
+		out[1 + put_decimal(out + 1, ~h + 1)] = 0;
+	} else {
+		out[put_decimal(out, h)] = 0;
+	}
+}
+
 static int record_end(struct iw_ercot_csv *p)
 {
 	int nf;
-	size_t esiid_len;
+	size_t esiid_len, values_from = 0, row_from;
 	const char *esiid;
+	char hash[24];
 
 	field_end(p);
 	nf = p->nf;
@@ -185,7 +265,14 @@ static int record_end(struct iw_ercot_csv *p)
 	}
 	if (p->olen > ERCOT_COPY_FLUSH && csv_flush(p) != 0)
 		return -1;
+	row_from = p->olen;
 	note_order(p, esiid, esiid_len);
+	/* The filter merges two ESIID-ordered streams: a file out of order
+	 * ends it (the caller loads the file again without it). */
+	if (p->keep && p->descending) {
+		p->keep_failed = 1;
+		return -1;
+	}
 	if (nf > p->columns)
 		p->columns = nf > IW_ERCOT_COLUMNS ? IW_ERCOT_COLUMNS : nf;
 	for (int i = 0; i < IW_ERCOT_COLUMNS; i++) {
@@ -197,10 +284,33 @@ static int record_end(struct iw_ercot_csv *p)
 			copy_text(p, p->row + p->start[i], p->end[i] - p->start[i]);
 		else
 			copy_text(p, "", 0);
+		if (i == 0)
+			values_from = p->olen;
+	}
+	values_hash(p, values_from, p->olen, hash);
+	p->rows++;
+	if (p->keep) {
+		const char *e = esiid;
+		size_t en = esiid_len;
+		int k;
+
+		trim(&e, &en);
+		if ((k = p->keep(p->keep_ctx, e, en, hash)) < 0) {
+			p->keep_failed = 1;
+			return -1;
+		}
+		if (!k) { /* unchanged: not COPYed */
+			p->olen = row_from;
+			goto reset;
+		}
 	}
 	copy_address(p, nf);
-	p->rows++;
-	p->olen += (size_t)snprintf(p->out + p->olen, 32, "\t%lld\n", p->rows);
+	p->out[p->olen++] = '\t';
+	memcpy(p->out + p->olen, hash, strlen(hash));
+	p->olen += strlen(hash);
+	p->out[p->olen++] = '\t';
+	p->olen += put_decimal(p->out + p->olen, p->rows);
+	p->out[p->olen++] = '\n';
 reset:
 	p->rlen = 0;
 	p->nf = 0;
@@ -210,15 +320,31 @@ reset:
 	return 0;
 }
 
-static int put_char(struct iw_ercot_csv *p, char c)
+/* Appends the N field bytes at S to the record: 0, or -1 past the cap. */
+static int put_run(struct iw_ercot_csv *p, const char *s, size_t n)
 {
 	p->any = 1;
 	if (p->nf >= IW_ERCOT_COLUMNS)
 		return 0; /* extra columns: ignored */
-	if (p->rlen >= sizeof p->row)
+	if (n > sizeof p->row - p->rlen)
 		return -1;
-	p->row[p->rlen++] = c;
+	memcpy(p->row + p->rlen, s, n);
+	p->rlen += n;
 	return 0;
+}
+
+static int put_char(struct iw_ercot_csv *p, char c)
+{
+	return put_run(p, &c, 1);
+}
+
+/* The end of the run of bytes from I that no state change can stop at:
+ * up to the next ',', '\n' or '\r' in a bare field. */
+static size_t bare_run_end(const char *buf, size_t i, size_t len)
+{
+	while (i < len && buf[i] != ',' && buf[i] != '\n' && buf[i] != '\r')
+		i++;
+	return i;
 }
 
 int iw_ercot_csv_feed(struct iw_ercot_csv *p, const char *buf, size_t len)
@@ -245,15 +371,25 @@ int iw_ercot_csv_feed(struct iw_ercot_csv *p, const char *buf, size_t len)
 			} else if (c == '\n') {
 				rc = record_end(p);
 			} else if (c != '\r') {
-				rc = put_char(p, c);
+				/* The rest of a bare field's bytes in one copy. */
+				size_t e = bare_run_end(buf, i + 1, len);
+				rc = put_run(p, buf + i, e - i);
+				p->seen += (long long)(e - i - 1);
+				i = e - 1;
 				p->state = CSV_BARE;
 			}
 			break;
 		case CSV_QUOTED:
-			if (c == '"')
+			if (c == '"') {
 				p->state = CSV_QUOTE;
-			else
-				rc = put_char(p, c);
+			} else {
+				/* Up to the next quote in one copy. */
+				const char *q = memchr(buf + i, '"', len - i);
+				size_t e = q ? (size_t)(q - buf) : len;
+				rc = put_run(p, buf + i, e - i);
+				p->seen += (long long)(e - i - 1);
+				i = e - 1;
+			}
 			break;
 		case CSV_QUOTE:
 			if (c == '"') {

@@ -14,8 +14,15 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "ercot/stored.h"
 #include "io/db.h"
 #include "io/storage.h"
+
+/* The parser's filter: the worker's merge with the stored rows. */
+static int stored_keep(void *ctx, const char *esiid, size_t n, const char *hash)
+{
+	return iw_ercot_stored_keep(ctx, esiid, n, hash);
+}
 
 static int copy_emit(const char *buf, size_t len, void *ctx)
 {
@@ -41,6 +48,8 @@ static int load_members(struct job *j, zip_t *za)
 		snprintf(j->err, sizeof j->err, "out of memory");
 		goto out;
 	}
+	if (j->stored)
+		iw_ercot_csv_set_filter(csv, stored_keep, j->stored);
 	for (zip_int64_t i = 0; i < n; i++) {
 		const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
 		zip_file_t *zf;
@@ -71,6 +80,7 @@ static int load_members(struct job *j, zip_t *za)
 				goto out;
 			}
 			if (iw_ercot_csv_feed(csv, buf, (size_t)got) != 0) {
+				j->merge_failed = iw_ercot_csv_filter_failed(csv);
 				snprintf(j->err, sizeof j->err, "%s", j->copy_failed
 					 ? "the database refused the rows"
 					 : "a CSV record is longer than the limit");
@@ -94,7 +104,13 @@ static int load_members(struct job *j, zip_t *za)
 		goto out;
 	}
 	if (iw_ercot_csv_finish(csv) != 0) {
+		j->merge_failed = iw_ercot_csv_filter_failed(csv);
 		snprintf(j->err, sizeof j->err, "the database refused the rows");
+		goto out;
+	}
+	/* The stored ESIIDs after the file's last one are gone too. */
+	if (j->stored && iw_ercot_stored_finish(j->stored) != 0) {
+		j->merge_failed = 1;
 		goto out;
 	}
 	j->rows = iw_ercot_csv_rows(csv);
@@ -108,16 +124,13 @@ out:
 	return rc;
 }
 
-/* COPY the CSV of the zip into a temp table (in the open transaction). */
-int iw_ercot_extract_copy_in(struct job *j, zip_t *za)
+/* One COPY of the zip's rows into ercot_load. A merge that stopped ends
+ * the COPY cleanly (the transaction stays usable) with j->merge_failed. */
+static int copy_once(struct job *j, zip_t *za)
 {
 	PGresult *r;
 	int rc;
 
-	if (!(j->conn = iw_db_conn(IW_DB_MASTER, NULL))) {
-		snprintf(j->err, sizeof j->err, "the database is unavailable");
-		return -1;
-	}
 	r = PQexec(j->conn, "COPY ercot_load FROM STDIN");
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		snprintf(j->err, sizeof j->err, "COPY refused: %.200s", PQerrorMessage(j->conn));
@@ -126,7 +139,8 @@ int iw_ercot_extract_copy_in(struct job *j, zip_t *za)
 	}
 	PQclear(r);
 	rc = load_members(j, za);
-	if (PQputCopyEnd(j->conn, rc ? "aborted: the zip could not be read" : NULL) != 1 && !rc) {
+	if (PQputCopyEnd(j->conn, rc && !j->merge_failed ? "aborted: the zip could not be read" : NULL) != 1 &&
+	    !rc) {
 		snprintf(j->err, sizeof j->err, "COPY could not end");
 		rc = -1;
 	}
@@ -141,6 +155,37 @@ int iw_ercot_extract_copy_in(struct job *j, zip_t *za)
 		PQclear(r);
 	}
 	return rc;
+}
+
+/* COPY the CSV of the zip into a temp table (in the open transaction):
+ * through the stored-rows merge when j->stored is open (only new and
+ * changed rows), else every row. A merge that cannot go on (the file is not
+ * in ESIID order, ...) costs a second pass without it. */
+int iw_ercot_extract_copy_in(struct job *j, zip_t *za)
+{
+	int rc;
+
+	if (!(j->conn = iw_db_conn(IW_DB_MASTER, NULL))) {
+		snprintf(j->err, sizeof j->err, "the database is unavailable");
+		return -1;
+	}
+	rc = copy_once(j, za);
+	if (rc == 0 || !j->merge_failed)
+		return rc;
+	iw_logf("info", "ercot: %s: the steady-state merge stopped (%s): loading every row",
+		j->doc->filename, iw_ercot_stored_error(j->stored)[0]
+		? iw_ercot_stored_error(j->stored) : "the file is not in ESIID order");
+	iw_ercot_stored_close(j->stored);
+	j->stored = NULL;
+	j->merge_failed = 0;
+	if (iw_ercot_job_exec(j, "TRUNCATE ercot_load", 0, NULL) < 0)
+		return -1;
+	j->csv_bytes = 0;
+	j->csv_next = IW_ERCOT_PROGRESS_BYTES;
+	j->csv_stream_next = IW_ERCOT_CSV_STREAM_STEP;
+	j->rows = 0;
+	j->err[0] = 0;
+	return copy_once(j, za);
 }
 
 int iw_ercot_extract_upload(struct job *j)

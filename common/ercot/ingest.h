@@ -141,11 +141,19 @@ struct iw_ercot_csv *iw_ercot_csv_new(int (*emit)(const char *buf, size_t len, v
 int iw_ercot_csv_feed(struct iw_ercot_csv *p, const char *buf, size_t len);
 /* Ends the input (a last record without a newline); 0 or -1. */
 int iw_ercot_csv_finish(struct iw_ercot_csv *p);
-long long iw_ercot_csv_rows(const struct iw_ercot_csv *p);     /* rows emitted */
+long long iw_ercot_csv_rows(const struct iw_ercot_csv *p);     /* rows read (COPYed or filtered) */
 long long iw_ercot_csv_bad_rows(const struct iw_ercot_csv *p); /* fewer than 19 fields / no ESIID */
 int iw_ercot_csv_columns(const struct iw_ercot_csv *p);        /* widest row seen, capped at 22 */
 /* 1 when the rows' ESIIDs (as stored) were strictly ascending: none twice. */
 int iw_ercot_csv_ascending(const struct iw_ercot_csv *p);
+/* Asks KEEP about each row (its ESIID as stored, its values hash as COPY
+ * text): 1 COPYs it, 0 drops it, -1 stops the parse. Rows must then come in
+ * strictly ascending ESIID order, or the parse stops too; either way
+ * iw_ercot_csv_filter_failed() is then 1. */
+void iw_ercot_csv_set_filter(struct iw_ercot_csv *p,
+			     int (*keep)(void *ctx, const char *esiid, size_t n, const char *hash),
+			     void *ctx);
+int iw_ercot_csv_filter_failed(const struct iw_ercot_csv *p);
 void iw_ercot_csv_free(struct iw_ercot_csv *p);
 /* The extract's column names (IW_ERCOT_COLUMNS of them). */
 extern const char *const iw_ercot_column_names[IW_ERCOT_COLUMNS];

@@ -1,6 +1,6 @@
-/* One ERCOT file being ingested (not for use outside ercot/ingest.c and
- * ercot/extract.c): its download spool, hash, row counts and the load's
- * raw connection. */
+/* One ERCOT file being ingested (not for use outside ercot/ingest.c,
+ * ercot/extract.c and ercot/progress.c): its download spool, hash, row
+ * counts and the load's raw connection. */
 #ifndef IW_ERCOT_JOB_H
 #define IW_ERCOT_JOB_H
 
@@ -13,6 +13,7 @@
 #include <zip.h>
 
 #include "ercot/ingest.h"
+#include "ercot/stored.h"
 #include "io/run_lock.h"
 #include "io/storage.h"
 
@@ -43,6 +44,8 @@ struct job {
 	PGconn *conn;
 	int copy_failed;
 	char sqlstate[6];               /* of the last failed statement in the load */
+	struct iw_ercot_stored *stored; /* the stored rows' merge (ercot/stored.h), or NULL */
+	int merge_failed;               /* the merge stopped: load every row */
 	struct iw_run_lock *lock;       /* the run's lease, renewed while downloading */
 	time_t renewed;
 	int lock_lost;
@@ -75,19 +78,13 @@ int iw_ercot_extract_copy_in(struct job *j, zip_t *za);
 int iw_ercot_extract_upload(struct job *j);
 /* Opens the spooled download with libzip: NULL with j->err. */
 zip_t *iw_ercot_extract_open_zip(struct job *j);
-/* The extract's values of a row as stored, and as the file has them: a row
- * whose values are all equal is left alone (steady state: a re-post of a
- * full extract writes only the rows that changed). */
-#define IW_ERCOT_STORED_VALUES \
-	" (t.\"tdspCode\", t.\"tdspDuns\", t.\"serviceAddress1\", t.\"serviceAddress2\"," \
-	" t.\"serviceCity\", t.\"serviceState\", t.\"serviceZip\", t.\"county\", t.\"meterReadCycle\"," \
-	" t.\"status\", t.\"premiseType\", t.\"powerRegion\", t.\"stationCode\", t.\"stationName\"," \
-	" t.\"metered\", t.\"openServiceOrders\", t.\"polrCustomerClass\"," \
-	" t.\"settlementAmsIndicator\", t.\"tdspAmsIndicator\", t.\"switchHoldIndicator\"," \
-	" t.\"premiseSubType1\", t.\"premiseSubType2\")"
-#define IW_ERCOT_FILE_VALUES \
-	" ($1, r.c7, r.c1, r.c2, r.c3, r.c4, r.c5, r.c6, r.c8, r.c9, r.c10, r.c11, r.c12, r.c13," \
-	" r.c14, r.c15, r.c16, r.c17, r.c18, r.c19, r.c20, r.c21)"
+/* Steady state (a re-post of a full extract writes only the rows that
+ * changed): do the stored row T and the file's row R hold different values? By the
+ * hash of the file's values (ercot/csv.c values_hash) stored with each row:
+ * one number compared instead of 21 columns. A row without a hash (written
+ * before it existed, or hashing failed) counts as different, and gets one
+ * when rewritten. */
+#define IW_ERCOT_VALUES_DIFFER " (t.\"valuesHash\" = r.h) IS NOT TRUE"
 
 /* Within one file the last row of an ESIID wins: one row per ESIID, in ESIID
  * order (new index entries then arrive in key order). */

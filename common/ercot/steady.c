@@ -7,6 +7,8 @@
 
 #include <stdio.h>
 #include <string.h>
+
+#include "ercot/stored.h"
 #include <strings.h>
 
 /* Does the index know any of the file's first rows? No: a first load, for
@@ -23,7 +25,7 @@ static const char SQL_PROBE[] =
 	" (SELECT * FROM \"ErcotEsiidIndex\" WHERE \"tdspCode\" = $1) t ON t.\"esiid\" = r.c0" \
 	" WHERE r.c0 IS NULL OR t.\"esiid\" IS NULL" \
 	" OR ((t.\"postedAtUtc\" IS NULL OR t.\"postedAtUtc\" <= $2::timestamp(3))" \
-	" AND" IW_ERCOT_STORED_VALUES " IS DISTINCT FROM" IW_ERCOT_FILE_VALUES "))," \
+	" AND" IW_ERCOT_VALUES_DIFFER "))," \
 	" g AS (INSERT INTO \"ErcotEsiidGone\" (\"fileSha256\", \"esiid\", \"tdspCode\")" \
 	" SELECT $3, s, $1 FROM j WHERE c0 IS NULL AND $4::boolean ON CONFLICT DO NOTHING RETURNING 1)" \
 	" INSERT INTO " into " FROM j WHERE c0 IS NOT NULL"
@@ -65,9 +67,57 @@ int iw_ercot_extract_full(const char *filename)
 	return 0;
 }
 
+/* The gone list of the worker's merge into "ErcotEsiidGone" (a full file). */
+static const char SQL_GONE_TABLE[] =
+	"CREATE TEMP TABLE ercot_gone (esiid text) ON COMMIT DROP";
+static const char SQL_GONE_LISTED[] =
+	"INSERT INTO \"ErcotEsiidGone\" (\"fileSha256\", \"esiid\", \"tdspCode\")"
+	" SELECT $3, g.esiid, $1 FROM ercot_gone g WHERE $4::boolean AND $2::text IS NOT NULL"
+	" ON CONFLICT DO NOTHING";
+
+static int copy_gone(struct job *j, const char *const *p)
+{
+	size_t len;
+	long long count;
+	const char *lines = iw_ercot_stored_gone(j->stored, &len, &count);
+	PGresult *r;
+	int rc = 0;
+
+	if (!count)
+		return 0;
+	if (iw_ercot_job_exec(j, SQL_GONE_TABLE, 0, NULL) < 0)
+		return -1;
+	r = PQexec(j->conn, "COPY ercot_gone FROM STDIN");
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		PQclear(r);
+		snprintf(j->err, sizeof j->err, "COPY of the gone ESIIDs refused: %.200s", PQerrorMessage(j->conn));
+		return -1;
+	}
+	PQclear(r);
+	if (PQputCopyData(j->conn, lines, (int)len) != 1 || PQputCopyEnd(j->conn, NULL) != 1)
+		rc = -1;
+	while ((r = PQgetResult(j->conn))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			rc = -1;
+		PQclear(r);
+	}
+	if (rc) {
+		snprintf(j->err, sizeof j->err, "COPY of the gone ESIIDs failed: %.200s", PQerrorMessage(j->conn));
+		return -1;
+	}
+	return iw_ercot_job_exec(j, SQL_GONE_LISTED, 4, p) < 0 ? -1 : 0;
+}
+
 int iw_ercot_steady_rows(struct job *j, const char *const *p)
 {
 	long long known;
+
+	/* The worker's merge COPYed only the new and changed rows, in ESIID
+	 * order, none twice: they are the rows to write. */
+	if (j->stored)
+		return copy_gone(j, p) != 0 ||
+		       iw_ercot_job_exec(j, "ALTER TABLE ercot_load RENAME TO ercot_rows", 0, NULL) < 0
+		       ? -1 : 0;
 
 	if ((known = iw_ercot_job_exec(j, SQL_PROBE, 0, NULL)) < 0)
 		return -1;

@@ -129,3 +129,58 @@ test('a re-post in ESIID order (no repeated ESIID) writes only its changed and n
     assert.equal(l.json.matches[0].esiid, id);
   }
 });
+
+// The re-post compares one stored hash of the file's values ("valuesHash",
+// ercot/csv.c) instead of the 21 value columns: a change in any one column
+// must still be written, a value moved across the tab between two columns
+// must not hash alike, and a row written before the hash existed (NULL) is
+// rewritten once, then left alone.
+test('a change in any one value column is written; a row without a hash is rewritten once', async () => {
+  const D4 = '2026-11-23';
+  const D5 = '2026-11-24';
+  const cols = 21; // fields 1..21 of a row; field 0 is the ESIID
+  const prev = rows3.map((r) => [...r]);
+  const at = (id) => prev.findIndex((r) => r[0] === id);
+  const rows4 = prev.map((r) => [...r]);
+  const touched = [];
+  for (let k = 1; k <= cols; k++) {
+    const i = at(esiid(100 + k));
+    rows4[i][k] = rows4[i][k] === '' ? 'X' : `${rows4[i][k]}\\x`; // a backslash: escaped in COPY text
+    touched.push(esiid(100 + k));
+  }
+  // Two adjacent fields trading a character across their boundary keep the
+  // same bytes if the separator were not hashed: "AB","" -> "A","B".
+  const s = at(esiid(150));
+  rows4[s][20] = 'AB'; rows4[s][21] = '';
+  const fourth = doc(D4, rows4);
+  const rows5 = rows4.map((r) => [...r]);
+  rows5[s][20] = 'A'; rows5[s][21] = 'B';
+  const fifth = doc(D5, rows5);
+  mis.docs.push(fourth, fifth);
+  const legacy = esiid(200);
+  // The counters before this UPDATE (its own update is counted, whenever
+  // its backend flushes): the run's writes are the rest.
+  let base = await counters();
+  await stack.sql('master', `UPDATE "ErcotEsiidIndex" SET "valuesHash" = NULL WHERE "esiid" = $1`, [legacy]);
+  const r4 = await run(D4);
+  assert.equal(r4.status, 200, r4.text);
+  assert.equal(r4.json.results[0].indexed, cols + 2, '21 one-column changes, the AB row, the row without a hash');
+  let c = await countersWhen((x) => x.upd >= base.upd + 1 + cols + 2);
+  assert.deepEqual({ ins: c.ins - base.ins, upd: c.upd - base.upd - 1 }, { ins: 0, upd: cols + 2 });
+  const stored = await stack.sql('master', `SELECT "esiid", "serviceAddress1", "premiseSubType2", "valuesHash" IS NOT NULL AS hashed
+    FROM "ErcotEsiidIndex" WHERE "esiid" = ANY($1) ORDER BY 1`, [[esiid(101), esiid(121), legacy]]);
+  assert.deepEqual(stored.map((x) => [x.esiid, x.serviceAddress1.endsWith('\\x'), x.premiseSubType2, x.hashed]),
+    [[esiid(101), true, '', true], [esiid(121), false, 'X', true], [legacy, false, '', true]].map(([e, a, p, h]) =>
+      [e, a, p === '' ? null : p, h]));
+
+  base = await counters();
+  const r5 = await run(D5);
+  assert.equal(r5.status, 200, r5.text);
+  assert.equal(r5.json.results[0].indexed, 1, 'only the row whose bytes moved across the separator');
+  c = await countersWhen((x) => x.upd > base.upd);
+  await new Promise((r) => setTimeout(r, 1500)); // any late flush would show
+  c = await counters();
+  assert.deepEqual({ ins: c.ins - base.ins, upd: c.upd - base.upd }, { ins: 0, upd: 1 });
+  const [moved] = await stack.sql('master', `SELECT "premiseSubType1", "premiseSubType2" FROM "ErcotEsiidIndex" WHERE "esiid" = $1`, [esiid(150)]);
+  assert.deepEqual(moved, { premiseSubType1: 'A', premiseSubType2: 'B' });
+});
