@@ -13,7 +13,8 @@
 
 #define STORED_FETCH     "FETCH 10000 FROM ercot_stored"
 /* A full file that drops more ESIIDs than this is not a steady post: the
- * merge gives up and the load takes the SQL path (no list grows unbounded). */
+ * merge gives up and the load takes the SQL path (no list grows unbounded).
+ * ERCOT_MERGE_GONE_MAX lowers it (tests). */
 #define STORED_GONE_MAX  100000
 #define STORED_ESIID_MAX 64
 
@@ -32,6 +33,7 @@ struct iw_ercot_stored {
 	size_t cur_len;
 	long long rows;
 	int collect_gone;
+	long long gone_max;
 	char *gone;
 	size_t gone_len, gone_cap;
 	long long gone_count;
@@ -95,7 +97,7 @@ static int add_gone(struct iw_ercot_stored *s)
 
 	if (!s->collect_gone)
 		return 0;
-	if (++s->gone_count > STORED_GONE_MAX)
+	if (++s->gone_count > s->gone_max)
 		return fail(s, "the file drops too many stored ESIIDs");
 	if (s->gone_len + need > s->gone_cap) {
 		size_t cap = s->gone_cap ? 2 * s->gone_cap : 4096;
@@ -133,6 +135,7 @@ struct iw_ercot_stored *iw_ercot_stored_open(const char *tdsp, int collect_gone,
 		return NULL;
 	}
 	s->collect_gone = collect_gone;
+	s->gone_max = iw_env_int("ERCOT_MERGE_GONE_MAX", STORED_GONE_MAX, 0, STORED_GONE_MAX);
 	if (!(s->conn = iw_db_open(url, "iw-admin ercot stored rows", IW_DB_MASTER,
 				   iw_db_setting(IW_DB_MASTER), NULL))) {
 		snprintf(err, errlen, "no second connection");

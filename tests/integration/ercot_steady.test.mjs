@@ -184,3 +184,46 @@ test('a change in any one value column is written; a row without a hash is rewri
   const [moved] = await stack.sql('master', `SELECT "premiseSubType1", "premiseSubType2" FROM "ErcotEsiidIndex" WHERE "esiid" = $1`, [esiid(150)]);
   assert.deepEqual(moved, { premiseSubType1: 'A', premiseSubType2: 'B' });
 });
+
+// The merge's bound on gone ESIIDs (ERCOT_MERGE_GONE_MAX, lowered to 2):
+// past it the merge stops, in the middle of the file or at its end, and the
+// load diffs in SQL; the outcome is the same rows, gone rows and counts.
+test('past the gone bound the merge gives way to the SQL diff, with the same outcome', async () => {
+  const M = 30;
+  const ids = (from, to) => Array.from({ length: to - from }, (_, k) => esiid(5000 + from + k));
+  const row = (id, o = {}) => extractRow(id, { n: Number(id.slice(-4)), ...o });
+  const all = ids(0, M);
+  const p1 = doc('2026-10-01', all.map((id) => row(id)));
+  // Drops 3 from the middle (over the bound at the third), changes one.
+  const kept2 = all.filter((_, k) => ![5, 6, 7].includes(k));
+  const p2 = doc('2026-10-02', kept2.map((id) => row(id, id === all[10] ? { city: 'PLANO' } : {})));
+  // 5..7 back unchanged, 27..29 dropped: over the bound at the end.
+  const kept3 = all.filter((_, k) => k < 27);
+  const p3 = doc('2026-10-03', kept3.map((id) => row(id, id === all[10] ? { city: 'PLANO' } : {})));
+  const m = await startErcotMis({ docs: [p1, p2, p3] });
+  const s = await startStack({ name: 'ercot_steady_cap', env: { ERCOT_MIS_BASE: m.base, ERCOT_MERGE_GONE_MAX: '2' } });
+  try {
+    const get = (day) => s.get(`/api/admin/ercot/cron?date=${day}`, { admin: true });
+    let r = await get('2026-10-01');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.results[0].indexed, M);
+    r = await get('2026-10-02');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.results[0].indexed, 1, 'the changed row only');
+    r = await get('2026-10-03');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.results[0].indexed, 0, 'rows back unchanged are not written');
+    const gone = await s.sql('master', `SELECT g."esiid", g."fileSha256" FROM "ErcotEsiidGone" g ORDER BY 2, 1`);
+    const want = [...[5, 6, 7].map((k) => ({ esiid: all[k], fileSha256: sha(p2.body) })),
+      ...[27, 28, 29].map((k) => ({ esiid: all[k], fileSha256: sha(p3.body) }))]
+      .sort((a, b) => (a.fileSha256 + a.esiid).localeCompare(b.fileSha256 + b.esiid));
+    assert.deepEqual(gone, want);
+    const [city] = await s.sql('master', `SELECT "serviceCity" FROM "ErcotEsiidIndex" WHERE "esiid" = $1`, [all[10]]);
+    assert.equal(city.serviceCity, 'PLANO');
+    const stopped = s.log('ercot_cron').split('\n').filter((l) => l.includes('the steady-state merge stopped (the file drops too many stored ESIIDs)'));
+    assert.equal(stopped.length, 2, 'both re-posts fell back, in the middle and at the end');
+  } finally {
+    await s.stop();
+    await m.close();
+  }
+});
