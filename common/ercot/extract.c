@@ -145,6 +145,12 @@ static int copy_once(struct job *j, zip_t *za)
 		rc = -1;
 	}
 	while ((r = PQgetResult(j->conn))) {
+		/* Rows the server refused before the merge stopped: that error is
+		 * the file's (the transaction is aborted), not the merge's. */
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && j->merge_failed) {
+			j->merge_failed = 0;
+			rc = 0;
+		}
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) {
 			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 			snprintf(j->sqlstate, sizeof j->sqlstate, "%s", state ? state : "");

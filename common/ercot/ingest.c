@@ -418,13 +418,16 @@ static zip_t *job_check(struct job *j)
 }
 
 /* The stored rows of the file's TDSP, for the worker's merge (only new and
- * changed rows are COPYed). Without it every row is, as before. */
+ * changed rows are COPYed). Without it every row is, as before. Full
+ * extracts only: a daily file lists a few changes, and merging it would read
+ * the TDSP's every stored row to skip them. */
 static void open_stored(struct job *j)
 {
 	char e[200];
 
-	if (!(j->stored = iw_ercot_stored_open(j->doc->tdsp, iw_ercot_extract_full(j->doc->filename),
-					       e, sizeof e)))
+	if (!iw_ercot_extract_full(j->doc->filename))
+		return;
+	if (!(j->stored = iw_ercot_stored_open(j->doc->tdsp, 1, e, sizeof e)))
 		iw_logf("info", "ercot: %s: no steady-state merge (%s): loading every row",
 			j->doc->filename, e);
 }

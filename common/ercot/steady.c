@@ -7,9 +7,10 @@
 
 #include <stdio.h>
 #include <string.h>
-
-#include "ercot/stored.h"
 #include <strings.h>
+
+#include "core/log.h"
+#include "ercot/stored.h"
 
 /* Does the index know any of the file's first rows? No: a first load, for
  * which the plain path (sort all rows once, insert) is the fastest. */
@@ -94,7 +95,11 @@ static int copy_gone(struct job *j, const char *const *p)
 		return -1;
 	}
 	PQclear(r);
-	if (PQputCopyData(j->conn, lines, (int)len) != 1 || PQputCopyEnd(j->conn, NULL) != 1)
+	if (PQputCopyData(j->conn, lines, (int)len) != 1)
+		rc = -1;
+	/* Always ended (with an error when the data failed): a COPY left open
+	 * would keep the connection in COPY_IN. */
+	if (PQputCopyEnd(j->conn, rc ? "the gone ESIIDs could not be sent" : NULL) != 1)
 		rc = -1;
 	while ((r = PQgetResult(j->conn))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -114,10 +119,18 @@ int iw_ercot_steady_rows(struct job *j, const char *const *p)
 
 	/* The worker's merge COPYed only the new and changed rows, in ESIID
 	 * order, none twice: they are the rows to write. */
-	if (j->stored)
+	if (j->stored) {
+		size_t len;
+		long long gone;
+
+		iw_ercot_stored_gone(j->stored, &len, &gone);
+		iw_logf("info", "ercot: %s: steady-state merge: %lld of %lld rows COPYed, %lld stored rows read, %lld gone",
+			j->doc->filename, iw_ercot_stored_kept(j->stored), j->rows,
+			iw_ercot_stored_rows(j->stored), gone);
 		return copy_gone(j, p) != 0 ||
 		       iw_ercot_job_exec(j, "ALTER TABLE ercot_load RENAME TO ercot_rows", 0, NULL) < 0
 		       ? -1 : 0;
+	}
 
 	if ((known = iw_ercot_job_exec(j, SQL_PROBE, 0, NULL)) < 0)
 		return -1;

@@ -31,7 +31,7 @@ struct iw_ercot_stored {
 	int done;                        /* the cursor is exhausted */
 	char cur[STORED_ESIID_MAX + 1];  /* the current stored ESIID */
 	size_t cur_len;
-	long long rows;
+	long long rows, kept;
 	int collect_gone;
 	long long gone_max;
 	char *gone;
@@ -179,14 +179,30 @@ int iw_ercot_stored_keep(struct iw_ercot_stored *s, const char *esiid, size_t n,
 		if (add_gone(s) != 0 || advance(s) < 0)
 			return -1;
 	}
-	if (!s->batch || c > 0)
-		return 1; /* new */
+	if (!s->batch || c > 0) {
+		s->kept++; /* new */
+		return 1;
+	}
 	{
 		int same = !PQgetisnull(s->batch, s->at, 1) &&
 			   strcmp(PQgetvalue(s->batch, s->at, 1), hash) == 0;
 		if (advance(s) < 0)
 			return -1;
+		s->kept += !same;
 		return !same;
+	}
+}
+
+/* The cursor's transaction and its connection end: the load's own writes
+ * need neither (and should not wait on an old snapshot of their table). */
+static void end_conn(struct iw_ercot_stored *s)
+{
+	PQclear(s->batch);
+	s->batch = NULL;
+	if (s->conn) {
+		PQclear(PQexec(s->conn, "ROLLBACK"));
+		PQfinish(s->conn);
+		s->conn = NULL;
 	}
 }
 
@@ -198,6 +214,7 @@ int iw_ercot_stored_finish(struct iw_ercot_stored *s)
 		if (add_gone(s) != 0 || advance(s) < 0)
 			return -1;
 	}
+	end_conn(s);
 	return 0;
 }
 
@@ -209,18 +226,14 @@ const char *iw_ercot_stored_gone(const struct iw_ercot_stored *s, size_t *len, l
 }
 
 long long iw_ercot_stored_rows(const struct iw_ercot_stored *s) { return s->rows; }
+long long iw_ercot_stored_kept(const struct iw_ercot_stored *s) { return s->kept; }
 const char *iw_ercot_stored_error(const struct iw_ercot_stored *s) { return s->error; }
 
 void iw_ercot_stored_close(struct iw_ercot_stored *s)
 {
 	if (!s)
 		return;
-	PQclear(s->batch);
-	if (s->conn) {
-		/* The read-only cursor's transaction; then the connection goes. */
-		PQclear(PQexec(s->conn, "ROLLBACK"));
-		PQfinish(s->conn);
-	}
+	end_conn(s);
 	free(s->gone);
 	free(s);
 }

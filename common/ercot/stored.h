@@ -11,9 +11,10 @@
 struct iw_ercot_stored;
 
 /* The stream of TDSP's stored rows (a cursor in a read-only transaction on
- * a new connection to DATABASE_URL). COLLECT_GONE: keep the stored ESIIDs
- * the file skips (a full extract). NULL with ERR set when it cannot start:
- * the load then COPYs every row. */
+ * a new connection to DATABASE_URL, held until iw_ercot_stored_finish or
+ * _close). COLLECT_GONE: keep the stored ESIIDs the file skips (a full
+ * extract). NULL with ERR set when it cannot start (no connection, BEGIN,
+ * the cursor or its first FETCH failed): the load then COPYs every row. */
 struct iw_ercot_stored *iw_ercot_stored_open(const char *tdsp, int collect_gone,
 					     char *err, size_t errlen);
 
@@ -24,14 +25,17 @@ struct iw_ercot_stored *iw_ercot_stored_open(const char *tdsp, int collect_gone,
 int iw_ercot_stored_keep(struct iw_ercot_stored *s, const char *esiid, size_t n,
 			 const char *hash);
 
-/* After the file's last row: the stored ESIIDs left are gone too. 0 or -1. */
+/* After the file's last row: the stored ESIIDs left are gone too; the
+ * second connection is then closed (the gone list stays). 0 or -1. */
 int iw_ercot_stored_finish(struct iw_ercot_stored *s);
 
 /* The gone ESIIDs as COPY text lines (one column), and how many. */
 const char *iw_ercot_stored_gone(const struct iw_ercot_stored *s, size_t *len, long long *count);
 
-/* Rows read from the index, and why the merge stopped ("" if it did not). */
+/* Rows read from the index, file rows kept (COPYed), and why the merge
+ * stopped ("" if it did not). */
 long long iw_ercot_stored_rows(const struct iw_ercot_stored *s);
+long long iw_ercot_stored_kept(const struct iw_ercot_stored *s);
 const char *iw_ercot_stored_error(const struct iw_ercot_stored *s);
 
 void iw_ercot_stored_close(struct iw_ercot_stored *s);

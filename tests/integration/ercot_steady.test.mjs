@@ -118,6 +118,12 @@ test('a re-post in ESIID order (no repeated ESIID) writes only its changed and n
   assert.deepEqual(rows.map((x) => x.serviceCity), ['DALLAS', 'FRISCO', 'FRISCO']);
   const gone = await stack.sql('master', `SELECT "esiid" FROM "ErcotEsiidGone" WHERE "fileSha256" = $1`, [sha(third.body)]);
   assert.deepEqual(gone.map((x) => x.esiid), [esiid(N - 1)], 'still absent: recorded for this post too');
+  // The second post repeats an ESIID: the merge stopped and the SQL diff ran;
+  // this one is in order: the merge COPYed only its 3 rows, found 1 gone.
+  const log = stack.log('ercot_cron');
+  assert.match(log, new RegExp(`${second.constructedName.replace(/\./g, '\\.')}: the steady-state merge stopped \\(the file is not in ESIID order\\)`));
+  assert.ok(log.includes(`${third.constructedName}: steady-state merge: 3 of ${rows3.length} rows COPYed`), log.slice(-3000));
+  assert.ok(log.includes(`${N + 2} stored rows read, 1 gone`));
   // The rows this path wrote carry the lookup's address columns: each is
   // found by its own address through the lookup route.
   for (const id of [esiid(50), esiid(N + 3)]) {
@@ -149,12 +155,12 @@ test('a change in any one value column is written; a row without a hash is rewri
     touched.push(esiid(100 + k));
   }
   // Two adjacent fields trading a character across their boundary keep the
-  // same bytes if the separator were not hashed: "AB","" -> "A","B".
+  // same bytes if the separator were not hashed: "AB","C" -> "A","BC".
   const s = at(esiid(150));
-  rows4[s][20] = 'AB'; rows4[s][21] = '';
+  rows4[s][20] = 'AB'; rows4[s][21] = 'C';
   const fourth = doc(D4, rows4);
   const rows5 = rows4.map((r) => [...r]);
-  rows5[s][20] = 'A'; rows5[s][21] = 'B';
+  rows5[s][20] = 'A'; rows5[s][21] = 'BC';
   const fifth = doc(D5, rows5);
   mis.docs.push(fourth, fifth);
   const legacy = esiid(200);
@@ -182,7 +188,11 @@ test('a change in any one value column is written; a row without a hash is rewri
   c = await counters();
   assert.deepEqual({ ins: c.ins - base.ins, upd: c.upd - base.upd }, { ins: 0, upd: 1 });
   const [moved] = await stack.sql('master', `SELECT "premiseSubType1", "premiseSubType2" FROM "ErcotEsiidIndex" WHERE "esiid" = $1`, [esiid(150)]);
-  assert.deepEqual(moved, { premiseSubType1: 'A', premiseSubType2: 'B' });
+  assert.deepEqual(moved, { premiseSubType1: 'A', premiseSubType2: 'BC' });
+  // Both re-posts took the worker's merge: only the rows written were COPYed.
+  const merged = stack.log('ercot_cron').split('\n').filter((l) => l.includes('steady-state merge:'));
+  assert.ok(merged.some((l) => l.includes(fourth.constructedName) && l.includes(`: ${cols + 2} of ${rows4.length} rows COPYed`)), merged.join('\n'));
+  assert.ok(merged.some((l) => l.includes(fifth.constructedName) && l.includes(`: 1 of ${rows5.length} rows COPYed`)), merged.join('\n'));
 });
 
 // The merge's bound on gone ESIIDs (ERCOT_MERGE_GONE_MAX, lowered to 2):
