@@ -237,3 +237,38 @@ test('past the gone bound the merge gives way to the SQL diff, with the same out
     await m.close();
   }
 });
+
+// The merge needs the stored ESIIDs in byte order, and reads them with the
+// column's collation. A collation that orders them otherwise (ICU numeric:
+// 17 digits before 18) must stop the merge, and the SQL diff must give the
+// same outcome.
+test('stored ESIIDs out of byte order (a numeric collation) stop the merge; the SQL diff writes the change', async () => {
+  // Byte order: "...0020" (18 digits) before "...003" (17); numeric: the reverse.
+  const ids = ['104437200000000020', '10443720000000003', '10443720000000004'];
+  const row = (id, o = {}) => extractRow(id, { n: 1, ...o });
+  const p1 = doc('2026-09-01', ids.map((id) => row(id)));
+  const p2 = doc('2026-09-02', ids.map((id, k) => row(id, k === 2 ? { city: 'PLANO' } : {})));
+  const m = await startErcotMis({ docs: [p1, p2] });
+  const s = await startStack({ name: 'ercot_steady_coll', env: { ERCOT_MIS_BASE: m.base } });
+  try {
+    const get = (day) => s.get(`/api/admin/ercot/cron?date=${day}`, { admin: true });
+    let r = await get('2026-09-01');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.results[0].indexed, 3);
+    await s.sql('master', `CREATE COLLATION IF NOT EXISTS iw_test_numeric (provider = icu, locale = 'und-u-kn-true')`);
+    await s.sql('master', `ALTER TABLE "ErcotEsiidIndex" ALTER COLUMN "esiid" TYPE text COLLATE iw_test_numeric`);
+    const order = await s.sql('master', `SELECT "esiid" FROM "ErcotEsiidIndex" ORDER BY "esiid"`);
+    assert.deepEqual(order.map((x) => x.esiid), [ids[1], ids[2], ids[0]], 'the collation orders them numerically');
+    r = await get('2026-09-02');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.results[0].indexed, 1, 'the changed row only');
+    const [city] = await s.sql('master', `SELECT "serviceCity" FROM "ErcotEsiidIndex" WHERE "esiid" = $1`, [ids[2]]);
+    assert.equal(city.serviceCity, 'PLANO');
+    assert.match(s.log('ercot_cron'), /the steady-state merge stopped \(the stored ESIIDs do not come in byte order\)/);
+    // A merge that went on would have taken "...0020" (listed) for gone.
+    assert.deepEqual(await s.sql('master', `SELECT "esiid" FROM "ErcotEsiidGone"`), []);
+  } finally {
+    await s.stop();
+    await m.close();
+  }
+});
