@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "ercot/stored.h"
 #include "io/db.h"
+#include "io/db_copy.h"
 #include "io/storage.h"
 
 /* The parser's filter: the worker's merge with the stored rows. */
@@ -128,37 +129,27 @@ out:
  * the COPY cleanly (the transaction stays usable) with j->merge_failed. */
 static int copy_once(struct job *j, zip_t *za)
 {
-	PGresult *r;
+	char e[256], state[6];
 	int rc;
 
-	r = PQexec(j->conn, "COPY ercot_load FROM STDIN");
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		snprintf(j->err, sizeof j->err, "COPY refused: %.200s", PQerrorMessage(j->conn));
-		PQclear(r);
+	if (iw_db_copy_start(j->conn, "COPY ercot_load FROM STDIN", PGRES_COPY_IN, e, sizeof e) != 0) {
+		snprintf(j->err, sizeof j->err, "COPY refused: %.200s", e);
 		return -1;
 	}
-	PQclear(r);
 	rc = load_members(j, za);
-	if (PQputCopyEnd(j->conn, rc && !j->merge_failed ? "aborted: the zip could not be read" : NULL) != 1 &&
-	    !rc) {
-		snprintf(j->err, sizeof j->err, "COPY could not end");
-		rc = -1;
-	}
-	while ((r = PQgetResult(j->conn))) {
+	if (iw_db_copy_end(j->conn, rc && !j->merge_failed ? "aborted: the zip could not be read" : NULL,
+			   e, sizeof e, state) != 0) {
 		/* Rows the server refused before the merge stopped: that error is
 		 * the file's (the transaction is aborted), not the merge's. */
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && j->merge_failed) {
+		if (j->merge_failed) {
 			j->merge_failed = 0;
 			rc = 0;
 		}
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) {
-			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-			snprintf(j->sqlstate, sizeof j->sqlstate, "%s", state ? state : "");
-			snprintf(j->err, sizeof j->err, "COPY failed: %.200s",
-				 PQresultErrorMessage(r));
+		if (!rc) { /* else the zip's own error stands (our abort's is not news) */
+			snprintf(j->sqlstate, sizeof j->sqlstate, "%s", state);
+			snprintf(j->err, sizeof j->err, "COPY failed: %.200s", e);
 			rc = -1;
 		}
-		PQclear(r);
 	}
 	return rc;
 }

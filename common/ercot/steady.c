@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "ercot/stored.h"
+#include "io/db_copy.h"
 
 /* Does the index know any of the file's first rows? No: a first load, for
  * which the plain path (sort all rows once, insert) is the fastest. */
@@ -81,33 +82,23 @@ static int copy_gone(struct job *j, const char *const *p)
 	size_t len;
 	long long count;
 	const char *lines = iw_ercot_stored_gone(j->stored, &len, &count);
-	PGresult *r;
-	int rc = 0;
+	char e[256];
+	int sent;
 
 	if (!count)
 		return 0;
 	if (iw_ercot_job_exec(j, SQL_GONE_TABLE, 0, NULL) < 0)
 		return -1;
-	r = PQexec(j->conn, "COPY ercot_gone FROM STDIN");
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		PQclear(r);
-		snprintf(j->err, sizeof j->err, "COPY of the gone ESIIDs refused: %.200s", PQerrorMessage(j->conn));
+	if (iw_db_copy_start(j->conn, "COPY ercot_gone FROM STDIN", PGRES_COPY_IN, e, sizeof e) != 0) {
+		snprintf(j->err, sizeof j->err, "COPY of the gone ESIIDs refused: %.200s", e);
 		return -1;
 	}
-	PQclear(r);
-	if (PQputCopyData(j->conn, lines, (int)len) != 1)
-		rc = -1;
+	sent = PQputCopyData(j->conn, lines, (int)len) == 1;
 	/* Always ended (with an error when the data failed): a COPY left open
 	 * would keep the connection in COPY_IN. */
-	if (PQputCopyEnd(j->conn, rc ? "the gone ESIIDs could not be sent" : NULL) != 1)
-		rc = -1;
-	while ((r = PQgetResult(j->conn))) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK)
-			rc = -1;
-		PQclear(r);
-	}
-	if (rc) {
-		snprintf(j->err, sizeof j->err, "COPY of the gone ESIIDs failed: %.200s", PQerrorMessage(j->conn));
+	if (iw_db_copy_end(j->conn, sent ? NULL : "the gone ESIIDs could not be sent", e, sizeof e,
+			   j->sqlstate) != 0 || !sent) {
+		snprintf(j->err, sizeof j->err, "COPY of the gone ESIIDs failed: %.200s", e);
 		return -1;
 	}
 	return iw_ercot_job_exec(j, SQL_GONE_LISTED, 4, p) < 0 ? -1 : 0;

@@ -7,8 +7,10 @@
 
 #include <libpq-fe.h>
 
+#include "core/buf.h"
 #include "core/config.h"
 #include "io/db.h"
+#include "io/db_copy.h"
 #include "io/db_raw.h"
 
 #define STORED_FETCH     "FETCH 10000 FROM ercot_stored"
@@ -29,13 +31,12 @@ struct iw_ercot_stored {
 	PGresult *batch;
 	int at, n;                       /* the current row of the batch */
 	int done;                        /* the cursor is exhausted */
-	char cur[STORED_ESIID_MAX + 1];  /* the current stored ESIID */
+	char cur[STORED_ESIID_MAX + 1];  /* the current stored ESIID (NUL-terminated) */
 	size_t cur_len;
 	long long rows, kept;
 	int collect_gone;
 	long long gone_max;
-	char *gone;
-	size_t gone_len, gone_cap;
+	struct iw_buf gone;              /* COPY text lines */
 	long long gone_count;
 	char error[200];
 };
@@ -85,6 +86,7 @@ check:
 	if (s->rows && cmp(s->cur, s->cur_len, e, n) >= 0)
 		return fail(s, "the stored ESIIDs do not come in byte order");
 	memcpy(s->cur, e, n);
+	s->cur[n] = '\0';
 	s->cur_len = n;
 	s->rows++;
 	return 1;
@@ -93,31 +95,12 @@ check:
 /* The current stored row is not in the file: a gone ESIID (full files). */
 static int add_gone(struct iw_ercot_stored *s)
 {
-	size_t need = 2 * s->cur_len + 1;
-
 	if (!s->collect_gone)
 		return 0;
 	if (++s->gone_count > s->gone_max)
 		return fail(s, "the file drops too many stored ESIIDs");
-	if (s->gone_len + need > s->gone_cap) {
-		size_t cap = s->gone_cap ? 2 * s->gone_cap : 4096;
-		char *g;
-		while (cap < s->gone_len + need)
-			cap *= 2;
-		if (!(g = realloc(s->gone, cap)))
-			return fail(s, "out of memory");
-		s->gone = g;
-		s->gone_cap = cap;
-	}
-	for (size_t i = 0; i < s->cur_len; i++) { /* COPY text escapes */
-		char c = s->cur[i];
-		if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
-			s->gone[s->gone_len++] = '\\';
-			c = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
-		}
-		s->gone[s->gone_len++] = c;
-	}
-	s->gone[s->gone_len++] = '\n';
+	if (iw_db_copy_escape(&s->gone, s->cur) != 0 || iw_buf_put(&s->gone, "\n", 1) != 0)
+		return fail(s, "out of memory");
 	return 0;
 }
 
@@ -220,9 +203,9 @@ int iw_ercot_stored_finish(struct iw_ercot_stored *s)
 
 const char *iw_ercot_stored_gone(const struct iw_ercot_stored *s, size_t *len, long long *count)
 {
-	*len = s->gone_len;
+	*len = s->gone.len;
 	*count = s->gone_count;
-	return s->gone ? s->gone : "";
+	return s->gone.len ? s->gone.data : "";
 }
 
 long long iw_ercot_stored_rows(const struct iw_ercot_stored *s) { return s->rows; }
@@ -234,6 +217,6 @@ void iw_ercot_stored_close(struct iw_ercot_stored *s)
 	if (!s)
 		return;
 	end_conn(s);
-	free(s->gone);
+	iw_buf_free(&s->gone);
 	free(s);
 }

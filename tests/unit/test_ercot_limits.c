@@ -7,18 +7,23 @@
 #include "ercot/ingest.h"
 #include "unit.h"
 
+static void check_defaults(const struct iw_ercot_http_limits *l)
+{
+	CHECK_INT(l->connect_ms, IW_ERCOT_CONNECT_MS);
+	CHECK_INT(l->list_ms, IW_ERCOT_LIST_MS);
+	CHECK_INT(l->download_ms, IW_ERCOT_DOWNLOAD_MS);
+	CHECK_INT(l->low_speed_bytes, 1024);
+	CHECK_INT(l->low_speed_s, 60);
+	CHECK_INT(l->download_max, 8LL << 30);
+}
+
 int main(void)
 {
 	struct iw_ercot_http_limits l;
 
 	CHECK_INT(iw_config_load(), 0);
 	iw_ercot_http_limits(&l);
-	CHECK_INT(l.connect_ms, IW_ERCOT_CONNECT_MS);
-	CHECK_INT(l.list_ms, IW_ERCOT_LIST_MS);
-	CHECK_INT(l.download_ms, IW_ERCOT_DOWNLOAD_MS);
-	CHECK_INT(l.low_speed_bytes, 1024);
-	CHECK_INT(l.low_speed_s, 60);
-	CHECK_INT(l.download_max, 8LL << 30);
+	check_defaults(&l);
 	iw_config_free();
 
 	setenv("ERCOT_HTTP_CONNECT_TIMEOUT_MS", "1000", 1);
@@ -46,12 +51,7 @@ int main(void)
 	setenv("ERCOT_DOWNLOAD_MAX_BYTES", "17179869184", 1);
 	CHECK_INT(iw_config_load(), 0);
 	iw_ercot_http_limits(&l);
-	CHECK_INT(l.connect_ms, IW_ERCOT_CONNECT_MS);
-	CHECK_INT(l.list_ms, IW_ERCOT_LIST_MS);
-	CHECK_INT(l.download_ms, IW_ERCOT_DOWNLOAD_MS);
-	CHECK_INT(l.low_speed_bytes, 1024);
-	CHECK_INT(l.low_speed_s, 60);
-	CHECK_INT(l.download_max, 8LL << 30);
+	check_defaults(&l);
 	iw_config_free();
 	return unit_report("ercot_limits");
 }
