@@ -181,21 +181,22 @@ json_object *iw_ercot_run_files(struct iw_ercot_listing *l, const char *day,
 		}
 		if (!(r = iw_ercot_ingest(&l->docs.v[i], day, &l->fetcher)))
 			continue;
-		if (json_object_object_get_ex(r, "error", &v))
+		if (json_object_object_get_ex(r, "error", &v)) {
 			counts->failed++;
-		if (json_object_object_get_ex(r, "code", &v) &&
-		    !strcmp(json_object_get_string(v), "no_space"))
-			counts->no_space++;
-		else if (json_object_object_get_ex(r, "skipped", &v))
+			if (json_object_object_get_ex(r, "code", &v) &&
+			    !strcmp(json_object_get_string(v), "no_space"))
+				counts->no_space++;
+		} else if (json_object_object_get_ex(r, "skipped", &v)) {
 			counts->skipped++;
-		else
+		} else {
 			counts->ok++;
+		}
 		json_object_array_add(results, r);
 	}
 	/* The lookup's indexes, after the first load rather than during it; also
 	 * after a run with nothing new (rows from before the migration). Only
 	 * while the run still holds its lock: the build blocks writers. */
-	if (iw_run_lock_renew(lock) != 0)
+	if (iw_run_lock_renew(lock) == 1)
 		(void)iw_ercot_lookup_indexes_ensure();
 	return results;
 }
