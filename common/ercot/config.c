@@ -6,7 +6,6 @@
 
 #define ERCOT_LOW_SPEED     1024L  /* bytes/s under which ... */
 #define ERCOT_LOW_SPEED_S   60L    /* ... for this long a transfer fails */
-#define ERCOT_DOWNLOAD_MAX  (8LL * 1024 * 1024 * 1024) /* as ERCOT_FILE_MAX (ercot/job.h) */
 
 static int ews_certificate_set(void)
 {
@@ -94,6 +93,6 @@ void iw_ercot_http_limits(struct iw_ercot_http_limits *l)
 	l->low_speed_bytes = (long)iw_env_int("ERCOT_LOW_SPEED_BYTES", ERCOT_LOW_SPEED, 1, 1L << 20);
 	l->low_speed_s = (long)iw_env_int("ERCOT_LOW_SPEED_SECONDS", ERCOT_LOW_SPEED_S, 1,
 					  ERCOT_LOW_SPEED_S);
-	l->download_max = iw_env_int("ERCOT_DOWNLOAD_MAX_BYTES", ERCOT_DOWNLOAD_MAX, 1,
-				     ERCOT_DOWNLOAD_MAX);
+	l->download_max = iw_env_int("ERCOT_DOWNLOAD_MAX_BYTES", IW_ERCOT_FILE_MAX, 1,
+				     IW_ERCOT_FILE_MAX);
 }

@@ -103,14 +103,13 @@ static void trim(const char **s, size_t *n)
 		(*n)--;
 }
 
-/* Keeps track of whether the ESIIDs, as they will be stored (trimmed like
- * copy_text does), come in strictly ascending byte order: then the file
- * lists no ESIID twice and the load needs no dedupe sort. */
+/* Keeps track of whether the ESIIDs S, N (trimmed: as they will be stored)
+ * come in strictly ascending byte order: then the file lists no ESIID twice
+ * and the load needs no dedupe sort. */
 static void note_order(struct iw_ercot_csv *p, const char *s, size_t n)
 {
 	int c;
 
-	trim(&s, &n);
 	if (p->descending)
 		return;
 	if (!n || n > sizeof p->prev) {
@@ -145,11 +144,7 @@ static void field_end(struct iw_ercot_csv *p)
 
 static void copy_text(struct iw_ercot_csv *p, const char *s, size_t n)
 {
-	/* Trim the padding fixed-width exports leave. */
-	while (n && (*s == ' ' || *s == '\t'))
-		s++, n--;
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
+	trim(&s, &n); /* the padding fixed-width exports leave */
 	if (!n) {
 		memcpy(p->out + p->olen, "\\N", 2);
 		p->olen += 2;
@@ -218,35 +213,39 @@ static size_t put_decimal(char *out, unsigned long long v)
  * fields after the ESIID, escaped and tab-separated: equal bytes are equal
  * values, different values different bytes), as COPY text into OUT: stored
  * beside the row as "valuesHash", so that a re-post finds its changed rows by
- * comparing one number instead of every column (ercot/steady.c). \N (NULL)
+ * comparing one number instead of every column (ercot/steady.c); its
+ * length, OUT NUL-terminated. \N (NULL)
  * when hashing failed: the row then counts as changed, never as unchanged. */
-static void values_hash(struct iw_ercot_csv *p, size_t from, size_t to, char out[24])
+static size_t values_hash(struct iw_ercot_csv *p, size_t from, size_t to, char out[24])
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 	unsigned long long h = 0;
+	size_t len;
 
 	if (EVP_DigestInit_ex2(p->md, p->sha256, NULL) != 1 ||
 	    EVP_DigestUpdate(p->md, p->out + from, to - from) != 1 ||
 	    EVP_DigestFinal_ex(p->md, d, &n) != 1 || n < 8) {
-		strcpy(out, "\\N");
-		return;
+		memcpy(out, "\\N", 3);
+		return 2;
 	}
 	for (int i = 0; i < 8; i++)
 		h = h << 8 | d[i];
 	/* As a signed bigint: two's complement, written by hand. */
 	if (h >> 63) {
 		out[0] = '-';
-		out[1 + put_decimal(out + 1, ~h + 1)] = 0;
+		len = 1 + put_decimal(out + 1, ~h + 1);
 	} else {
-		out[put_decimal(out, h)] = 0;
+		len = put_decimal(out, h);
 	}
+	out[len] = '\0';
+	return len;
 }
 
 static int record_end(struct iw_ercot_csv *p)
 {
 	int nf;
-	size_t esiid_len, values_from = 0, row_from;
+	size_t esiid_len, values_from = 0, row_from, hash_len;
 	const char *esiid;
 	char hash[24];
 
@@ -263,6 +262,7 @@ static int record_end(struct iw_ercot_csv *p)
 		p->bad++;
 		goto reset;
 	}
+	trim(&esiid, &esiid_len); /* as stored */
 	if (p->olen > ERCOT_COPY_FLUSH && csv_flush(p) != 0)
 		return -1;
 	row_from = p->olen;
@@ -287,15 +287,12 @@ static int record_end(struct iw_ercot_csv *p)
 		if (i == 0)
 			values_from = p->olen;
 	}
-	values_hash(p, values_from, p->olen, hash);
+	hash_len = values_hash(p, values_from, p->olen, hash);
 	p->rows++;
 	if (p->keep) {
-		const char *e = esiid;
-		size_t en = esiid_len;
 		int k;
 
-		trim(&e, &en);
-		if ((k = p->keep(p->keep_ctx, e, en, hash)) < 0) {
+		if ((k = p->keep(p->keep_ctx, esiid, esiid_len, hash)) < 0) {
 			p->keep_failed = 1;
 			return -1;
 		}
@@ -306,8 +303,8 @@ static int record_end(struct iw_ercot_csv *p)
 	}
 	copy_address(p, nf);
 	p->out[p->olen++] = '\t';
-	memcpy(p->out + p->olen, hash, strlen(hash));
-	p->olen += strlen(hash);
+	memcpy(p->out + p->olen, hash, hash_len);
+	p->olen += hash_len;
 	p->out[p->olen++] = '\t';
 	p->olen += put_decimal(p->out + p->olen, p->rows);
 	p->out[p->olen++] = '\n';

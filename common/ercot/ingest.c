@@ -33,19 +33,25 @@
 #define ERCOT_STATEMENT_MS       600000LL
 
 
+/* A local disk that filled up: the run answers 507 (no_space). */
+static int full_disk(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
 size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 {
 	struct job *j = ctx;
 	const char *p = buf;
 	size_t left = len;
 
-	if (j->bytes + (long long)len > ERCOT_FILE_MAX)
+	if (j->bytes + (long long)len > IW_ERCOT_FILE_MAX)
 		return 0;
 	/* One copy: the bytes go straight into the object's writer (hashed
 	 * there), which is published only after the zip check and the load. */
 	if (iw_storage_put_write(j->w, buf, len) != 0) {
 		j->store_failed = 1;
-		j->no_space = errno == ENOSPC || errno == EDQUOT;
+		j->no_space = full_disk(errno);
 		return 0;
 	}
 	while (j->own_spool && left) {
@@ -53,7 +59,7 @@ size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			j->no_space = errno == ENOSPC || errno == EDQUOT;
+			j->no_space = full_disk(errno);
 			return 0;
 		}
 		p += w;
@@ -215,7 +221,7 @@ void iw_ercot_job_fail(struct job *j, int with_sha, const char *error, const cha
 	iw_ercot_job_progress(j, "error", 1);
 }
 
-static long long tx_exec(struct job *j, const char *sql, int n, const char *const *p)
+long long iw_ercot_job_exec(struct job *j, const char *sql, int n, const char *const *p)
 {
 	PGresult *r;
 	long long rows = -1;
@@ -238,11 +244,6 @@ static long long tx_exec(struct job *j, const char *sql, int n, const char *cons
 	return rows;
 }
 
-long long iw_ercot_job_exec(struct job *j, const char *sql, int n, const char *const *p)
-{
-	return tx_exec(j, sql, n, p);
-}
-
 /* Timeouts of this transaction (the route's nginx read timeout is 900 s; an
  * index load takes ~20 s per 2M rows) and the memory of its dedupe sort. */
 static int tx_settings(struct job *j)
@@ -253,7 +254,7 @@ static int tx_settings(struct job *j)
 	snprintf(lock_ms, sizeof lock_ms, "%lld", ercot_lock_timeout_ms());
 	snprintf(stmt_ms, sizeof stmt_ms, "%lld",
 		 iw_env_int("ERCOT_STATEMENT_TIMEOUT_MS", ERCOT_STATEMENT_MS, 100, ERCOT_STATEMENT_MS));
-	return tx_exec(j, "SELECT set_config('lock_timeout', $1, true),"
+	return iw_ercot_job_exec(j, "SELECT set_config('lock_timeout', $1, true),"
 		       " set_config('statement_timeout', $2, true),"
 		       " set_config('work_mem', '" ERCOT_SORT_MEM "', true),"
 		       /* The steady-state diff hashes a TDSP's index rows (~600 MB for
@@ -268,8 +269,8 @@ static int index_rows(struct job *j, const char *const *p)
 {
 	long long n, m;
 
-	if (iw_ercot_steady_rows(j, p) != 0 || tx_exec(j, "ANALYZE ercot_rows", 0, NULL) < 0 ||
-	    (n = tx_exec(j, SQL_UPDATE, 3, p)) < 0 || (m = tx_exec(j, SQL_INSERT, 3, p)) < 0)
+	if (iw_ercot_steady_rows(j, p) != 0 || iw_ercot_job_exec(j, "ANALYZE ercot_rows", 0, NULL) < 0 ||
+	    (n = iw_ercot_job_exec(j, SQL_UPDATE, 3, p)) < 0 || (m = iw_ercot_job_exec(j, SQL_INSERT, 3, p)) < 0)
 		return -1;
 	json_object_object_add(j->result, "indexed", json_object_new_int64(n + m));
 	return 0;
@@ -328,7 +329,7 @@ static int store_flushed(struct job *j)
 	if (iw_storage_put_flush(j->w) == 0)
 		return 0;
 	j->store_failed = 1;
-	j->no_space = errno == ENOSPC || errno == EDQUOT;
+	j->no_space = full_disk(errno);
 	return -1;
 }
 
@@ -444,7 +445,7 @@ static int job_load(struct job *j, zip_t *za)
 		iw_ercot_job_fail(j, 1, "database unavailable", "BEGIN failed");
 		return -1;
 	}
-	if (tx_settings(j) != 0 || tx_exec(j, SQL_TEMP, 0, NULL) < 0) {
+	if (tx_settings(j) != 0 || iw_ercot_job_exec(j, SQL_TEMP, 0, NULL) < 0) {
 		iw_db_rollback(IW_DB_MASTER);
 		fail_load(j, "could not create the load table");
 		return -1;

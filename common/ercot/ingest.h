@@ -19,6 +19,7 @@
 #define IW_ERCOT_FILENAME_MAX   200
 #define IW_ERCOT_DAY_LEN        10                    /* YYYY-MM-DD */
 #define IW_ERCOT_PROGRESS_BYTES (16u * 1024 * 1024)   /* a progress line every ... */
+#define IW_ERCOT_FILE_MAX       (8LL * 1024 * 1024 * 1024) /* refuse larger downloads */
 #define IW_ERCOT_ROW_MAX        (64u * 1024)          /* longest CSV record accepted */
 #define IW_ERCOT_COLUMNS        22                    /* current extract layout */
 #define IW_ERCOT_COLUMNS_OLD    19                    /* older files */

@@ -17,7 +17,6 @@
 #include "io/run_lock.h"
 #include "io/storage.h"
 
-#define ERCOT_FILE_MAX      (8LL * 1024 * 1024 * 1024) /* refuse larger downloads */
 #define ERCOT_ZIP_CHUNK     (64u * 1024)
 #define ERCOT_UPLOAD_CHUNK  (256u * 1024)
 
