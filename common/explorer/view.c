@@ -9,6 +9,7 @@
 
 #include "core/html.h"
 #include "core/log.h"
+#include "core/validate.h"
 #include "explorer/catalog.h"
 #include "explorer/query.h"
 #include "explorer/render.h"
@@ -85,36 +86,29 @@ void iw_xview_index(const struct iw_xview *v, const struct iw_xnav *nav, struct 
 	iw_buf_puts(&a->body, "</section></main>");
 }
 
-/* The validated argument NAME as a string, or NULL. */
-static const char *arg(json_object *args, const char *name)
-{
-	json_object *x;
-	return args && json_object_object_get_ex(args, name, &x) ? json_object_get_string(x) : NULL;
-}
-
 void iw_xview_apply(struct iw_xview *v, json_object *args)
 {
 	const char *s;
 	json_object *x;
 
-	if ((s = arg(args, "format")))
+	if ((s = iw_args_str(args, "format")))
 		v->fmt = strcmp(s, "json") == 0 ? IW_XFMT_JSON : strcmp(s, "csv") == 0 ? IW_XFMT_CSV
 										: IW_XFMT_HTML;
-	if ((s = arg(args, "db")))
+	if ((s = iw_args_str(args, "db")))
 		v->db = strcmp(s, "usage") == 0 ? IW_DB_USAGE : IW_DB_MASTER;
 	if (json_object_object_get_ex(args, "page", &x))
 		v->page = (long)json_object_get_int64(x);
 	if (json_object_object_get_ex(args, "size", &x))
 		v->size = (long)json_object_get_int64(x);
-	if ((s = arg(args, "sort")))
+	if ((s = iw_args_str(args, "sort")))
 		snprintf(v->sort, sizeof v->sort, "%s", s);
-	if ((s = arg(args, "q")))
+	if ((s = iw_args_str(args, "q")))
 		snprintf(v->q, sizeof v->q, "%s", s);
-	if ((s = arg(args, "col")))
+	if ((s = iw_args_str(args, "col")))
 		snprintf(v->col, sizeof v->col, "%s", s);
-	if ((s = arg(args, "exact")))
+	if ((s = iw_args_str(args, "exact")))
 		v->exact = strcmp(s, "1") == 0 || strcmp(s, "on") == 0;
-	if ((s = arg(args, "dir"))) {
+	if ((s = iw_args_str(args, "dir"))) {
 		v->desc = strcmp(s, "desc") == 0;
 		v->dir_given = 1;
 	}

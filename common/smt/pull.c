@@ -34,7 +34,8 @@ static int plain_text(const char *s)
 	return 1;
 }
 
-int iw_smt_pull_check(const struct iw_smt_file *file, struct iw_error *e)
+/* FILE's meter and source are printable ASCII: 0, or IW_ERR_INPUT in E. */
+static int pull_check(const struct iw_smt_file *file, struct iw_error *e)
 {
 	if ((file->meter && !plain_text(file->meter)) || (file->source && !plain_text(file->source)))
 		return iw_err_set(e, IW_ERR_INPUT, "meter/source: at most %d printable ASCII characters",
@@ -55,7 +56,7 @@ int iw_smt_pull_file(struct iw_smt_file *file, json_object *args, struct iw_erro
 	if (args && json_object_object_get_ex(args, "sizeBytes", &v) &&
 	    json_object_is_type(v, json_type_int))
 		file->size_expected = json_object_get_int64(v);
-	return iw_smt_pull_check(file, e);
+	return pull_check(file, e);
 }
 
 /* A spool failure RC (its text in ERR) as an enum iw_err; WHAT names the

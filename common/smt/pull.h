@@ -21,10 +21,9 @@ typedef long (*iw_smt_reader)(void *ctx, char *buf, size_t len);
  * type its object is stored with. -1 (IW_ERR_MEDIA_TYPE in E) for a type
  * the upload does not take. */
 int iw_smt_pull_encoding(const char *ct, const char **stored, struct iw_error *e);
-/* FILE's meter and source are printable ASCII: 0, or IW_ERR_INPUT in E. */
-int iw_smt_pull_check(const struct iw_smt_file *file, struct iw_error *e);
 /* FILE's filename, esiid, meter, source, captured_at and size_expected from
- * ARGS (the route's validated body or query), then iw_smt_pull_check. */
+ * ARGS (the route's validated body or query); its meter and source must be
+ * printable ASCII. */
 int iw_smt_pull_file(struct iw_smt_file *file, json_object *args, struct iw_error *e);
 /* Spools B64 (LEN bytes of base64, gzip'd when GZIP): 0 with *OUT, or the
  * enum iw_err set in E. ERR (ERRLEN bytes) is the spool's message buffer:

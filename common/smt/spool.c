@@ -10,10 +10,7 @@
 
 #include <openssl/evp.h>
 
-#include "core/config.h"
-#include "core/log.h"
 #include "core/tmpfile.h"
-
 
 const char *iw_smt_spool_strerror(int rc)
 {

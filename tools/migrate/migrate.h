@@ -118,10 +118,12 @@ int	mig_cmd_reset(struct mig_ctx *c);
 int	mig_cmd_resolve(struct mig_ctx *c);
 int	mig_cmd_apply(struct mig_ctx *c);
 
+/* reset.c: the server's name for the connected database (malloc'd), or
+ * NULL with the reason on stderr. */
+char	*mig_server_dbname(PGconn *conn);
+
 /* partitions.c */
 #define MIG_MONTHS_AHEAD 3
-/* "SmtInterval" (master) or "UsageIntervalModule" (usage). */
-const char *mig_interval_table(enum iw_db db);
 /* Prints TABLE's months and its DEFAULT partition's rows: 0 empty (or not
  * partitioned yet), 1 rows there, -1 error. */
 int	mig_partitions_report(PGconn *conn, const char *table);

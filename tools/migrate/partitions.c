@@ -4,6 +4,7 @@
  * (iw_interval_month_ensure, iw_interval_partitions_ensure), so the
  * migration's conversion and this step create months the same way. */
 #include "migrate.h"
+#include "usage/partitions.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -40,13 +41,6 @@ static const char SQL_OLD_MONTHS[] =
 static const char SQL_BEFORE_ALLOWED[] =
     "SELECT $1::date <= (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month')::date,"
     " to_char(date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month', 'YYYY-MM')";
-static const char SQL_DBNAME[] = "SELECT current_database()";
-
-const char *
-mig_interval_table(enum iw_db db)
-{
-	return db == IW_DB_USAGE ? "UsageIntervalModule" : "SmtInterval";
-}
 
 static PGresult *
 query(PGconn *conn, const char *what, const char *sql, int n, const char *const *params)
@@ -143,7 +137,7 @@ out:
 int
 mig_cmd_partitions(struct mig_ctx *c)
 {
-	const char *table = mig_interval_table(c->db);
+	const char *table = iw_interval_table(c->db);
 	char ahead[16];
 	const char *tparam[] = { table }, *eparams[] = { table, ahead },
 	    *lparam[] = { PART_LOCK_TIMEOUT };
@@ -253,10 +247,11 @@ parse_month(const char *s, char out[11])
 int
 mig_cmd_retention(struct mig_ctx *c)
 {
-	const char *table = mig_interval_table(c->db);
+	const char *table = iw_interval_table(c->db);
 	char first[11];
 	const char *bparam[] = { first }, *oparams[] = { table, first };
-	PGresult *allowed = NULL, *months = NULL, *db = NULL;
+	PGresult *allowed = NULL, *months = NULL;
+	char *dbname = NULL;
 	long long rows_total = 0, bytes_total = 0;
 	int rc = MIG_REFUSED, n;
 
@@ -271,7 +266,7 @@ mig_cmd_retention(struct mig_ctx *c)
 		    "before it)\n");
 		return MIG_REFUSED;
 	}
-	if (!(db = query(c->conn, "asking the database name", SQL_DBNAME, 0, NULL)) ||
+	if (!(dbname = mig_server_dbname(c->conn)) ||
 	    !(allowed = query(c->conn, "reading the clock", SQL_BEFORE_ALLOWED, 1, bparam))) {
 		rc = MIG_FAIL;
 		goto out;
@@ -283,10 +278,10 @@ mig_cmd_retention(struct mig_ctx *c)
 		goto out;
 	}
 	/* The names reset refuses are production's: drop there only when told. */
-	if (!c->dry_run && !c->force && !mig_reset_allowed(PQgetvalue(db, 0, 0))) {
+	if (!c->dry_run && !c->force && !mig_reset_allowed(dbname)) {
 		fprintf(stderr, "iw-migrate: refusing to drop months of database \"%s\": its name "
 		    "is not a dev/test name (*_dev, *_test, dev_*, test_*), so it may be "
-		    "production. Check with --dry-run, then add --force.\n", PQgetvalue(db, 0, 0));
+		    "production. Check with --dry-run, then add --force.\n", dbname);
 		goto out;
 	}
 	rc = MIG_FAIL;
@@ -324,7 +319,7 @@ mig_cmd_retention(struct mig_ctx *c)
 		    n == 1 ? "" : "s", table, c->before, rows_total, bytes_total);
 	rc = MIG_OK;
 out:
-	PQclear(db);
+	free(dbname);
 	PQclear(allowed);
 	PQclear(months);
 	return rc;

@@ -119,8 +119,8 @@ out:
 }
 
 /* current_database() as the server reports it (malloc'd), or NULL. */
-static char *
-server_dbname(PGconn *conn)
+char *
+mig_server_dbname(PGconn *conn)
 {
 	PGresult *res = PQexecParams(conn, SQL_DBNAME, 0, NULL, NULL, NULL, NULL, 0);
 	char *name = NULL;
@@ -141,7 +141,7 @@ mig_cmd_reset(struct mig_ctx *c)
 	char *dbname;
 	int rc = MIG_FAIL;
 
-	if (!(dbname = server_dbname(c->conn)))
+	if (!(dbname = mig_server_dbname(c->conn)))
 		return MIG_FAIL;
 	if (!mig_reset_allowed(dbname)) {
 		fprintf(stderr, "iw-migrate: refusing to reset database \"%s\": reset drops every "

@@ -1,6 +1,7 @@
 /* iw-migrate status: the history against the migration files, and drift
  * (tables the migrations create that are missing). */
 #include "migrate.h"
+#include "usage/partitions.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -214,7 +215,7 @@ mig_cmd_status(struct mig_ctx *c)
 		printf("Drift: tables recorded as created are missing; re-run the migration "
 		    "with `%s apply NAME`.\n", mig_self(c));
 	/* Rows in the DEFAULT partition are reported, not an error of the schema. */
-	if (h.res && mig_partitions_report(c->conn, mig_interval_table(c->db)) < 0)
+	if (h.res && mig_partitions_report(c->conn, iw_interval_table(c->db)) < 0)
 		goto out;
 	if (!count[MIG_FAILED] && !count[MIG_PENDING] && !count[MIG_ROLLED_BACK] && !drift) {
 		printf("Database schema is up to date.\n");
