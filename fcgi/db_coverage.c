@@ -51,17 +51,8 @@ static int page(struct iw_request *req, struct iw_response *resp)
 	PGconn *conn;
 
 	iw_page_security_headers(resp);
-	switch (iw_xauth_check(req, resp, 1, &who)) {
-	case IW_XAUTH_TOKEN:
-	case IW_XAUTH_SESSION:
-		break;
-	case IW_XAUTH_FAILED:
-		return resp->status;
-	case IW_XAUTH_ANON:
-		resp->error_code = "unauthorized";
-		iw_page_login(&b, NULL);
-		return iw_page_send(resp, 401, &b);
-	}
+	if ((rc = iw_xauth_require(req, resp, 1, &who)) != 0)
+		return rc;
 	if (iw_xconn_missing())
 		return fail(resp, 503, "server_misconfigured",
 			    "the explorer's read-only role is not set (see docs/explorer.md)");

@@ -7,7 +7,6 @@
  * Auth is the session cookie or x-admin-token, checked here (the route is
  * IW_AUTH_NONE so the login form can be shown). The views are in
  * explorer/view.c; this file parses, dispatches and answers. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -117,13 +117,13 @@ static int run(struct iw_request *req, struct iw_response *resp)
 	results = NULL;
 	if (counts.no_space > 0) {
 		/* No file can land until space is made: an operator must act. */
-		iw_error(resp, 507, "insufficient_storage",
-			 "%lld of %zu files failed: a local disk is full (STORAGE_DIR, or ERCOT_TMP_DIR "
-			 "with S3 storage); each is recorded as an error and the next run retries it",
-			 counts.no_space, listing.docs.n);
-		json_object_object_foreach(body, k, v)
-			if (resp->body)
-				json_object_object_add(resp->body, k, json_object_get(v));
+		iw_err_set(&resp->err, IW_ERR_NO_SPACE,
+			   "%lld of %zu files failed: a local disk is full (STORAGE_DIR, or ERCOT_TMP_DIR "
+			   "with S3 storage); each is recorded as an error and the next run retries it",
+			   counts.no_space, listing.docs.n);
+		resp->err.detail = body; /* the run's fields beside the error */
+		body = NULL;
+		iw_fail(resp, &resp->err);
 	} else {
 		iw_ok(resp, body);
 		body = NULL;

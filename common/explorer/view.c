@@ -43,7 +43,7 @@ static void stop(struct iw_xanswer *a, enum iw_xstop why, const char *fmt, ...)
 	iw_buf_free(&a->body);
 }
 
-void iw_xview_sql_form(struct iw_buf *b, const struct iw_xview *v)
+static void iw_xview_sql_form(struct iw_buf *b, const struct iw_xview *v)
 {
 	iw_buf_puts(b, "<div class=\"card\"><h2>SELECT box</h2>"
 		       "<p class=\"muted\">One read-only statement, " IW_QUERY_TIMEOUT
@@ -64,7 +64,7 @@ void iw_xview_sql_form(struct iw_buf *b, const struct iw_xview *v)
 		       "<button type=\"submit\">Run</button></div></form></div>");
 }
 
-void iw_xview_index(const struct iw_xview *v, const struct iw_xnav *nav, struct iw_xanswer *a)
+static void iw_xview_index(const struct iw_xview *v, const struct iw_xnav *nav, struct iw_xanswer *a)
 {
 	a->view = "index";
 	if (v->fmt == IW_XFMT_CSV) {
@@ -155,7 +155,7 @@ static json_object *sql_json(const struct iw_xview *v, const struct iw_select *s
 	return body;
 }
 
-void iw_xview_sql(const struct iw_xview *v, const struct iw_xnav *nav, struct iw_xanswer *a)
+static void iw_xview_sql(const struct iw_xview *v, const struct iw_xnav *nav, struct iw_xanswer *a)
 {
 	struct iw_select sel;
 	char err[ERR_MAX];
@@ -284,7 +284,7 @@ out:
 	return res;
 }
 
-void iw_xview_table(const struct iw_xview *v, const struct iw_xnav *nav, struct iw_xanswer *a)
+static void iw_xview_table(const struct iw_xview *v, const struct iw_xnav *nav, struct iw_xanswer *a)
 {
 	struct iw_column *cols = NULL;
 	char err[ERR_MAX];

@@ -51,11 +51,6 @@ void iw_xanswer_free(struct iw_xanswer *a);
 /* Sets V's fields from ARGS (may be NULL), the values a route's field
  * table validated: format, db, page, size, sort, dir, q, col, exact. */
 void iw_xview_apply(struct iw_xview *v, json_object *args);
-/* The SELECT box's form (a POST carrying V's CSRF token). */
-void iw_xview_sql_form(struct iw_buf *b, const struct iw_xview *v);
-void iw_xview_index(const struct iw_xview *v, const struct iw_xnav *nav, struct iw_xanswer *a);
-void iw_xview_table(const struct iw_xview *v, const struct iw_xnav *nav, struct iw_xanswer *a);
-void iw_xview_sql(const struct iw_xview *v, const struct iw_xnav *nav, struct iw_xanswer *a);
 /* The view V asks for into A: the SELECT box when SQL, else V's table or
  * the index; the table list (nav) is read where the view shows it. */
 void iw_xview_run(const struct iw_xview *v, int sql, struct iw_xanswer *a);

@@ -1,7 +1,6 @@
 /* Per-route figures from nginx's access log (web/access_log.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +20,9 @@
 #define TOKEN_PREFIX "/_iw/token" /* ?token= requests: the same route (40-ercot.conf) */
 #define HEAD_BYTES 128          /* a log's first bytes: a timestamp and a request id */
 
-/* Prometheus's usual latency buckets, plus the long runs (ERCOT cron, uploads). */
-const long iw_access_bucket_ms[IW_ACCESS_BUCKETS] = {
+/* The histogram's finite upper bounds in milliseconds, increasing:
+ * Prometheus's usual latency buckets, plus the long runs (ERCOT cron, uploads). */
+static const long bucket_ms[IW_ACCESS_BUCKETS] = {
 	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000,
 };
 
@@ -82,7 +82,7 @@ static void count(struct iw_access_stats *st, const char *route, int code, long 
 	route_name(route, name);
 	r = route_get(st, name);
 	code_get(r, code)->n++;
-	while (b < IW_ACCESS_BUCKETS && ms > iw_access_bucket_ms[b])
+	while (b < IW_ACCESS_BUCKETS && ms > bucket_ms[b])
 		b++;
 	r->bucket[b]++;
 	r->count++;
@@ -486,7 +486,7 @@ static void duration_prom(struct iw_buf *b, const struct iw_access_route *r, con
 		if (k == IW_ACCESS_BUCKETS)
 			strcpy(le, "+Inf");
 		else
-			snprintf(le, sizeof le, "%g", (double)iw_access_bucket_ms[k] / 1000.0);
+			snprintf(le, sizeof le, "%g", (double)bucket_ms[k] / 1000.0);
 		snprintf(v, sizeof v, "%llu", cum);
 		iw_prom_line(b, "iw_http_request_duration_seconds_bucket", 3, hkeys, vals, v);
 	}

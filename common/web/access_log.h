@@ -29,8 +29,6 @@
 /* Bytes of log read by one scrape at most; the rest waits for the next. */
 #define IW_ACCESS_READ_MAX    (16L * 1024 * 1024)
 
-/* The histogram's finite upper bounds in milliseconds, increasing. */
-extern const long iw_access_bucket_ms[IW_ACCESS_BUCKETS];
 
 struct iw_access_code {
 	int code;                       /* HTTP status; 0: any beyond the cap */

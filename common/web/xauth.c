@@ -293,11 +293,7 @@ int iw_xauth_require(struct iw_request *req, struct iw_response *resp, int html,
 	if (!html)
 		return iw_error(resp, 401, "unauthorized", "missing or invalid credentials");
 	resp->error_code = "unauthorized";
-	{
-		struct iw_buf b = { 0 };
-		iw_page_login(&b, NULL);
-		return iw_page_send(resp, 401, &b);
-	}
+	return login_page(resp, 401, NULL);
 }
 
 int iw_xauth_form(struct iw_request *req, struct iw_response *resp, const struct iw_xauth *who,
