@@ -45,14 +45,11 @@ int iw_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
-char *iw_utf8_repair(const char *s, size_t n, size_t *outn)
+size_t iw_utf8_repair_to(const char *s, size_t n, char *out)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	char *out = malloc(2 * n + 1);
 	size_t o = 0;
 
-	if (!out)
-		return NULL;
 	for (size_t i = 0; i < n;) {
 		size_t l = iw_utf8_seq_len(p + i, n - i);
 		if (l) {
@@ -66,7 +63,16 @@ char *iw_utf8_repair(const char *s, size_t n, size_t *outn)
 			i++;
 		}
 	}
-	out[o] = '\0';
-	*outn = o;
+	return o;
+}
+
+char *iw_utf8_repair(const char *s, size_t n, size_t *outn)
+{
+	char *out = malloc(2 * n + 1);
+
+	if (!out)
+		return NULL;
+	*outn = iw_utf8_repair_to(s, n, out);
+	out[*outn] = '\0';
 	return out;
 }

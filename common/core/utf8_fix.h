@@ -14,6 +14,9 @@
 size_t iw_utf8_seq_len(const unsigned char *s, size_t n);
 /* 1 when S (N bytes) is valid UTF-8. */
 int iw_utf8_valid(const char *s, size_t n);
+/* The repaired copy of S (N bytes) written at OUT (room for 2N bytes, not
+ * NUL-terminated): its length. */
+size_t iw_utf8_repair_to(const char *s, size_t n, char *out);
 /* The repaired copy of S (N bytes), NUL-terminated and malloc'd (at most
  * 2N + 1 bytes), its length in *OUTN; NULL when out of memory. */
 char *iw_utf8_repair(const char *s, size_t n, size_t *outn);

@@ -2,8 +2,10 @@
  * ercot/ingest.h): one pass over the bytes, a fixed row buffer, so its cost
  * is linear in the input whatever its shape. */
 #include "ercot/ingest.h"
+#include "core/utf8_fix.h"
 #include "ercot/address.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +37,7 @@ struct iw_ercot_csv {
 	int any;            /* the record has a character */
 	long long seen;     /* input bytes, for the BOM */
 	long long bom;      /* BOM bytes dropped */
-	long long rows, bad;
+	long long rows, bad, transcoded;
 	int columns;
 	int failed;
 	int descending;     /* an ESIID not above the one before it was seen */
@@ -43,6 +45,7 @@ struct iw_ercot_csv {
 	size_t prev_len;
 	char *out;
 	size_t olen;
+	char *fixed;        /* a field with its stray bytes read as Latin-1 */
 	EVP_MD *sha256;     /* fetched once: an implicit fetch a row takes a lock */
 	/* The steady-state filter (ercot/stored.h): NULL, or asked about each
 	 * row; a row it declines is not COPYed. */
@@ -57,9 +60,11 @@ struct iw_ercot_csv *iw_ercot_csv_new(int (*emit)(const char *, size_t, void *),
 	struct iw_ercot_csv *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
-	if (!(p->out = malloc(ERCOT_COPY_CAP)) || !(p->md = EVP_MD_CTX_new()) ||
+	if (!(p->out = malloc(ERCOT_COPY_CAP)) || !(p->fixed = malloc(2 * IW_ERCOT_ROW_MAX)) ||
+	    !(p->md = EVP_MD_CTX_new()) ||
 	    !(p->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL))) {
 		EVP_MD_CTX_free(p->md);
+		free(p->fixed);
 		free(p->out);
 		free(p);
 		return NULL;
@@ -75,12 +80,14 @@ void iw_ercot_csv_free(struct iw_ercot_csv *p)
 		return;
 	EVP_MD_free(p->sha256);
 	EVP_MD_CTX_free(p->md);
+	free(p->fixed);
 	free(p->out);
 	free(p);
 }
 
 long long iw_ercot_csv_rows(const struct iw_ercot_csv *p) { return p->rows; }
 long long iw_ercot_csv_bad_rows(const struct iw_ercot_csv *p) { return p->bad; }
+long long iw_ercot_csv_transcoded_rows(const struct iw_ercot_csv *p) { return p->transcoded; }
 int iw_ercot_csv_columns(const struct iw_ercot_csv *p) { return p->columns; }
 int iw_ercot_csv_ascending(const struct iw_ercot_csv *p) { return !p->descending; }
 
@@ -242,9 +249,54 @@ static size_t values_hash(struct iw_ercot_csv *p, size_t from, size_t to, char o
 	return len;
 }
 
+/* How the record's fields reach a UTF-8 database, which refuses a text COPY
+ * row with a NUL byte or invalid UTF-8 (and with it the whole file): 0 as
+ * they are (the usual ASCII), 1 with stray bytes read as Latin-1 (legacy
+ * exports write Ñ as the one byte 0xD1; core/utf8_fix.h), -1 not at
+ * all (a NUL, or an ESIID that is not text: the row is bad). */
+static int record_text(const struct iw_ercot_csv *p, int nf)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	int fields = nf < IW_ERCOT_COLUMNS ? nf : IW_ERCOT_COLUMNS;
+	uint64_t w, flagged = 0;
+	size_t i = 0;
+
+	/* Eight bytes at a time: a byte 0 or >= 0x80 sets its high bit in
+	 * (w - ones) | w (a borrow only follows a 0 byte, flagged anyway). */
+	for (; i + 8 <= p->rlen; i += 8) {
+		memcpy(&w, p->row + i, 8);
+		flagged |= ((w - ones) | w) & highs;
+	}
+	for (; i < p->rlen; i++)
+		flagged |= (unsigned char)p->row[i] - 1u >= 0x7Fu;
+	if (!flagged)
+		return 0;
+	if (memchr(p->row, 0, p->rlen))
+		return -1;
+	/* Field by field: a sequence cut by a separator is two bad halves. */
+	for (int f = 0; f < fields; f++) {
+		if (!iw_utf8_valid(p->row + p->start[f], p->end[f] - p->start[f]))
+			return f ? 1 : -1;
+	}
+	return 0;
+}
+
+/* Field I (> 0) as COPY text, repaired first when the record needs it. */
+static void copy_field(struct iw_ercot_csv *p, int i, int repair)
+{
+	const char *s = p->row + p->start[i];
+	size_t n = p->end[i] - p->start[i];
+
+	if (repair && !iw_utf8_valid(s, n)) {
+		n = iw_utf8_repair_to(s, n, p->fixed);
+		s = p->fixed;
+	}
+	copy_text(p, s, n);
+}
+
 static int record_end(struct iw_ercot_csv *p)
 {
-	int nf;
+	int nf, text = 0;
 	size_t esiid_len, values_from = 0, row_from, hash_len;
 	const char *esiid;
 	char hash[24];
@@ -258,10 +310,12 @@ static int record_end(struct iw_ercot_csv *p)
 	esiid_len = p->end[0] - p->start[0];
 	while (esiid_len && (*esiid == ' ' || *esiid == '\''))
 		esiid++, esiid_len--;
-	if (nf < IW_ERCOT_COLUMNS_OLD || !esiid_len) {
+	if (nf < IW_ERCOT_COLUMNS_OLD || !esiid_len ||
+	    (text = record_text(p, nf)) < 0) {
 		p->bad++;
 		goto reset;
 	}
+	p->transcoded += text;
 	trim(&esiid, &esiid_len); /* as stored */
 	if (p->olen > ERCOT_COPY_FLUSH && csv_flush(p) != 0)
 		return -1;
@@ -281,7 +335,7 @@ static int record_end(struct iw_ercot_csv *p)
 		if (i == 0)
 			copy_text(p, esiid, esiid_len);
 		else if (i < nf)
-			copy_text(p, p->row + p->start[i], p->end[i] - p->start[i]);
+			copy_field(p, i, text);
 		else
 			copy_text(p, "", 0);
 		if (i == 0)

@@ -116,6 +116,7 @@ static int load_members(struct job *j, zip_t *za)
 	}
 	j->rows = iw_ercot_csv_rows(csv);
 	j->bad = iw_ercot_csv_bad_rows(csv);
+	j->transcoded = iw_ercot_csv_transcoded_rows(csv);
 	j->columns = iw_ercot_csv_columns(csv);
 	j->ascending = iw_ercot_csv_ascending(csv);
 	rc = 0;

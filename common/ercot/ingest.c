@@ -525,6 +525,8 @@ static int job_publish(struct job *j)
 	json_object_object_add(j->result, "rows", json_object_new_int64(j->rows));
 	if (j->bad)
 		json_object_object_add(j->result, "badRows", json_object_new_int64(j->bad));
+	if (j->transcoded)
+		json_object_object_add(j->result, "transcodedRows", json_object_new_int64(j->transcoded));
 	iw_ercot_job_progress(j, "stored", 1);
 	return 0;
 }

@@ -143,7 +143,10 @@ int iw_ercot_csv_feed(struct iw_ercot_csv *p, const char *buf, size_t len);
 /* Ends the input (a last record without a newline); 0 or -1. */
 int iw_ercot_csv_finish(struct iw_ercot_csv *p);
 long long iw_ercot_csv_rows(const struct iw_ercot_csv *p);     /* rows read (COPYed or filtered) */
-long long iw_ercot_csv_bad_rows(const struct iw_ercot_csv *p); /* fewer than 19 fields / no ESIID */
+/* Rows skipped: fewer than 19 fields, no ESIID, a NUL byte, an ESIID not UTF-8. */
+long long iw_ercot_csv_bad_rows(const struct iw_ercot_csv *p);
+/* Rows loaded with bytes that were not UTF-8 read as Latin-1. */
+long long iw_ercot_csv_transcoded_rows(const struct iw_ercot_csv *p);
 int iw_ercot_csv_columns(const struct iw_ercot_csv *p);        /* widest row seen, capped at 22 */
 /* 1 when the rows' ESIIDs (as stored) were strictly ascending: none twice. */
 int iw_ercot_csv_ascending(const struct iw_ercot_csv *p);

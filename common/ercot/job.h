@@ -35,7 +35,7 @@ struct job {
 	char sha[65];
 	char key[IW_STORAGE_KEY_MAX + 1];
 	char posted[32];
-	long long rows, bad;
+	long long rows, bad, transcoded;
 	int columns;
 	int ascending;                  /* ESIIDs strictly ascending: none twice */
 	long long csv_bytes, csv_next;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -30,8 +31,10 @@ static const char SQL_RENEW[] =
 	"UPDATE \"IwRunLock\" SET \"expiresAt\" = now() + $3::int * interval '1 second'"
 	" WHERE \"name\" = $1 AND \"holder\" = $2 RETURNING 1";
 
-#define RELEASE_TRIES    20
-#define RELEASE_PAUSE_US 500000 /* 20 tries: about 10 s */
+/* Crash recovery replays the WAL written since the last checkpoint: on a
+ * busy or slow disk that took more than the 10 s once allowed here. */
+#define RELEASE_WAIT_S   30
+#define RELEASE_PAUSE_US 500000
 
 static const char SQL_RELEASE[] =
 	"DELETE FROM \"IwRunLock\" WHERE \"name\" = $1 AND \"holder\" = $2";
@@ -115,7 +118,7 @@ void iw_run_lock_release(struct iw_run_lock *l)
 {
 	const char *p[2] = { l->name, l->holder };
 	struct iw_error err = { 0 };
-	int tries = 0;
+	time_t until = time(NULL) + RELEASE_WAIT_S;
 
 	if (!l->held)
 		return;
@@ -123,8 +126,9 @@ void iw_run_lock_release(struct iw_run_lock *l)
 	 * would leave the lease to block every run until it ends: while it is
 	 * unreachable, try again for a while (the DELETE is idempotent). */
 	while (iw_db_run(IW_DB_MASTER, &err, SQL_RELEASE, 2, p) != 0) {
-		if (err.code != IW_ERR_DB_DOWN || ++tries >= RELEASE_TRIES) {
-			iw_logf("warn", "run lock %s: could not release it; its lease ends it", l->name);
+		if (err.code != IW_ERR_DB_DOWN || time(NULL) >= until) {
+			iw_logf("warn", "run lock %s: could not release it (%s); its lease ends it",
+				l->name, err.msg);
 			break;
 		}
 		iw_err_clear(&err);

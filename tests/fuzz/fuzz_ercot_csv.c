@@ -1,11 +1,19 @@
 /* ercot/csv.c: the ESIID extract CSV (the text inside ERCOT's zips) into
- * COPY rows, fed in chunks the first byte picks. */
+ * COPY rows, fed in chunks the first byte picks; what it emits must be
+ * text a UTF-8 database takes. */
 #include "fuzz.h"
+
+#include "core/utf8_fix.h"
 #include "ercot/ingest.h"
 
 static int emit(const char *buf, size_t len, void *ctx)
 {
 	size_t *total = ctx;
+
+	/* Postgres refuses a COPY with a NUL or invalid UTF-8: the parser must
+	 * never emit one (chunks end at row ends). */
+	if (memchr(buf, 0, len) || !iw_utf8_valid(buf, len))
+		abort();
 	*total += len ? (size_t)(unsigned char)buf[len - 1] : 0;
 	return 0;
 }

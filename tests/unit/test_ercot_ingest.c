@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/utf8_fix.h"
 #include "ercot/ingest.h"
 #include "ercot/mis.h"
 #include "unit.h"
@@ -557,9 +558,56 @@ static void test_csv_ascending(void)
 	CHECK_INT(ascending_of(prefix, 2), 0);
 }
 
+struct sink {
+	char text[4096];
+	size_t len;
+};
+
+static int keep_sink(const char *buf, size_t len, void *ctx)
+{
+	struct sink *k = ctx;
+	if (len > sizeof k->text - 1 - k->len)
+		return -1;
+	memcpy(k->text + k->len, buf, len);
+	k->len += len;
+	k->text[k->len] = '\0';
+	return 0;
+}
+
+/* COPY text a UTF-8 database takes: valid UTF-8 as it is, stray bytes read
+ * as Latin-1, a record with a NUL or a non-UTF-8 ESIID skipped as bad. */
+static void test_csv_text(void)
+{
+	static const char in[] =
+		"10400000000000001,1 CA\xD1" "ADA DR,,CITY,TX,,,,,,,,,,,,,,\n"  /* Latin-1 */
+		"10400000000000002,2 CA\xC3\x91" "ADA DR,,CITY,TX,,,,,,,,,,,,,,\n" /* UTF-8 */
+		"10400000000000003,3 MAIN\0 ST,,CITY,TX,,,,,,,,,,,,,,\n"        /* NUL */
+		"1040000000000\xFF" "4,4 OAK,,CITY,TX,,,,,,,,,,,,,,\n"          /* ESIID */
+		"10400000000000005,\xED\xA0\x80,,CITY,TX,,,,,,,,,,,,,,\n";    /* surrogate */
+	struct sink k = { .len = 0 };
+	struct iw_ercot_csv *p = iw_ercot_csv_new(keep_sink, &k);
+
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	CHECK_INT(iw_ercot_csv_feed(p, in, sizeof in - 1), 0);
+	CHECK_INT(iw_ercot_csv_finish(p), 0);
+	CHECK_INT((int)iw_ercot_csv_rows(p), 3);
+	CHECK_INT((int)iw_ercot_csv_bad_rows(p), 2);
+	CHECK_INT((int)iw_ercot_csv_transcoded_rows(p), 2);
+	CHECK(strstr(k.text, "10400000000000001\t1 CA\xC3\x91" "ADA DR\t") != NULL);
+	CHECK(strstr(k.text, "10400000000000002\t2 CA\xC3\x91" "ADA DR\t") != NULL);
+	CHECK(strstr(k.text, "10400000000000005\t\xC3\xAD\xC2\xA0\xC2\x80\t") != NULL);
+	CHECK(strstr(k.text, "10400000000000003") == NULL);
+	CHECK(strstr(k.text, "OAK") == NULL);
+	CHECK(iw_utf8_valid(k.text, k.len));
+	iw_ercot_csv_free(p);
+}
+
 int main(void)
 {
 	test_csv_ascending();
+	test_csv_text();
 	test_tdsp_code();
 	test_parse_time();
 	test_safe_filename();
