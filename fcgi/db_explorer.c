@@ -45,7 +45,8 @@ static const struct iw_field form_fields[] = {
 	{ 0 }
 };
 
-/* Each view's refusal as a status and an error code. */
+/* Each view's refusal as a status and an error code (IW_XSTOP_ERR answers
+ * with its library error's own, iw_page_fail_err). */
 static const struct { int status; const char *code; } stops[IW_XSTOP__MAX] = {
 	[IW_XSTOP_NONE] = { 200, NULL },
 	[IW_XSTOP_INPUT] = { 400, "invalid_request" },
@@ -53,7 +54,6 @@ static const struct { int status; const char *code; } stops[IW_XSTOP__MAX] = {
 	[IW_XSTOP_REFUSED] = { 400, "query_refused" },
 	[IW_XSTOP_TIMEOUT] = { 504, "query_timeout" },
 	[IW_XSTOP_INTERNAL] = { 500, "internal_error" },
-	[IW_XSTOP_ERR] = { 503, "database_unavailable" },
 };
 
 static int answer_error(struct iw_response *resp, enum iw_xfmt fmt, int status, const char *code,
@@ -65,8 +65,6 @@ static int answer_error(struct iw_response *resp, enum iw_xfmt fmt, int status, 
 static int answer(struct iw_request *req, struct iw_response *resp, const struct iw_xview *v,
 		  struct iw_xanswer *a)
 {
-	int status = stops[a->stop].status;
-
 	iw_log_str(req, "view", a->view);
 	if (a->table_found)
 		iw_log_str(req, "table", v->table);
@@ -77,7 +75,7 @@ static int answer(struct iw_request *req, struct iw_response *resp, const struct
 	if (a->stop == IW_XSTOP_ERR)
 		return iw_page_fail_err(resp, v->fmt == IW_XFMT_HTML, &a->err);
 	if (a->kind == IW_XANS_NONE)
-		return answer_error(resp, v->fmt, status, stops[a->stop].code, a->message);
+		return answer_error(resp, v->fmt, stops[a->stop].status, stops[a->stop].code, a->message);
 	if (a->kind == IW_XANS_JSON) {
 		json_object *body = a->json;
 		a->json = NULL;
@@ -88,7 +86,7 @@ static int answer(struct iw_request *req, struct iw_response *resp, const struct
 	iw_page_foot(&a->body); /* the route wrote the head (dispatch) */
 	if (a->stop != IW_XSTOP_NONE)
 		resp->error_code = stops[a->stop].code;
-	return iw_page_send(resp, status, &a->body);
+	return iw_page_send(resp, stops[a->stop].status, &a->body);
 }
 
 /* Fills V from the query string (and FORM for a POSTed SELECT box).

@@ -1,6 +1,5 @@
 #include "core/codec.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,15 +180,13 @@ unsigned char *iw_base64_decode(const char *s, size_t slen, size_t *out_len)
 	struct iw_b64_stream *d = calloc(1, sizeof *d);
 	struct iw_buf b = { .max = (size_t)0x7ffffff0 };
 	unsigned char *out = NULL;
-	size_t n = 0;
 
 	if (!d)
 		return NULL;
-	for (size_t i = 0; i < slen; i++)
-		n += !isspace((unsigned char)s[i]);
-	/* Padding required here: whole groups of four. */
-	if (n && n % 4 == 0 && iw_b64_feed(d, s, slen, buf_emit, &b) == 0 &&
-	    iw_b64_finish(d, buf_emit, &b) == 0)
+	/* Padding required here: whole groups of four (the last one's
+	 * characters and '='s), and something decoded. */
+	if (iw_b64_feed(d, s, slen, buf_emit, &b) == 0 && (d->n + d->pad) % 4 == 0 &&
+	    iw_b64_finish(d, buf_emit, &b) == 0 && b.len > 0)
 		out = (unsigned char *)iw_buf_take(&b, out_len);
 	if (!out && b.data)
 		OPENSSL_cleanse(b.data, b.cap); /* decoded secrets of a refused text */

@@ -224,6 +224,10 @@ static int put(char *out, size_t cap, size_t *len, const char *word, int space)
 static int road_phrase(const struct tokens *t, const char *canon[], int i, const char **out)
 {
 	const char *a = canon[i], *b = i + 1 < t->n ? canon[i + 1] : "";
+
+	/* Each phrase starts with F, C, S, U or I: most words stop here. */
+	if (!a[0] || !strchr("FCSUI", a[0]))
+		return 0;
 	if (!strcmp(a, "FARM") && i + 2 < t->n && !strcmp(b, "TO") &&
 	    (!strcmp(canon[i + 2], "MARKET") || !strcmp(canon[i + 2], "MKT"))) {
 		*out = "FM";
@@ -292,8 +296,7 @@ void iw_ercot_address_normalize(const char *line1, const char *line2,
 			put(unit, sizeof unit, &ulen, t.w[i], 0);
 			break;
 		}
-		/* Road phrases start with F, C, S, U or I: most words skip the test. */
-		if (strchr("FCSUI", canon[i][0]) && (used = road_phrase(&t, canon, i, &road)) > 0) {
+		if ((used = road_phrase(&t, canon, i, &road)) > 0) {
 			if (put(street, sizeof street, &slen, road, 1) != 0)
 				break;
 			i += used - 1;

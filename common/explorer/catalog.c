@@ -16,15 +16,16 @@
 
 static const char sql_tables[] =
 	/* A partitioned table's own reltuples stays -1 (autovacuum analyzes
-	 * only its partitions): its estimate is theirs, summed. */
+	 * only its partitions): its estimate and size are theirs, summed. */
 	"SELECT c.relname, c.relkind, "
-	"CASE WHEN c.relkind = 'p' THEN coalesce((SELECT sum(k.reltuples) FILTER (WHERE k.reltuples >= 0) "
-	"     FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid WHERE i.inhparent = c.oid), -1) "
-	"     ELSE c.reltuples END::bigint, "
+	"CASE WHEN c.relkind = 'p' THEN coalesce(p.tuples, -1) ELSE c.reltuples END::bigint, "
 	"CASE WHEN c.relkind IN ('r','m') THEN pg_relation_size(c.oid) "
-	"     WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_relation_size(i.inhrelid)), 0) "
-	"                              FROM pg_inherits i WHERE i.inhparent = c.oid) END "
+	"     WHEN c.relkind = 'p' THEN coalesce(p.bytes, 0) END "
 	"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+	"LEFT JOIN LATERAL (SELECT sum(k.reltuples) FILTER (WHERE k.reltuples >= 0) AS tuples, "
+	"                          sum(pg_relation_size(k.oid)) AS bytes "
+	"     FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid "
+	"     WHERE c.relkind = 'p' AND i.inhparent = c.oid) p ON true "
 	"WHERE n.nspname = 'public' AND c.relkind IN ('r','p','v','m') AND NOT c.relispartition "
 	"ORDER BY c.relname";
 

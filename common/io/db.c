@@ -56,6 +56,11 @@ static int starts_with_word(const char *sql, const char *word)
 	       (sql[n] == '\0' || sql[n] == ' ' || sql[n] == ';' || sql[n] == '\n');
 }
 
+static int opens_transaction(const char *sql)
+{
+	return starts_with_word(sql, "BEGIN") || starts_with_word(sql, "START");
+}
+
 /* Statements that open, close or configure a transaction themselves. */
 static int controls_transaction(const char *sql)
 {
@@ -358,7 +363,7 @@ static PGresult *exec_bounded(PGconn *conn, const char *sql, int nparams,
 	timeouts_sql(bounds, sizeof bounds);
 	if (!bounds[0])
 		return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-	if (starts_with_word(sql, "BEGIN") || starts_with_word(sql, "START")) {
+	if (opens_transaction(sql)) {
 		res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
@@ -403,7 +408,7 @@ PGresult *iw_db_exec(enum iw_db db, struct iw_error *error, const char *sql,
 			 * check). Any other statement may have run and committed
 			 * before the connection broke. */
 			if (before == PQTRANS_IDLE && attempt == 0 &&
-			    (untouched || starts_with_word(sql, "BEGIN") || starts_with_word(sql, "START")))
+			    (untouched || opens_transaction(sql)))
 				continue;
 			set_unavailable(error, db, iw_db_setting(db), "server closed the connection unexpectedly");
 			return NULL;

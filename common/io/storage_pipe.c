@@ -105,6 +105,34 @@ static int pipe_status(struct iw_storage_pipe *pp)
 	return -1;
 }
 
+/* The thread's failure, if any, as -1 with its errno: under the mutex
+ * while the thread runs. */
+static int pipe_check(struct iw_storage_pipe *pp)
+{
+	int rc;
+
+	if (!pp->started)
+		return pipe_status(pp);
+	pthread_mutex_lock(&pp->mu);
+	rc = pipe_status(pp);
+	pthread_mutex_unlock(&pp->mu);
+	return rc;
+}
+
+/* Consumes slot[head] (FILL bytes) on the caller's thread, when no thread
+ * runs: its failure is kept as the thread's would be. */
+static int consume_here(struct iw_storage_put *w)
+{
+	struct iw_storage_pipe *pp = w->pipe;
+
+	if (!pp->failed && iw_storage_put_consume(w, pp->slot[pp->head], pp->fill) == -1) {
+		pp->failed = 1;
+		pp->failed_errno = errno;
+	}
+	pp->fill = 0;
+	return pipe_status(pp);
+}
+
 /* Queues slot[head] (FILL bytes). Without a thread yet, starts it; if it
  * cannot start, the slot is consumed here (slower, still correct). */
 static int pipe_submit(struct iw_storage_put *w)
@@ -120,15 +148,8 @@ static int pipe_submit(struct iw_storage_put *w)
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		pp->started = pthread_create(&pp->thread, NULL, pipe_main, w) == 0;
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (!pp->started) {
-			rc = iw_storage_put_consume(w, pp->slot[pp->head], pp->fill);
-			if (rc == -1) {
-				pp->failed = 1;
-				pp->failed_errno = errno;
-			}
-			pp->fill = 0;
-			return rc;
-		}
+		if (!pp->started)
+			return consume_here(w);
 	}
 	pthread_mutex_lock(&pp->mu);
 	pp->len[pp->head] = pp->fill;
@@ -175,15 +196,7 @@ int iw_storage_pipe_write(struct iw_storage_put *w, const unsigned char *p, size
 		if (pp->fill == PIPE_SLOT && pipe_submit(w) == -1)
 			return -1;
 	}
-	if (pp->started) {
-		pthread_mutex_lock(&pp->mu);
-		rc = pipe_status(pp);
-		pthread_mutex_unlock(&pp->mu);
-	} else if (pp->failed) {
-		errno = pp->failed_errno;
-		rc = -1;
-	}
-	return rc;
+	return pipe_check(pp);
 }
 
 int iw_storage_pipe_drain(struct iw_storage_put *w)
@@ -193,23 +206,11 @@ int iw_storage_pipe_drain(struct iw_storage_put *w)
 
 	if (!pp)
 		return 0;
-	if (pp->fill > 0) {
-		if (!pp->started) {
-			/* A small object: consumed here, no thread. */
-			if (!pp->failed && iw_storage_put_consume(w, pp->slot[pp->head], pp->fill) == -1) {
-				pp->failed = 1;
-				pp->failed_errno = errno;
-			}
-			pp->fill = 0;
-		} else if (pipe_submit(w) == -1) {
-			return -1;
-		}
-	}
-	if (!pp->started) {
-		if (pp->failed)
-			errno = pp->failed_errno;
-		return pp->failed ? -1 : 0;
-	}
+	/* A small object never started the thread: consumed here. */
+	if (pp->fill > 0 && (pp->started ? pipe_submit(w) : consume_here(w)) == -1)
+		return -1;
+	if (!pp->started)
+		return pipe_status(pp);
 	pthread_mutex_lock(&pp->mu);
 	while (pp->count > 0)
 		pthread_cond_wait(&pp->room, &pp->mu);

@@ -1,9 +1,8 @@
 /* Streaming parser for SMT interval CSV files; see smt/csv.h.
  *
- * Speed: a complete record inside the caller's chunk is parsed in place (no
- * copy); only a record that spans chunks goes through the carry buffer. The
- * date, its DST kind and the normalised ESIID are cached from the previous
- * row, since a file repeats them 96 times a day.
+ * Speed: records are framed in place (smt/csv_records.c). The date, its DST
+ * kind and the normalised ESIID are cached from the previous row, since a
+ * file repeats them 96 times a day.
  *
  * Time: SMT writes America/Chicago wall time. DST is computed from the date
  * (no TZ database): since 2007 it starts the 2nd Sunday of March 2:00 CST and
@@ -18,6 +17,7 @@
 
 #include "smt/csv.h"
 #include "smt/csv_fall.h"
+#include "smt/csv_records.h"
 #include "smt/csv_values.h"
 #include "core/time.h"
 
@@ -60,13 +60,7 @@ struct iw_smt_csv {
 	int need;          /* fields a row must have */
 	int preamble;      /* non-header lines seen before the header */
 
-	/* The record being assembled across chunks. */
-	char *carry;
-	size_t carry_len;
-	int pending;   /* a record has started */
-	int overflow;  /* it exceeded IW_SMT_CSV_LINE_MAX */
-	int quote_odd; /* inside a quoted field */
-	long rec_line;
+	struct iw_smt_records rec; /* the byte stream framed into records */
 
 	char *scratch; /* unescaped "" fields of one record */
 
@@ -238,12 +232,19 @@ static int row_width(struct iw_smt_csv *p, const struct field *f, int nf, long l
 	return 0;
 }
 
+/* Field C of the row, or an empty field when the file has no such column. */
+static struct field opt_col(const struct iw_smt_csv *p, const struct field *f, int c)
+{
+	static const struct field none = { "", 0 };
+
+	return p->col[c] >= 0 ? f[p->col[c]] : none;
+}
+
 /* The row's flow (C consumption, G generation) and ESIID. */
 static int row_who(struct iw_smt_csv *p, const struct field *f, long line, int blank, char *flow,
 		   const char **esiid)
 {
-	static const struct field none = { "", 0 };
-	struct field flow_f = p->col[COL_FLOW] >= 0 ? f[p->col[COL_FLOW]] : none;
+	struct field flow_f = opt_col(p, f, COL_FLOW);
 
 	*flow = 'C';
 	if (flow_f.n) {
@@ -261,7 +262,7 @@ static int row_who(struct iw_smt_csv *p, const struct field *f, long line, int b
 			return ROW_DONE;
 		}
 	}
-	*esiid = row_esiid(p, p->col[COL_ESIID] >= 0 ? f[p->col[COL_ESIID]] : none);
+	*esiid = row_esiid(p, opt_col(p, f, COL_ESIID));
 	if (*esiid)
 		return 0;
 	if (blank)
@@ -277,9 +278,8 @@ static int row_who(struct iw_smt_csv *p, const struct field *f, long line, int b
 static int row_times(struct iw_smt_csv *p, const struct field *f, long line, int blank, int *start,
 		     int *end)
 {
-	static const struct field none = { "", 0 };
 	struct field start_f = f[p->col[COL_START]];
-	struct field end_f = p->col[COL_END] >= 0 ? f[p->col[COL_END]] : none;
+	struct field end_f = opt_col(p, f, COL_END);
 	char shownbuf[QUOTE_SHOW + 4];
 	int rc = row_date(p, f[p->col[COL_DATE]]); /* -2: outside the years, other < 0: bad */
 
@@ -399,10 +399,10 @@ static int row(struct iw_smt_csv *p, const struct field *f, int nf, long line)
 	if (iw_smt_csv_parse_kwh(kwh_f, kwh, &rounded) != 0)
 		return bad_value(p, line, COL_KWH, kwh_f);
 	p->st.kwh_rounded += rounded;
-	est_f = p->col[COL_EST] >= 0 ? f[p->col[COL_EST]] : (struct field){ "", 0 };
+	est_f = opt_col(p, f, COL_EST);
 	estimated = est_f.n && iw_smt_csv_upper(est_f.s[0]) == 'E';
 	if (hold) {
-		iw_smt_fall_hold(&p->fall, hold, start, kwh, estimated, line);
+		iw_smt_fall_hold(hold, start, kwh, estimated, line);
 		return p->err;
 	}
 	rc = emit(p, esiid, p->date_day, start, offset, kwh, estimated, flow, line, 0);
@@ -415,9 +415,10 @@ static int place_held(void *ctx, const struct fall_slot *s, const struct held_ro
 	return emit(ctx, s->esiid, s->day, h->start, offset, h->kwh, h->estimated, s->flow, h->line, 1);
 }
 
-/* One complete record, line break removed. */
-static int parse_record(struct iw_smt_csv *p, const char *s, size_t n)
+/* One complete record, line break removed (smt/csv_records.h). */
+static int on_record(void *ctx, const char *s, size_t n, long line)
 {
+	struct iw_smt_csv *p = ctx;
 	struct field f[IW_SMT_CSV_FIELDS_MAX];
 	int nf, stored, empty = 1;
 
@@ -438,37 +439,18 @@ static int parse_record(struct iw_smt_csv *p, const char *s, size_t n)
 		return 0; /* blank line, or only separators */
 	if (!p->st.header_found)
 		return header(p, f, nf);
-	return row(p, f, nf, p->rec_line);
+	return row(p, f, nf, line);
 }
 
-static int too_long(struct iw_smt_csv *p)
+/* A record over IW_SMT_CSV_LINE_MAX: preamble before the header, else a
+ * malformed row. */
+static int on_too_long(void *ctx, long line)
 {
+	struct iw_smt_csv *p = ctx;
+
 	if (!p->st.header_found)
 		return ++p->preamble > IW_SMT_CSV_PREAMBLE_MAX ? IW_SMT_CSV_ENOHEADER : 0;
-	return bad(p, p->rec_line, "line longer than %d bytes", IW_SMT_CSV_LINE_MAX);
-}
-
-static void carry_append(struct iw_smt_csv *p, const char *s, size_t n)
-{
-	if (p->overflow)
-		return;
-	if (n > IW_SMT_CSV_LINE_MAX - p->carry_len) {
-		/* Give up on quotes too: a stray quote must not swallow the file. */
-		p->overflow = 1;
-		p->quote_odd = 0;
-		return;
-	}
-	memcpy(p->carry + p->carry_len, s, n);
-	p->carry_len += n;
-}
-
-static int quote_parity(const char *s, size_t n)
-{
-	int odd = 0;
-
-	for (size_t i = 0; i < n; i++)
-		odd ^= s[i] == '"';
-	return odd;
+	return bad(p, line, "line longer than %d bytes", IW_SMT_CSV_LINE_MAX);
 }
 
 /* ---- API ---- */
@@ -479,10 +461,11 @@ struct iw_smt_csv *iw_smt_csv_new(iw_smt_csv_row_fn on_row, void *ctx)
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	if ((p->carry = malloc(IW_SMT_CSV_LINE_MAX)) == NULL)
+	if (iw_smt_records_init(&p->rec) != 0 || (p->scratch = malloc(IW_SMT_CSV_LINE_MAX)) == NULL)
 		goto fail;
-	if ((p->scratch = malloc(IW_SMT_CSV_LINE_MAX)) == NULL)
-		goto fail;
+	p->rec.record = on_record;
+	p->rec.too_long = on_too_long;
+	p->rec.ctx = p;
 	p->on_row = on_row;
 	p->ctx = ctx;
 	iw_smt_fall_init(&p->fall, place_held, p);
@@ -505,68 +488,29 @@ int iw_smt_csv_set_esiid(struct iw_smt_csv *p, const char *esiid)
 
 int iw_smt_csv_feed(struct iw_smt_csv *p, const char *buf, size_t len)
 {
-	size_t pos = 0;
 	int rc;
 
 	if (p->err)
 		return p->err;
 	if (p->finished)
 		return p->err = IW_SMT_CSV_ESTATE;
-	while (pos < len) {
-		const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
-		size_t seg = nl ? (size_t)(nl - s) : len - pos;
-
-		if (!p->pending) {
-			p->pending = 1;
-			p->rec_line = p->st.lines + 1;
-		}
-		if (!p->overflow && memchr(s, '"', seg))
-			p->quote_odd ^= quote_parity(s, seg);
-		if (!nl) {
-			carry_append(p, s, seg);
-			break;
-		}
-		p->st.lines++;
-		pos += seg + 1;
-		if (p->quote_odd && !p->overflow) { /* line break inside quotes */
-			carry_append(p, s, seg + 1);
-			if (!p->overflow)
-				continue;
-			rc = too_long(p); /* and resynchronise at this line break */
-		} else if (p->carry_len == 0 && !p->overflow) {
-			rc = seg > IW_SMT_CSV_LINE_MAX ? too_long(p) : parse_record(p, s, seg);
-		} else {
-			carry_append(p, s, seg);
-			rc = p->overflow ? too_long(p) : parse_record(p, p->carry, p->carry_len);
-		}
-		p->carry_len = 0;
-		p->overflow = 0;
-		p->quote_odd = 0;
-		p->pending = 0;
-		if (rc)
-			return p->err = rc;
-	}
-	return 0;
+	rc = iw_smt_records_feed(&p->rec, buf, len);
+	p->st.lines = p->rec.lines;
+	return rc ? (p->err = rc) : 0;
 }
 
 int iw_smt_csv_finish(struct iw_smt_csv *p)
 {
-	int rc = 0;
+	int rc;
 
 	if (p->err)
 		return p->err;
 	if (p->finished)
 		return 0;
 	p->finished = 1;
-	if (p->pending) {
-		p->st.lines++;
-		rc = p->overflow ? too_long(p) : parse_record(p, p->carry, p->carry_len);
-		p->carry_len = 0;
-		p->pending = 0;
-		if (rc)
-			return p->err = rc;
-	}
-	if ((rc = iw_smt_fall_finish(&p->fall)) != 0)
+	rc = iw_smt_records_finish(&p->rec);
+	p->st.lines = p->rec.lines;
+	if (rc || (rc = iw_smt_fall_finish(&p->fall)) != 0)
 		return p->err = rc;
 	if (!p->st.header_found)
 		return p->err = IW_SMT_CSV_ENOHEADER;
@@ -582,7 +526,7 @@ void iw_smt_csv_free(struct iw_smt_csv *p)
 {
 	if (!p)
 		return;
-	free(p->carry);
+	iw_smt_records_free(&p->rec);
 	free(p->scratch);
 	free(p);
 }

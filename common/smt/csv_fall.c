@@ -38,8 +38,6 @@ static int place_held(struct iw_smt_fall *f, struct fall_slot *s, int offset)
 	int rc = 0, n = s->nheld;
 
 	s->nheld = 0;
-	if (n)
-		f->held--;
 	if (offset == CST_OFFSET_MIN)
 		s->fell = 1;
 	else
@@ -107,7 +105,7 @@ int iw_smt_fall_row(struct iw_smt_fall *f, const char *esiid, int64_t day, char 
 	}
 	if (start >= 120) {
 		/* The hour ended with no transition and no repeat: held rows were CST. */
-		if (f->held && (s = find(f, esiid, day, flow)) && s->nheld)
+		if ((s = find(f, esiid, day, flow)) && s->nheld)
 			return place_held(f, s, CST_OFFSET_MIN);
 		return 0;
 	}
@@ -129,8 +127,7 @@ int iw_smt_fall_row(struct iw_smt_fall *f, const char *esiid, int64_t day, char 
 	return 0;
 }
 
-void iw_smt_fall_hold(struct iw_smt_fall *f, struct fall_slot *s, int start, const char *kwh,
-		      int estimated, long line)
+void iw_smt_fall_hold(struct fall_slot *s, int start, const char *kwh, int estimated, long line)
 {
 	struct held_row *h = &s->held[s->nheld];
 
@@ -138,15 +135,14 @@ void iw_smt_fall_hold(struct iw_smt_fall *f, struct fall_slot *s, int start, con
 	h->estimated = estimated;
 	h->start = start;
 	h->line = line;
-	if (s->nheld++ == 0)
-		f->held++;
+	s->nheld++;
 }
 
 int iw_smt_fall_finish(struct iw_smt_fall *f)
 {
 	int rc = 0;
 
-	for (int i = 0; i < FALL_SLOTS && f->held && rc == 0; i++)
+	for (int i = 0; i < FALL_SLOTS && rc == 0; i++)
 		if (f->slot[i].nheld)
 			rc = place_held(f, &f->slot[i], CST_OFFSET_MIN);
 	return rc;

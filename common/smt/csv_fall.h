@@ -40,7 +40,6 @@ typedef int (*iw_smt_fall_place_fn)(void *ctx, const struct fall_slot *s, const 
 struct iw_smt_fall {
 	struct fall_slot slot[FALL_SLOTS];
 	int next;
-	int held; /* slots with held rows */
 	iw_smt_fall_place_fn place;
 	void *ctx;
 };
@@ -55,8 +54,7 @@ int iw_smt_fall_transition(struct iw_smt_fall *f, const char *esiid, int64_t day
  * held. 0, or the placement's error. */
 int iw_smt_fall_row(struct iw_smt_fall *f, const char *esiid, int64_t day, char flow, int start,
 		    int blank, int *first, struct fall_slot **hold);
-void iw_smt_fall_hold(struct iw_smt_fall *f, struct fall_slot *s, int start, const char *kwh,
-		      int estimated, long line);
+void iw_smt_fall_hold(struct fall_slot *s, int start, const char *kwh, int estimated, long line);
 /* The end of the file: rows still held were the second (CST) occurrence. */
 int iw_smt_fall_finish(struct iw_smt_fall *f);
 #endif

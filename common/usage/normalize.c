@@ -156,18 +156,24 @@ static void drain_copy_out(PGconn *conn)
 }
 
 /* Ends the COPY IN on CONN; 0 on success. SQLSTATE (6 bytes) is set on failure. */
-static int copy_in_end(PGconn *conn, const char *abort_msg, char sqlstate[6], char *err,
-		       size_t errlen)
+static int copy_in_end(PGconn *conn, char sqlstate[6], char *err, size_t errlen)
 {
-	int rc = iw_db_copy_end(conn, abort_msg, err, errlen, sqlstate);
+	int rc = iw_db_copy_end(conn, NULL, err, errlen, sqlstate);
 
-	if (rc && !abort_msg && sqlstate[0]) /* an aborted COPY fails as 57014 too */
+	if (rc && sqlstate[0])
 		memcpy(last_state, sqlstate, sizeof last_state);
-	return abort_msg ? -1 : rc;
+	return rc;
 }
 
-/* Streams the usage COPY OUT into the master COPY IN already started:
- * each row is passed on as it arrives. */
+/* Aborts the COPY IN on CONN after its source failed: the abort's own error
+ * (57014) says nothing the source's does not. */
+static void copy_in_abort(PGconn *conn)
+{
+	char state[6], ignored[256];
+
+	iw_db_copy_end(conn, "source failed", ignored, sizeof ignored, state);
+}
+
 /* One normalize event of PHASE after ROWS rows read (WRITTEN >= 0: rows written). */
 static void emit(const struct iw_progress *p, const char *phase, long long rows, long long written)
 {
@@ -183,6 +189,8 @@ static void emit(const struct iw_progress *p, const char *phase, long long rows,
 	iw_progress_emit(p, ev);
 }
 
+/* Streams the usage COPY OUT into the master COPY IN already started:
+ * each row is passed on as it arrives. */
 static int pump(PGconn *usage, PGconn *master, long long *rows, const struct iw_progress *p,
 		char *err, size_t errlen)
 {
@@ -251,19 +259,12 @@ static int stream_window(PGconn *usage, PGconn *master, const char *const fparam
 		goto out;
 	if (iw_db_copy_start(master, target_copy, PGRES_COPY_IN, err, errlen) != 0)
 		goto out;
-	if (iw_db_copy_start(usage, SQL_USAGE_COPY_OUT, PGRES_COPY_OUT, err, errlen) != 0) {
-		char ignored[256];
-		copy_in_end(master, "source failed", sqlstate, ignored, sizeof ignored);
-		sqlstate[0] = '\0';
+	if (iw_db_copy_start(usage, SQL_USAGE_COPY_OUT, PGRES_COPY_OUT, err, errlen) != 0 ||
+	    pump(usage, master, rows, p, err, errlen) != 0) {
+		copy_in_abort(master);
 		goto out;
 	}
-	if (pump(usage, master, rows, p, err, errlen) != 0) {
-		char ignored[256];
-		copy_in_end(master, "source failed", sqlstate, ignored, sizeof ignored);
-		sqlstate[0] = '\0';
-		goto out;
-	}
-	if (copy_in_end(master, NULL, sqlstate, err, errlen) != 0)
+	if (copy_in_end(master, sqlstate, err, errlen) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -165,48 +165,7 @@ out:
 	return rc;
 }
 
-/* Detaches and drops one month in its own transaction; prints what went. */
-static int
-drop_month(struct mig_ctx *c, const char *table, const char *part, long long *rows, long long *bytes)
-{
-	const char *lparam[] = { PART_LOCK_TIMEOUT };
-	char *parent = PQescapeIdentifier(c->conn, table, strlen(table));
-	char *child = PQescapeIdentifier(c->conn, part, strlen(part));
-	char *detach = NULL, *count = NULL, *drop = NULL;
-	PGresult *res = NULL;
-	int rc = -1;
-
-	if (!parent || !child ||
-	    asprintf(&detach, "ALTER TABLE public.%s DETACH PARTITION public.%s", parent, child) < 0 ||
-	    asprintf(&count, "SELECT count(*), pg_total_relation_size('public.%s') FROM public.%s",
-	    child, child) < 0 ||
-	    asprintf(&drop, "DROP TABLE public.%s", child) < 0) {
-		fprintf(stderr, "iw-migrate: out of memory\n");
-		goto out;
-	}
-	/* Counted after the detach, under its lock: exactly the rows dropped. */
-	if (mig_exec(c->conn, "BEGIN", "BEGIN", 0, NULL) != 0 ||
-	    mig_exec(c->conn, "setting lock_timeout", SQL_LOCK_TIMEOUT, 1, lparam) != 0 ||
-	    mig_exec(c->conn, "detaching the month", detach, 0, NULL) != 0 ||
-	    !(res = query(c->conn, "counting the month", count, 0, NULL)) ||
-	    mig_exec(c->conn, "dropping the month", drop, 0, NULL) != 0 ||
-	    mig_exec(c->conn, "COMMIT", "COMMIT", 0, NULL) != 0)
-		goto out;
-	*rows = atoll(PQgetvalue(res, 0, 0));
-	*bytes = atoll(PQgetvalue(res, 0, 1));
-	rc = 0;
-out:
-	rollback(c->conn);
-	PQclear(res);
-	PQfreemem(parent);
-	PQfreemem(child);
-	free(detach);
-	free(count);
-	free(drop);
-	return rc;
-}
-
-/* What --dry-run reports: the rows and bytes of PART as they are now. */
+/* The rows and bytes of PART as they are now (what --dry-run reports). */
 static int
 count_month(struct mig_ctx *c, const char *part, long long *rows, long long *bytes)
 {
@@ -226,6 +185,44 @@ count_month(struct mig_ctx *c, const char *part, long long *rows, long long *byt
 	PQclear(res);
 	PQfreemem(child);
 	free(sql);
+	return rc;
+}
+
+/* Detaches and drops one month in its own transaction; prints what went. */
+static int
+drop_month(struct mig_ctx *c, const char *table, const char *part, long long *rows, long long *bytes)
+{
+	const char *lparam[] = { PART_LOCK_TIMEOUT };
+	char *parent = PQescapeIdentifier(c->conn, table, strlen(table));
+	char *child = PQescapeIdentifier(c->conn, part, strlen(part));
+	char *detach = NULL, *drop = NULL;
+	int rc = -1;
+
+	/* asprintf leaves its pointer undefined when it fails. */
+	if (parent && child &&
+	    asprintf(&detach, "ALTER TABLE public.%s DETACH PARTITION public.%s", parent, child) < 0)
+		detach = NULL;
+	if (detach && asprintf(&drop, "DROP TABLE public.%s", child) < 0)
+		drop = NULL;
+	if (!drop) {
+		fprintf(stderr, "iw-migrate: out of memory\n");
+		goto out;
+	}
+	/* Counted after the detach, under its lock: exactly the rows dropped. */
+	if (mig_exec(c->conn, "BEGIN", "BEGIN", 0, NULL) != 0 ||
+	    mig_exec(c->conn, "setting lock_timeout", SQL_LOCK_TIMEOUT, 1, lparam) != 0 ||
+	    mig_exec(c->conn, "detaching the month", detach, 0, NULL) != 0 ||
+	    count_month(c, part, rows, bytes) != 0 ||
+	    mig_exec(c->conn, "dropping the month", drop, 0, NULL) != 0 ||
+	    mig_exec(c->conn, "COMMIT", "COMMIT", 0, NULL) != 0)
+		goto out;
+	rc = 0;
+out:
+	rollback(c->conn);
+	PQfreemem(parent);
+	PQfreemem(child);
+	free(detach);
+	free(drop);
 	return rc;
 }
 
