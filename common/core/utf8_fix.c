@@ -1,4 +1,4 @@
-/* Invalid UTF-8 read as Latin-1; see utf8_fix.h. */
+/* Invalid UTF-8 read as Windows-1252; see utf8_fix.h. */
 #include "core/utf8_fix.h"
 
 #include <stdlib.h>
@@ -45,6 +45,15 @@ int iw_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+/* Windows-1252 at 0x80-0x9F (its five unassigned bytes kept as the C1
+ * controls Latin-1 reads). */
+static const unsigned short cp1252_80[32] = {
+	0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
+	0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+};
+
 size_t iw_utf8_repair_to(const char *s, size_t n, char *out)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -57,9 +66,16 @@ size_t iw_utf8_repair_to(const char *s, size_t n, char *out)
 				out[o++] = (char)p[i + k];
 			i += l;
 		} else {
-			/* Latin-1: the byte is the code point (0x80..0xFF). */
-			out[o++] = (char)(0xC0 | (p[i] >> 6));
-			out[o++] = (char)(0x80 | (p[i] & 0x3F));
+			/* Above 0x9F the byte is the code point (Latin-1). */
+			unsigned cp = p[i] < 0xA0 ? cp1252_80[p[i] - 0x80] : p[i];
+
+			if (cp < 0x800) {
+				out[o++] = (char)(0xC0 | (cp >> 6));
+			} else {
+				out[o++] = (char)(0xE0 | (cp >> 12));
+				out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			}
+			out[o++] = (char)(0x80 | (cp & 0x3F));
 			i++;
 		}
 	}
@@ -68,7 +84,7 @@ size_t iw_utf8_repair_to(const char *s, size_t n, char *out)
 
 char *iw_utf8_repair(const char *s, size_t n, size_t *outn)
 {
-	char *out = malloc(2 * n + 1);
+	char *out = malloc(3 * n + 1);
 
 	if (!out)
 		return NULL;

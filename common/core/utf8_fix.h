@@ -1,10 +1,12 @@
 /* Text that must reach Postgres (UTF-8 databases) from files that are not
- * always UTF-8: SMT exports opened and saved in a spreadsheet come back in
- * Latin-1 / Windows-1252. Valid UTF-8 is kept as it is; every byte that does
- * not start a valid sequence (stray continuation, truncated or overlong
- * sequence, surrogate, above U+10FFFF) is read as Latin-1 and written as the
- * UTF-8 of that code point, so "Caf\xE9" becomes "Café" and nothing is lost
- * or refused. NUL is left to the caller (C strings end there). */
+ * always UTF-8: SMT exports opened and saved in a spreadsheet, or legacy
+ * extracts, come back in Windows-1252. Valid UTF-8 is kept as it is; every
+ * byte that does not start a valid sequence (stray continuation, truncated or
+ * overlong sequence, surrogate, above U+10FFFF) is read as Windows-1252 (that
+ * is Latin-1, but for the punctuation at 0x80-0x9F: 0x92 is ’, not a control
+ * code) and written as the UTF-8 of that character, so "Caf\xE9" becomes
+ * "Café" and nothing is lost or refused. NUL is left to the caller (C strings
+ * end there). */
 #ifndef IW_UTF8_FIX_H
 #define IW_UTF8_FIX_H
 
@@ -14,10 +16,10 @@
 size_t iw_utf8_seq_len(const unsigned char *s, size_t n);
 /* 1 when S (N bytes) is valid UTF-8. */
 int iw_utf8_valid(const char *s, size_t n);
-/* The repaired copy of S (N bytes) written at OUT (room for 2N bytes, not
- * NUL-terminated): its length. */
+/* The repaired copy of S (N bytes) written at OUT (room for 3N bytes: € is
+ * three; not NUL-terminated): its length. */
 size_t iw_utf8_repair_to(const char *s, size_t n, char *out);
 /* The repaired copy of S (N bytes), NUL-terminated and malloc'd (at most
- * 2N + 1 bytes), its length in *OUTN; NULL when out of memory. */
+ * 3N + 1 bytes), its length in *OUTN; NULL when out of memory. */
 char *iw_utf8_repair(const char *s, size_t n, size_t *outn);
 #endif

@@ -13,7 +13,9 @@
 #include <openssl/evp.h>
 
 #define ERCOT_COPY_FLUSH    (128u * 1024)
-#define ERCOT_COPY_CAP      (ERCOT_COPY_FLUSH + 2 * IW_ERCOT_ROW_MAX + 512 + \
+/* A row's bytes at most triple: escaped (2) or repaired (UTF-8 of
+ * Windows-1252, up to 3; core/utf8_fix.h). */
+#define ERCOT_COPY_CAP      (ERCOT_COPY_FLUSH + 3 * IW_ERCOT_ROW_MAX + 512 + \
 			     IW_ADDR_NUMBER_MAX + IW_ADDR_NORM_MAX)
 
 const char *const iw_ercot_column_names[IW_ERCOT_COLUMNS] = {
@@ -45,7 +47,7 @@ struct iw_ercot_csv {
 	size_t prev_len;
 	char *out;
 	size_t olen;
-	char *fixed;        /* a field with its stray bytes read as Latin-1 */
+	char *fixed;        /* a field with its stray bytes read as Windows-1252 */
 	EVP_MD *sha256;     /* fetched once: an implicit fetch a row takes a lock */
 	/* The steady-state filter (ercot/stored.h): NULL, or asked about each
 	 * row; a row it declines is not COPYed. */
@@ -60,7 +62,7 @@ struct iw_ercot_csv *iw_ercot_csv_new(int (*emit)(const char *, size_t, void *),
 	struct iw_ercot_csv *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
-	if (!(p->out = malloc(ERCOT_COPY_CAP)) || !(p->fixed = malloc(2 * IW_ERCOT_ROW_MAX)) ||
+	if (!(p->out = malloc(ERCOT_COPY_CAP)) || !(p->fixed = malloc(3 * IW_ERCOT_ROW_MAX)) ||
 	    !(p->md = EVP_MD_CTX_new()) ||
 	    !(p->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL))) {
 		EVP_MD_CTX_free(p->md);
@@ -251,8 +253,8 @@ static size_t values_hash(struct iw_ercot_csv *p, size_t from, size_t to, char o
 
 /* How the record's fields reach a UTF-8 database, which refuses a text COPY
  * row with a NUL byte or invalid UTF-8 (and with it the whole file): 0 as
- * they are (the usual ASCII), 1 with stray bytes read as Latin-1 (legacy
- * exports write Ñ as the one byte 0xD1; core/utf8_fix.h), -1 not at
+ * they are (the usual ASCII), 1 with stray bytes read as Windows-1252
+ * (legacy exports write Ñ as the one byte 0xD1; core/utf8_fix.h), -1 not at
  * all (a NUL, or an ESIID that is not text: the row is bad). */
 static int record_text(const struct iw_ercot_csv *p, int nf)
 {

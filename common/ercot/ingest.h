@@ -145,7 +145,8 @@ int iw_ercot_csv_finish(struct iw_ercot_csv *p);
 long long iw_ercot_csv_rows(const struct iw_ercot_csv *p);     /* rows read (COPYed or filtered) */
 /* Rows skipped: fewer than 19 fields, no ESIID, a NUL byte, an ESIID not UTF-8. */
 long long iw_ercot_csv_bad_rows(const struct iw_ercot_csv *p);
-/* Rows loaded with bytes that were not UTF-8 read as Latin-1. */
+/* Rows read (as rows counts them) whose bytes after the ESIID were not all
+ * UTF-8: the stray ones read as Windows-1252 (core/utf8_fix.h). */
 long long iw_ercot_csv_transcoded_rows(const struct iw_ercot_csv *p);
 int iw_ercot_csv_columns(const struct iw_ercot_csv *p);        /* widest row seen, capped at 22 */
 /* 1 when the rows' ESIIDs (as stored) were strictly ascending: none twice. */

@@ -118,15 +118,19 @@ void iw_run_lock_release(struct iw_run_lock *l)
 {
 	const char *p[2] = { l->name, l->holder };
 	struct iw_error err = { 0 };
-	time_t until = time(NULL) + RELEASE_WAIT_S;
+	struct timespec now;
+	time_t until;
 
 	if (!l->held)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	until = now.tv_sec + RELEASE_WAIT_S;
 	/* The database restarting under the run (crash recovery takes seconds)
 	 * would leave the lease to block every run until it ends: while it is
 	 * unreachable, try again for a while (the DELETE is idempotent). */
 	while (iw_db_run(IW_DB_MASTER, &err, SQL_RELEASE, 2, p) != 0) {
-		if (err.code != IW_ERR_DB_DOWN || time(NULL) >= until) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (err.code != IW_ERR_DB_DOWN || now.tv_sec >= until) {
 			iw_logf("warn", "run lock %s: could not release it (%s); its lease ends it",
 				l->name, err.msg);
 			break;

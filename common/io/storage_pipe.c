@@ -96,7 +96,8 @@ static int pipe_new(struct iw_storage_put *w)
 	return 0;
 }
 
-/* The thread's failure, if any, as -1 with its errno. Called locked. */
+/* The failure, if any, as -1 with its errno: called locked while the thread
+ * runs (pipe_check). */
 static int pipe_status(struct iw_storage_pipe *pp)
 {
 	if (!pp->failed)

@@ -347,11 +347,11 @@ static int row_line(struct iw_buf *out, char **f, int nf, int nheader, char **hd
 	return rc;
 }
 
-/* Postgres refuses invalid UTF-8: REC's bytes read as Latin-1 instead.
- * 0, or -1 when out of memory. */
+/* Postgres refuses invalid UTF-8: REC's stray bytes read as Windows-1252
+ * instead. 0, or -1 when out of memory. */
 static int repair_record(struct iw_buf *rec, struct iw_smt_billing_stats *st)
 {
-	size_t n, cap = 2 * rec->len + 1;
+	size_t n, cap = 3 * rec->len + 1; /* iw_utf8_repair's allocation */
 	char *fixed;
 
 	if (iw_utf8_valid(rec->data, rec->len))

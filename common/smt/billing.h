@@ -15,7 +15,7 @@
  * Dates: M/D/YYYY or YYYY-MM-DD (a time after them is ignored); kWh: a
  * decimal, optionally negative, thousands commas allowed; empty -> NULL. A
  * row with a bad value is counted as malformed, never fatal. A line that is
- * not valid UTF-8 has its stray bytes read as Latin-1 (utf8_fix.h). */
+ * not valid UTF-8 has its stray bytes read as Windows-1252 (utf8_fix.h). */
 #ifndef IW_SMT_BILLING_H
 #define IW_SMT_BILLING_H
 
@@ -38,7 +38,7 @@ struct iw_smt_billing_stats {
 	long malformed;  /* rows rejected */
 	long blank;      /* empty lines */
 	long replaced;   /* rows of earlier versions of this file deleted */
-	long transcoded; /* lines whose invalid UTF-8 was read as Latin-1 */
+	long transcoded; /* lines whose invalid UTF-8 was read as Windows-1252 */
 	char sqlstate[6]; /* of a database refusal (lock timeout: 55P03) */
 	int nreasons;
 	struct {

@@ -1,6 +1,6 @@
 /* Streaming parser for SMT interval CSV files; see smt/csv.h.
  *
- * Speed: records are framed in place (smt/csv_records.c). The date, its DST
+ * Speed: records are framed in place (smt/csv_frame.c). The date, its DST
  * kind and the normalised ESIID are cached from the previous row, since a
  * file repeats them 96 times a day.
  *
@@ -17,7 +17,7 @@
 
 #include "smt/csv.h"
 #include "smt/csv_fall.h"
-#include "smt/csv_records.h"
+#include "smt/csv_frame.h"
 #include "smt/csv_values.h"
 #include "core/time.h"
 
@@ -60,7 +60,7 @@ struct iw_smt_csv {
 	int need;          /* fields a row must have */
 	int preamble;      /* non-header lines seen before the header */
 
-	struct iw_smt_records rec; /* the byte stream framed into records */
+	struct iw_smt_csv_frame frame; /* the byte stream cut into records */
 
 	char *scratch; /* unescaped "" fields of one record */
 
@@ -415,7 +415,7 @@ static int place_held(void *ctx, const struct fall_slot *s, const struct held_ro
 	return emit(ctx, s->esiid, s->day, h->start, offset, h->kwh, h->estimated, s->flow, h->line, 1);
 }
 
-/* One complete record, line break removed (smt/csv_records.h). */
+/* One complete record, line break removed (smt/csv_frame.h). */
 static int on_record(void *ctx, const char *s, size_t n, long line)
 {
 	struct iw_smt_csv *p = ctx;
@@ -461,11 +461,11 @@ struct iw_smt_csv *iw_smt_csv_new(iw_smt_csv_row_fn on_row, void *ctx)
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	if (iw_smt_records_init(&p->rec) != 0 || (p->scratch = malloc(IW_SMT_CSV_LINE_MAX)) == NULL)
+	if (iw_smt_csv_frame_init(&p->frame) != 0 || (p->scratch = malloc(IW_SMT_CSV_LINE_MAX)) == NULL)
 		goto fail;
-	p->rec.record = on_record;
-	p->rec.too_long = on_too_long;
-	p->rec.ctx = p;
+	p->frame.record = on_record;
+	p->frame.too_long = on_too_long;
+	p->frame.ctx = p;
 	p->on_row = on_row;
 	p->ctx = ctx;
 	iw_smt_fall_init(&p->fall, place_held, p);
@@ -494,8 +494,8 @@ int iw_smt_csv_feed(struct iw_smt_csv *p, const char *buf, size_t len)
 		return p->err;
 	if (p->finished)
 		return p->err = IW_SMT_CSV_ESTATE;
-	rc = iw_smt_records_feed(&p->rec, buf, len);
-	p->st.lines = p->rec.lines;
+	rc = iw_smt_csv_frame_feed(&p->frame, buf, len);
+	p->st.lines = p->frame.lines;
 	return rc ? (p->err = rc) : 0;
 }
 
@@ -508,8 +508,8 @@ int iw_smt_csv_finish(struct iw_smt_csv *p)
 	if (p->finished)
 		return 0;
 	p->finished = 1;
-	rc = iw_smt_records_finish(&p->rec);
-	p->st.lines = p->rec.lines;
+	rc = iw_smt_csv_frame_finish(&p->frame);
+	p->st.lines = p->frame.lines;
 	if (rc || (rc = iw_smt_fall_finish(&p->fall)) != 0)
 		return p->err = rc;
 	if (!p->st.header_found)
@@ -526,7 +526,7 @@ void iw_smt_csv_free(struct iw_smt_csv *p)
 {
 	if (!p)
 		return;
-	iw_smt_records_free(&p->rec);
+	iw_smt_csv_frame_free(&p->frame);
 	free(p->scratch);
 	free(p);
 }

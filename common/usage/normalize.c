@@ -169,9 +169,7 @@ static int copy_in_end(PGconn *conn, char sqlstate[6], char *err, size_t errlen)
  * (57014) says nothing the source's does not. */
 static void copy_in_abort(PGconn *conn)
 {
-	char state[6], ignored[256];
-
-	iw_db_copy_end(conn, "source failed", ignored, sizeof ignored, state);
+	iw_db_copy_end(conn, "source failed", NULL, 0, NULL);
 }
 
 /* One normalize event of PHASE after ROWS rows read (WRITTEN >= 0: rows written). */

@@ -597,7 +597,7 @@ static void test_csv_text(void)
 	CHECK_INT((int)iw_ercot_csv_transcoded_rows(p), 2);
 	CHECK(strstr(k.text, "10400000000000001\t1 CA\xC3\x91" "ADA DR\t") != NULL);
 	CHECK(strstr(k.text, "10400000000000002\t2 CA\xC3\x91" "ADA DR\t") != NULL);
-	CHECK(strstr(k.text, "10400000000000005\t\xC3\xAD\xC2\xA0\xC2\x80\t") != NULL);
+	CHECK(strstr(k.text, "10400000000000005\t\xC3\xAD\xC2\xA0\xE2\x82\xAC\t") != NULL);
 	CHECK(strstr(k.text, "10400000000000003") == NULL);
 	CHECK(strstr(k.text, "OAK") == NULL);
 	CHECK(iw_utf8_valid(k.text, k.len));

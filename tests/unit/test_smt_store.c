@@ -113,7 +113,9 @@ static void test_utf8(void)
 	CHECK(!iw_utf8_valid("\xE2\x82", 2));         /* truncated */
 	repaired("Caf\xE9", 4, "Caf\xC3\xA9");
 	repaired("\xC9nergie \xC3\xA9", 10, "\xC3\x89nergie \xC3\xA9");
-	repaired("\xE2\x82 x", 4, "\xC3\xA2\xC2\x82 x");
+	repaired("\xE2\x82 x", 4, "\xC3\xA2\xE2\x80\x9A x"); /* 0x82: Windows-1252 ‚ */
+	repaired("\x93" "Q\x94 \x80" "5 \x85", 8, "\xE2\x80\x9CQ\xE2\x80\x9D \xE2\x82\xAC" "5 \xE2\x80\xA6");
+	repaired("\x81\x8D\x9F", 3, "\xC2\x81\xC2\x8D\xC5\xB8"); /* unassigned kept as C1; Ÿ */
 	repaired("\xFF", 1, "\xC3\xBF");
 	repaired("", 0, "");
 }

@@ -5,12 +5,12 @@
  * carry buffer. A record longer than IW_SMT_CSV_LINE_MAX is reported instead
  * of passed, and framing starts again at the next line break: a stray quote
  * must not swallow the rest of the file. */
-#ifndef IW_SMT_CSV_RECORDS_H
-#define IW_SMT_CSV_RECORDS_H
+#ifndef IW_SMT_CSV_FRAME_H
+#define IW_SMT_CSV_FRAME_H
 
 #include <stddef.h>
 
-struct iw_smt_records {
+struct iw_smt_csv_frame {
 	/* Handlers; LINE is the record's first line (1-based). 0 goes on,
 	 * anything else stops the feed and is returned by it. */
 	int (*record)(void *ctx, const char *s, size_t n, long line);
@@ -25,10 +25,10 @@ struct iw_smt_records {
 	long rec_line;    /* its first line */
 };
 
-/* 0, or -1 when out of memory (then iw_smt_records_free is still safe). */
-int iw_smt_records_init(struct iw_smt_records *r);
-void iw_smt_records_free(struct iw_smt_records *r);
-int iw_smt_records_feed(struct iw_smt_records *r, const char *buf, size_t len);
+/* 0, or -1 when out of memory (then iw_smt_csv_frame_free is still safe). */
+int iw_smt_csv_frame_init(struct iw_smt_csv_frame *r);
+void iw_smt_csv_frame_free(struct iw_smt_csv_frame *r);
+int iw_smt_csv_frame_feed(struct iw_smt_csv_frame *r, const char *buf, size_t len);
 /* The end of the input: a last record without a line break is passed. */
-int iw_smt_records_finish(struct iw_smt_records *r);
+int iw_smt_csv_frame_finish(struct iw_smt_csv_frame *r);
 #endif

@@ -1,24 +1,24 @@
-/* Record framing of an SMT interval CSV; see smt/csv_records.h. */
-#include "smt/csv_records.h"
+/* Record framing of an SMT interval CSV; see smt/csv_frame.h. */
+#include "smt/csv_frame.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "smt/csv.h"
 
-int iw_smt_records_init(struct iw_smt_records *r)
+int iw_smt_csv_frame_init(struct iw_smt_csv_frame *r)
 {
 	r->carry = malloc(IW_SMT_CSV_LINE_MAX);
 	return r->carry ? 0 : -1;
 }
 
-void iw_smt_records_free(struct iw_smt_records *r)
+void iw_smt_csv_frame_free(struct iw_smt_csv_frame *r)
 {
 	free(r->carry);
 	r->carry = NULL;
 }
 
-static void carry_append(struct iw_smt_records *r, const char *s, size_t n)
+static void carry_append(struct iw_smt_csv_frame *r, const char *s, size_t n)
 {
 	if (r->overflow)
 		return;
@@ -41,7 +41,7 @@ static int quote_parity(const char *s, size_t n)
 	return odd;
 }
 
-int iw_smt_records_feed(struct iw_smt_records *r, const char *buf, size_t len)
+int iw_smt_csv_frame_feed(struct iw_smt_csv_frame *r, const char *buf, size_t len)
 {
 	size_t pos = 0;
 	int rc;
@@ -85,7 +85,7 @@ int iw_smt_records_feed(struct iw_smt_records *r, const char *buf, size_t len)
 	return 0;
 }
 
-int iw_smt_records_finish(struct iw_smt_records *r)
+int iw_smt_csv_frame_finish(struct iw_smt_csv_frame *r)
 {
 	int rc;
 
