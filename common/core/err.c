@@ -1,5 +1,6 @@
 #include "core/err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -52,4 +53,9 @@ const char *iw_err_name(enum iw_err code)
 		[IW_ERR_CONFLICT] = "conflict",
 	};
 	return code >= 0 && code < IW_ERR__MAX && names[code] ? names[code] : "unknown";
+}
+
+int iw_errno_no_space(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
 }

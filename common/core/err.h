@@ -45,6 +45,9 @@ int iw_err_set(struct iw_error *e, enum iw_err code, const char *fmt, ...) IW_PR
 void iw_errf(char *err, size_t errlen, const char *fmt, ...) IW_PRINTF(3, 4);
 /* Frees E's detail and clears it. */
 void iw_err_clear(struct iw_error *e);
+/* 1 when errno E says a local disk is full (ENOSPC, or EDQUOT: a quota):
+ * what IW_ERR_NO_SPACE stands for. */
+int iw_errno_no_space(int e);
 /* A short name of CODE ("busy"), for logs and tests. */
 const char *iw_err_name(enum iw_err code);
 #endif

@@ -45,6 +45,30 @@ int iw_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+size_t iw_utf8_put(char *o, unsigned long cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
 /* Windows-1252 at 0x80-0x9F (its five unassigned bytes kept as the C1
  * controls Latin-1 reads). */
 static const unsigned short cp1252_80[32] = {
@@ -67,15 +91,7 @@ size_t iw_utf8_repair_to(const char *s, size_t n, char *out)
 			i += l;
 		} else {
 			/* Above 0x9F the byte is the code point (Latin-1). */
-			unsigned cp = p[i] < 0xA0 ? cp1252_80[p[i] - 0x80] : p[i];
-
-			if (cp < 0x800) {
-				out[o++] = (char)(0xC0 | (cp >> 6));
-			} else {
-				out[o++] = (char)(0xE0 | (cp >> 12));
-				out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-			}
-			out[o++] = (char)(0x80 | (cp & 0x3F));
+			o += iw_utf8_put(out + o, p[i] < 0xA0 ? cp1252_80[p[i] - 0x80] : p[i]);
 			i++;
 		}
 	}

@@ -14,6 +14,9 @@
 
 /* Length of the valid UTF-8 sequence at S (N bytes left), 0 when invalid. */
 size_t iw_utf8_seq_len(const unsigned char *s, size_t n);
+/* Code point CP (at most U+10FFFF, not a surrogate) as UTF-8 at O (room
+ * for 4 bytes): its length. */
+size_t iw_utf8_put(char *o, unsigned long cp);
 /* 1 when S (N bytes) is valid UTF-8. */
 int iw_utf8_valid(const char *s, size_t n);
 /* The repaired copy of S (N bytes) written at OUT (room for 3N bytes: € is

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/utf8_fix.h"
+
 static int starts(const char *p, const char *end, const char *s)
 {
 	size_t n = strlen(s);
@@ -116,30 +118,6 @@ int iw_xml_find_element(const char *p, const char *end, const char *local,
 	return -1;
 }
 
-static size_t put_utf8(char *o, unsigned long cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /* Decodes the entity at P (which is '&'); returns its length, 0 if unknown. */
 static size_t entity(const char *p, const char *end, char *o, size_t *olen)
 {
@@ -169,7 +147,7 @@ static size_t entity(const char *p, const char *end, char *o, size_t *olen)
 		cp = strtoul(p + 2, &stop, 10);
 	if (stop != semi || cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
-	*olen = put_utf8(o, cp);
+	*olen = iw_utf8_put(o, cp);
 	return (size_t)(semi - p) + 1;
 }
 

@@ -6,7 +6,6 @@
 #include "ercot/address.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,13 +282,14 @@ static int record_text(const struct iw_ercot_csv *p, int nf)
 	return 0;
 }
 
-/* Field I (> 0) as COPY text, repaired first when the record needs it. */
+/* Field I (> 0) as COPY text, repaired first when the record needs it
+ * (valid UTF-8 comes through the repair unchanged). */
 static void copy_field(struct iw_ercot_csv *p, int i, int repair)
 {
 	const char *s = p->row + p->start[i];
 	size_t n = p->end[i] - p->start[i];
 
-	if (repair && !iw_utf8_valid(s, n)) {
+	if (repair) {
 		n = iw_utf8_repair_to(s, n, p->fixed);
 		s = p->fixed;
 	}
@@ -299,7 +299,7 @@ static void copy_field(struct iw_ercot_csv *p, int i, int repair)
 static int record_end(struct iw_ercot_csv *p)
 {
 	int nf, text = 0;
-	size_t esiid_len, values_from = 0, row_from, hash_len;
+	size_t esiid_len, values_from, row_from, hash_len;
 	const char *esiid;
 	char hash[24];
 
@@ -331,17 +331,14 @@ static int record_end(struct iw_ercot_csv *p)
 	}
 	if (nf > p->columns)
 		p->columns = nf > IW_ERCOT_COLUMNS ? IW_ERCOT_COLUMNS : nf;
-	for (int i = 0; i < IW_ERCOT_COLUMNS; i++) {
-		if (i)
-			p->out[p->olen++] = '\t';
-		if (i == 0)
-			copy_text(p, esiid, esiid_len);
-		else if (i < nf)
+	copy_text(p, esiid, esiid_len);
+	values_from = p->olen;
+	for (int i = 1; i < IW_ERCOT_COLUMNS; i++) {
+		p->out[p->olen++] = '\t';
+		if (i < nf)
 			copy_field(p, i, text);
 		else
 			copy_text(p, "", 0);
-		if (i == 0)
-			values_from = p->olen;
 	}
 	hash_len = values_hash(p, values_from, p->olen, hash);
 	p->rows++;

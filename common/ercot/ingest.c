@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <zip.h>
 
+#include "core/err.h"
 #include "core/config.h"
 #include "ercot/job.h"
 #include "io/db.h"
@@ -33,12 +34,6 @@
 #define ERCOT_STATEMENT_MS       600000LL
 
 
-/* A local disk that filled up: the run answers 507 (no_space). */
-static int full_disk(int e)
-{
-	return e == ENOSPC || e == EDQUOT;
-}
-
 size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 {
 	struct job *j = ctx;
@@ -51,7 +46,7 @@ size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 	 * there), which is published only after the zip check and the load. */
 	if (iw_storage_put_write(j->w, buf, len) != 0) {
 		j->store_failed = 1;
-		j->no_space = full_disk(errno);
+		j->no_space = iw_errno_no_space(errno);
 		return 0;
 	}
 	while (j->own_spool && left) {
@@ -59,7 +54,7 @@ size_t iw_ercot_job_spool(const void *buf, size_t len, void *ctx)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			j->no_space = full_disk(errno);
+			j->no_space = iw_errno_no_space(errno);
 			return 0;
 		}
 		p += w;
@@ -329,7 +324,7 @@ static int store_flushed(struct job *j)
 	if (iw_storage_put_flush(j->w) == 0)
 		return 0;
 	j->store_failed = 1;
-	j->no_space = full_disk(errno);
+	j->no_space = iw_errno_no_space(errno);
 	return -1;
 }
 
@@ -426,9 +421,7 @@ static void open_stored(struct job *j)
 {
 	char e[200];
 
-	if (!iw_ercot_extract_full(j->doc->filename))
-		return;
-	if (!(j->stored = iw_ercot_stored_open(j->doc->tdsp, 1, e, sizeof e)))
+	if (!(j->stored = iw_ercot_stored_open(j->doc->tdsp, e, sizeof e)))
 		iw_logf("info", "ercot: %s: no steady-state merge (%s): loading every row",
 			j->doc->filename, e);
 }
@@ -440,6 +433,7 @@ static int job_load(struct job *j, zip_t *za)
 {
 	char posted_ts[40];
 	const char *p[4];
+	int full = iw_ercot_extract_full(j->doc->filename);
 
 	if (iw_db_begin(IW_DB_MASTER, NULL) != 0) {
 		iw_ercot_job_fail(j, 1, "database unavailable", "BEGIN failed");
@@ -450,7 +444,8 @@ static int job_load(struct job *j, zip_t *za)
 		fail_load(j, "could not create the load table");
 		return -1;
 	}
-	open_stored(j);
+	if (full)
+		open_stored(j);
 	if (iw_ercot_extract_copy_in(j, za) != 0) {
 		iw_db_rollback(IW_DB_MASTER);
 		if (j->sqlstate[0])
@@ -464,7 +459,7 @@ static int job_load(struct job *j, zip_t *za)
 	p[0] = j->doc->tdsp;
 	p[1] = posted_ts;
 	p[2] = j->sha;
-	p[3] = iw_ercot_extract_full(j->doc->filename) ? "true" : "false";
+	p[3] = full ? "true" : "false";
 	if (index_rows(j, p) != 0) {
 		iw_db_rollback(IW_DB_MASTER);
 		fail_load(j, "the ESIID index update failed");

@@ -30,11 +30,9 @@ struct iw_ercot_stored {
 	PGconn *conn;
 	PGresult *batch;
 	int at, n;                       /* the current row of the batch */
-	int done;                        /* the cursor is exhausted */
 	char cur[STORED_ESIID_MAX + 1];  /* the current stored ESIID (NUL-terminated) */
 	size_t cur_len;
 	long long rows, kept;
-	int collect_gone;
 	long long gone_max;
 	struct iw_buf gone;              /* COPY text lines */
 	long long gone_count;
@@ -64,9 +62,6 @@ static int advance(struct iw_ercot_stored *s)
 	if (s->batch && ++s->at < s->n)
 		goto check;
 	PQclear(s->batch);
-	s->batch = NULL;
-	if (s->done)
-		return 0;
 	s->batch = PQexec(s->conn, STORED_FETCH);
 	if (PQresultStatus(s->batch) != PGRES_TUPLES_OK)
 		return fail(s, "reading the stored rows failed");
@@ -75,7 +70,6 @@ static int advance(struct iw_ercot_stored *s)
 		/* The end: no current row (s->batch NULL says so). */
 		PQclear(s->batch);
 		s->batch = NULL;
-		s->done = 1;
 		return 0;
 	}
 check:
@@ -95,8 +89,6 @@ check:
 /* The current stored row is not in the file: a gone ESIID (full files). */
 static int add_gone(struct iw_ercot_stored *s)
 {
-	if (!s->collect_gone)
-		return 0;
 	if (++s->gone_count > s->gone_max)
 		return fail(s, "the file drops too many stored ESIIDs");
 	if (iw_db_copy_escape(&s->gone, s->cur) != 0 || iw_buf_put(&s->gone, "\n", 1) != 0)
@@ -104,23 +96,18 @@ static int add_gone(struct iw_ercot_stored *s)
 	return 0;
 }
 
-struct iw_ercot_stored *iw_ercot_stored_open(const char *tdsp, int collect_gone,
-					     char *err, size_t errlen)
+struct iw_ercot_stored *iw_ercot_stored_open(const char *tdsp, char *err, size_t errlen)
 {
 	struct iw_ercot_stored *s = calloc(1, sizeof *s);
-	const char *url = iw_env(iw_db_setting(IW_DB_MASTER));
 	const char *p[1] = { tdsp };
 	PGresult *r;
 
-	if (!s || !url) {
-		snprintf(err, errlen, "%s", s ? "no database URL" : "out of memory");
-		free(s);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->collect_gone = collect_gone;
 	s->gone_max = iw_env_int("ERCOT_MERGE_GONE_MAX", STORED_GONE_MAX, 0, STORED_GONE_MAX);
-	if (!(s->conn = iw_db_open(url, "iw-admin ercot stored rows", IW_DB_MASTER,
-				   iw_db_setting(IW_DB_MASTER), NULL))) {
+	if (!(s->conn = iw_db_connect(IW_DB_MASTER, "iw-admin ercot stored rows", NULL))) {
 		snprintf(err, errlen, "no second connection");
 		goto fail;
 	}

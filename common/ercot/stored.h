@@ -12,11 +12,10 @@ struct iw_ercot_stored;
 
 /* The stream of TDSP's stored rows (a cursor in a read-only transaction on
  * a new connection to DATABASE_URL, held until iw_ercot_stored_finish or
- * _close). COLLECT_GONE: keep the stored ESIIDs the file skips (a full
- * extract). NULL with ERR set when it cannot start (no connection, BEGIN,
- * the cursor or its first FETCH failed): the load then COPYs every row. */
-struct iw_ercot_stored *iw_ercot_stored_open(const char *tdsp, int collect_gone,
-					     char *err, size_t errlen);
+ * _close), for a full extract: the stored ESIIDs the file skips are kept as
+ * gone. NULL with ERR set when it cannot start (no connection, BEGIN, the
+ * cursor or its first FETCH failed): the load then COPYs every row. */
+struct iw_ercot_stored *iw_ercot_stored_open(const char *tdsp, char *err, size_t errlen);
 
 /* The file's next row (ESIID of N bytes, its values hash as COPY text):
  * 1 to COPY it (new, or its values differ or have no hash), 0 to skip it

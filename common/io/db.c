@@ -188,7 +188,7 @@ PGconn *iw_db_open(const char *url, const char *application, enum iw_db db,
 	return conn;
 }
 
-static PGconn *connect_db(enum iw_db db, struct iw_error *error)
+PGconn *iw_db_connect(enum iw_db db, const char *application, struct iw_error *error)
 {
 	const char *url = iw_env(iw_db_setting(db));
 
@@ -198,7 +198,7 @@ static PGconn *connect_db(enum iw_db db, struct iw_error *error)
 			iw_err_set(error, IW_ERR_MISCONFIG, "%s is not set", iw_db_setting(db));
 		return NULL;
 	}
-	return iw_db_open(url, "iw-admin", db, iw_db_setting(db), error);
+	return iw_db_open(url, application, db, iw_db_setting(db), error);
 }
 
 static void idle_notice(void *arg, const char *message)
@@ -238,7 +238,7 @@ PGconn *iw_db_conn(enum iw_db db, struct iw_error *error)
 		conns[db] = NULL;
 	}
 	if (!conns[db])
-		conns[db] = connect_db(db, error);
+		conns[db] = iw_db_connect(db, "iw-admin", error);
 	return conns[db];
 }
 

@@ -62,4 +62,7 @@ const char *iw_db_hint(const char *pq_error);
  * NULL). */
 PGconn *iw_db_open(const char *url, const char *application, enum iw_db db,
 		   const char *setting, struct iw_error *error);
+/* A new connection of its own to database DB (its setting's URL) as
+ * APPLICATION; NULL as iw_db_open, or IW_ERR_MISCONFIG when it is unset. */
+PGconn *iw_db_connect(enum iw_db db, const char *application, struct iw_error *error);
 #endif

@@ -427,7 +427,7 @@ int iw_http_stream(const char *url, const char *const *header_lines, const struc
 			 o->max_bytes);
 		return -1;
 	}
-	if (s.refused && (s.sink_errno == ENOSPC || s.sink_errno == EDQUOT)) {
+	if (s.refused && iw_errno_no_space(s.sink_errno)) {
 		snprintf(err, errlen, "download stopped: the spool disk is full (%s)",
 			 strerror(s.sink_errno));
 		return -1;

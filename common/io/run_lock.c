@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -11,6 +10,7 @@
 #include "io/db.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/time.h"
 
 /* Taken when free or when the holder's lease ran out; RETURNING says whether
  * this statement got it (a live holder's row is left alone: no row back). */
@@ -118,19 +118,16 @@ void iw_run_lock_release(struct iw_run_lock *l)
 {
 	const char *p[2] = { l->name, l->holder };
 	struct iw_error err = { 0 };
-	struct timespec now;
-	time_t until;
+	long long until;
 
 	if (!l->held)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	until = now.tv_sec + RELEASE_WAIT_S;
+	until = iw_now_ms() + RELEASE_WAIT_S * 1000LL;
 	/* The database restarting under the run (crash recovery takes seconds)
 	 * would leave the lease to block every run until it ends: while it is
 	 * unreachable, try again for a while (the DELETE is idempotent). */
 	while (iw_db_run(IW_DB_MASTER, &err, SQL_RELEASE, 2, p) != 0) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (err.code != IW_ERR_DB_DOWN || now.tv_sec >= until) {
+		if (err.code != IW_ERR_DB_DOWN || iw_now_ms() >= until) {
 			iw_logf("warn", "run lock %s: could not release it (%s); its lease ends it",
 				l->name, err.msg);
 			break;

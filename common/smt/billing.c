@@ -351,7 +351,7 @@ static int row_line(struct iw_buf *out, char **f, int nf, int nheader, char **hd
  * instead. 0, or -1 when out of memory. */
 static int repair_record(struct iw_buf *rec, struct iw_smt_billing_stats *st)
 {
-	size_t n, cap = 3 * rec->len + 1; /* iw_utf8_repair's allocation */
+	size_t n;
 	char *fixed;
 
 	if (iw_utf8_valid(rec->data, rec->len))
@@ -361,7 +361,7 @@ static int repair_record(struct iw_buf *rec, struct iw_smt_billing_stats *st)
 	free(rec->data);
 	rec->data = fixed;
 	rec->len = n;
-	rec->cap = cap;
+	rec->cap = n + 1; /* known to be allocated; a larger block only grows later */
 	st->transcoded++;
 	return 0;
 }

@@ -67,7 +67,7 @@ static int spool_fail(int rc, const char *err, const char *what, struct iw_error
 
 	if (rc == IW_SMT_SPOOL_ETOOBIG)
 		return iw_err_set(e, IW_ERR_TOO_BIG, "content: %s", err);
-	if (rc == IW_SMT_SPOOL_EIO && (saved == ENOSPC || saved == EDQUOT))
+	if (rc == IW_SMT_SPOOL_EIO && iw_errno_no_space(saved))
 		return iw_err_set(e, IW_ERR_NO_SPACE, "content: the temporary directory is full (%s)", err);
 	if (rc == IW_SMT_SPOOL_EIO)
 		return iw_err_set(e, IW_ERR_INTERNAL, "content: %s", err);

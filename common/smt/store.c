@@ -148,7 +148,7 @@ fail:
 	iw_logf("error", "storing %s failed: %s", key, err[0] ? err : strerror(saved));
 	if (strcmp(iw_storage_backend(), "s3") == 0)
 		rc = iw_err_set(error, IW_ERR_UPSTREAM, "storing the file failed (s3 backend)");
-	else if (saved == ENOSPC || saved == EDQUOT)
+	else if (iw_errno_no_space(saved))
 		rc = iw_err_set(error, IW_ERR_NO_SPACE,
 				"storing the file failed: the storage disk is full");
 	else

@@ -165,13 +165,6 @@ static int copy_in_end(PGconn *conn, char sqlstate[6], char *err, size_t errlen)
 	return rc;
 }
 
-/* Aborts the COPY IN on CONN after its source failed: the abort's own error
- * (57014) says nothing the source's does not. */
-static void copy_in_abort(PGconn *conn)
-{
-	iw_db_copy_end(conn, "source failed", NULL, 0, NULL);
-}
-
 /* One normalize event of PHASE after ROWS rows read (WRITTEN >= 0: rows written). */
 static void emit(const struct iw_progress *p, const char *phase, long long rows, long long written)
 {
@@ -259,7 +252,8 @@ static int stream_window(PGconn *usage, PGconn *master, const char *const fparam
 		goto out;
 	if (iw_db_copy_start(usage, SQL_USAGE_COPY_OUT, PGRES_COPY_OUT, err, errlen) != 0 ||
 	    pump(usage, master, rows, p, err, errlen) != 0) {
-		copy_in_abort(master);
+		/* The abort's own error (57014) says nothing the source's does not. */
+		iw_db_copy_end(master, "source failed", NULL, 0, NULL);
 		goto out;
 	}
 	if (copy_in_end(master, sqlstate, err, errlen) != 0)

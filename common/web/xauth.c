@@ -50,8 +50,10 @@ static int cookie_session(struct iw_request *req, char sid[IW_SESSION_ID_LEN + 1
 	return iw_session_id(value, sid) == 0 ? 1 : 0;
 }
 
-enum iw_xauth_who iw_xauth_check(struct iw_request *req, struct iw_response *resp, int html,
-				 struct iw_xauth *a)
+/* Identifies the caller into A. HTML picks the error shape of a 503
+ * (ADMIN_TOKEN unset: fail closed even for old cookies; session store down). */
+static enum iw_xauth_who xauth_check(struct iw_request *req, struct iw_response *resp, int html,
+				     struct iw_xauth *a)
 {
 	const char *token = iw_param(req, "HTTP_X_ADMIN_TOKEN");
 	unsigned char key[IW_SESSION_KEY_LEN];
@@ -281,7 +283,7 @@ int iw_xauth_logout(struct iw_request *req, struct iw_response *resp)
 
 int iw_xauth_require(struct iw_request *req, struct iw_response *resp, int html, struct iw_xauth *who)
 {
-	switch (iw_xauth_check(req, resp, html, who)) {
+	switch (xauth_check(req, resp, html, who)) {
 	case IW_XAUTH_TOKEN:
 	case IW_XAUTH_SESSION:
 		return 0;

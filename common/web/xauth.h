@@ -26,10 +26,6 @@ struct iw_xauth {
 	char csrf[IW_CSRF_LEN + 1];   /* IW_XAUTH_SESSION: the token its forms carry */
 };
 
-/* Identifies the caller into A. HTML picks the error shape of a 503
- * (ADMIN_TOKEN unset: fail closed even for old cookies; session store down). */
-enum iw_xauth_who iw_xauth_check(struct iw_request *req, struct iw_response *resp, int html,
-				 struct iw_xauth *a);
 /* A POST is not cross-site: Sec-Fetch-Site is same-origin or none (when
  * sent), and Origin / Referer, when they carry a host, name this Host. */
 int iw_xauth_origin_ok(struct iw_request *req);

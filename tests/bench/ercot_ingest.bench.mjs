@@ -100,16 +100,15 @@ try {
   const same = fs.readFileSync(path.join(storage, res.key)).equals(body);
 
   // Phases from the progress lines of this file.
-  const lines = stack.log('ercot_cron').trim().split('\n').map((l) => JSON.parse(l))
-    .filter((l) => l.msg === 'ercot progress');
+  const entries = stack.logEntries('ercot_cron');
+  const lines = entries.filter((l) => l.msg === 'ercot progress');
   const at = (phase) => Date.parse(lines.find((l) => l.phase === phase && (l.done || phase === 'start'))?.ts);
   const span = (a, b) => (at(b) - at(a)) / 1000;
   const mb = body.length / MB;
   // The publish's own split (the "ercot publish" log line): storeMs makes the
   // object durable and visible (fsync, rename), commitMs is the "ok" row and
   // the COMMIT of the whole index load, which belongs to the database load.
-  const pub = stack.log('ercot_cron').trim().split('\n').map((l) => JSON.parse(l))
-    .find((l) => l.msg === 'ercot publish');
+  const pub = entries.find((l) => l.msg === 'ercot publish');
   const transfer = span('start', 'download') + pub.storeMs / 1000;
   console.log(`file: ${mb.toFixed(1)} MB zip, ${res.rows} rows, stored copy identical: ${same}`);
   console.log(`curl | curl -T - (ceiling): ${curlS.toFixed(2)} s  ${(mb / curlS).toFixed(1)} MB/s`);
@@ -126,8 +125,7 @@ try {
   console.log(`worker peak RSS (VmHWM): ${(peak / 1024).toFixed(1)} MiB (before the run ${(Math.max(...before) / 1024).toFixed(1)} MiB; goal < 32 MiB)`);
   // The lookup's indexes (ercot/lookup.c) are built once, after the first
   // load ever, and logged with their time: shown apart from the load.
-  const built = stack.log('ercot_cron').trim().split('\n').map((l) => JSON.parse(l))
-    .find((l) => /^ercot lookup: indexes built in/.test(l.msg || ''));
+  const built = entries.find((l) => /^ercot lookup: indexes built in/.test(l.msg || ''));
   console.log(`first load into the empty index: ${Math.round(res.rows / span('start', 'stored'))} rows/s (start to stored);` +
     ` ${Math.round(res.rows / runS)} rows/s for the whole route run` +
     (built ? `, which includes the one-time build of the lookup indexes (${built.msg.replace(/^ercot lookup: /, '')})` : ''));
@@ -163,7 +161,7 @@ try {
     if (r2.status !== 200 || !r2.json.results[0]?.key) throw new Error(`re-post failed: ${r2.status} ${r2.text}`);
     const res2 = r2.json.results[0];
     const after = await settle((c) => Number(c.upd) > Number(base.upd) || Number(c.ins) > Number(base.ins));
-    const lines2 = stack.log('ercot_cron').trim().split('\n').map((l) => JSON.parse(l))
+    const lines2 = stack.logEntries('ercot_cron')
       .filter((l) => l.msg === 'ercot progress' && l.file === doc2.constructedName);
     const at2 = (phase) => Date.parse(lines2.find((l) => l.phase === phase && (l.done || phase === 'start'))?.ts);
     console.log(`re-post, 0.5 % changed (${changed} rows of ${res2.rows}): route run ${reS.toFixed(2)} s` +

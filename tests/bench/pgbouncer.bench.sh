@@ -32,8 +32,6 @@ seed() { # database: 200 ErcotIngest rows, as a month of daily runs leaves them
 	         'ext_' || g || '.zip', md5(g::text) || md5(g::text), 50000000 + g, now() - g * interval '1 hour'
 	  FROM generate_series(1, 200) g ON CONFLICT DO NOTHING"
 }
-seed bench_direct_master_test
-seed bench_pooled_master_test
 measure() { # url [header] -> "req/s p99_ms errors"
 	local out
 	out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency ${2:+-H "$2"} "$1")

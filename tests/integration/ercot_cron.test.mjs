@@ -176,8 +176,7 @@ test('a corrupt or truncated zip gives an error row, is not stored, and the othe
   const lub = await stack.sql('master', `SELECT count(*)::int AS n FROM "ErcotEsiidIndex" WHERE "tdspCode" = 'LUBBOCK'`);
   assert.equal(lub[0].n, 0, 'no index rows from a corrupt file');
   // The request's log line counts each file once: 1 stored, 2 failed.
-  const req = stack.log('ercot_cron').trim().split('\n').map((l) => JSON.parse(l))
-    .filter((l) => l.msg === 'request' && l.date === D).pop();
+  const req = stack.logEntries('ercot_cron').filter((l) => l.msg === 'request' && l.date === D).pop();
   assert.deepEqual([req.stored, req.failed, req.skipped], [1, 2, 0], JSON.stringify(req));
   // A failed file is tried again by the next run (not skipped).
   const again = byTdsp((await run(`&date=${D}`)).json.results);

@@ -22,7 +22,7 @@ function doc(day, rows) {
     publishDate: `${day}T05:52:19-06:00`, body };
 }
 
-const run = (day) => stack.get(`/api/admin/ercot/cron?date=${day}`, { admin: true });
+const run = (day, st = stack) => st.get(`/api/admin/ercot/cron?date=${day}`, { admin: true });
 
 // The table's counters as the statistics system has them (flushed by the
 // worker's backend some time after its transaction: poll).
@@ -183,7 +183,7 @@ test('a change in any one value column is written; a row without a hash is rewri
   const r5 = await run(D5);
   assert.equal(r5.status, 200, r5.text);
   assert.equal(r5.json.results[0].indexed, 1, 'only the row whose bytes moved across the separator');
-  c = await countersWhen((x) => x.upd > base.upd);
+  await countersWhen((x) => x.upd > base.upd);
   await new Promise((r) => setTimeout(r, 1500)); // any late flush would show
   c = await counters();
   assert.deepEqual({ ins: c.ins - base.ins, upd: c.upd - base.upd }, { ins: 0, upd: 1 });
@@ -213,14 +213,13 @@ test('past the gone bound the merge gives way to the SQL diff, with the same out
   const m = await startErcotMis({ docs: [p1, p2, p3] });
   const s = await startStack({ name: 'ercot_steady_cap', env: { ERCOT_MIS_BASE: m.base, ERCOT_MERGE_GONE_MAX: '2' } });
   try {
-    const get = (day) => s.get(`/api/admin/ercot/cron?date=${day}`, { admin: true });
-    let r = await get('2026-10-01');
+    let r = await run('2026-10-01', s);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.results[0].indexed, M);
-    r = await get('2026-10-02');
+    r = await run('2026-10-02', s);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.results[0].indexed, 1, 'the changed row only');
-    r = await get('2026-10-03');
+    r = await run('2026-10-03', s);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.results[0].indexed, 0, 'rows back unchanged are not written');
     const gone = await s.sql('master', `SELECT g."esiid", g."fileSha256" FROM "ErcotEsiidGone" g ORDER BY 2, 1`);
@@ -251,15 +250,14 @@ test('stored ESIIDs out of byte order (a numeric collation) stop the merge; the 
   const m = await startErcotMis({ docs: [p1, p2] });
   const s = await startStack({ name: 'ercot_steady_coll', env: { ERCOT_MIS_BASE: m.base } });
   try {
-    const get = (day) => s.get(`/api/admin/ercot/cron?date=${day}`, { admin: true });
-    let r = await get('2026-09-01');
+    let r = await run('2026-09-01', s);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.results[0].indexed, 3);
     await s.sql('master', `CREATE COLLATION IF NOT EXISTS iw_test_numeric (provider = icu, locale = 'und-u-kn-true')`);
     await s.sql('master', `ALTER TABLE "ErcotEsiidIndex" ALTER COLUMN "esiid" TYPE text COLLATE iw_test_numeric`);
     const order = await s.sql('master', `SELECT "esiid" FROM "ErcotEsiidIndex" ORDER BY "esiid"`);
     assert.deepEqual(order.map((x) => x.esiid), [ids[1], ids[2], ids[0]], 'the collation orders them numerically');
-    r = await get('2026-09-02');
+    r = await run('2026-09-02', s);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.results[0].indexed, 1, 'the changed row only');
     const [city] = await s.sql('master', `SELECT "serviceCity" FROM "ErcotEsiidIndex" WHERE "esiid" = $1`, [ids[2]]);

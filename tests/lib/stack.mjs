@@ -123,6 +123,10 @@ export async function startStack({ name, env = {}, workers, pgHost: ownHost } = 
       const f = path.join(dir, 'log', `${program}.log`);
       return existsSync(f) ? readFileSync(f, 'utf8') : '';
     },
+    // The program's log lines, each parsed (every line is one JSON object).
+    logEntries(program) {
+      return stack.log(program).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    },
     // Restarts programs and nginx with changed settings (same databases).
     async restart(envOverrides = {}) {
       currentEnv = { ...currentEnv, IW_MIGRATE: '1', ...envOverrides };
